@@ -1,0 +1,2 @@
+export * from "./node.js";
+export { pyRepr, pyStr } from "./python-repr.js";

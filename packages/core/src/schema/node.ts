@@ -1,0 +1,514 @@
+import { createHash, randomUUID } from "node:crypto";
+import { StorageError } from "../errors.js";
+import { pyRepr, pyStr } from "./python-repr.js";
+
+/** LlamaIndex's `ObjectType`: digit strings in JSON. */
+export const ObjectType = {
+  TEXT: "1",
+  IMAGE: "2",
+  INDEX: "3",
+  DOCUMENT: "4",
+  MULTIMODAL: "5",
+} as const;
+export type ObjectType = (typeof ObjectType)[keyof typeof ObjectType];
+
+/** LlamaIndex's `NodeRelationship`: digit strings, the keys of `relationships`. */
+export const NodeRelationship = {
+  SOURCE: "1",
+  PREVIOUS: "2",
+  NEXT: "3",
+  PARENT: "4",
+  CHILD: "5",
+} as const;
+export type NodeRelationship = (typeof NodeRelationship)[keyof typeof NodeRelationship];
+
+export type Metadata = Record<string, unknown>;
+
+export interface RelatedNodeInfo {
+  nodeId: string;
+  nodeType?: string | null;
+  metadata?: Metadata;
+  hash?: string | null;
+}
+
+/** CHILD maps to a list, the other relationships to a single entry. */
+export type Relationships = {
+  [NodeRelationship.SOURCE]?: RelatedNodeInfo;
+  [NodeRelationship.PREVIOUS]?: RelatedNodeInfo;
+  [NodeRelationship.NEXT]?: RelatedNodeInfo;
+  [NodeRelationship.PARENT]?: RelatedNodeInfo;
+  [NodeRelationship.CHILD]?: RelatedNodeInfo[];
+};
+
+export const MetadataMode = { ALL: "all", EMBED: "embed", LLM: "llm", NONE: "none" } as const;
+export type MetadataMode = (typeof MetadataMode)[keyof typeof MetadataMode];
+
+export interface BaseNodeInit {
+  id?: string;
+  text?: string;
+  metadata?: Metadata;
+  relationships?: Relationships;
+  embedding?: number[] | null;
+  excludedEmbedMetadataKeys?: string[];
+  excludedLlmMetadataKeys?: string[];
+  metadataTemplate?: string;
+  metadataSeparator?: string;
+  textTemplate?: string;
+  mimetype?: string;
+  startCharIdx?: number | null;
+  endCharIdx?: number | null;
+  /** Fields of a LlamaIndex JSON dump we do not model; kept so a round trip is lossless. */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * A node as LlamaIndex models it. `TextNode`, `Document`, `ImageNode` and `IndexNode` extend it;
+ * `toJSON()` produces LlamaIndex's `{__data__, __type__}` shape and {@link jsonToNode} reads it back.
+ */
+export abstract class BaseNode {
+  id: string;
+  text: string;
+  metadata: Metadata;
+  relationships: Relationships;
+  embedding: number[] | null;
+  excludedEmbedMetadataKeys: string[];
+  excludedLlmMetadataKeys: string[];
+  metadataTemplate: string;
+  metadataSeparator: string;
+  textTemplate: string;
+  mimetype: string;
+  startCharIdx: number | null;
+  endCharIdx: number | null;
+  extra: Record<string, unknown>;
+
+  constructor(init: BaseNodeInit = {}) {
+    this.id = init.id ?? randomUUID();
+    this.text = init.text ?? "";
+    this.metadata = init.metadata ?? {};
+    this.relationships = init.relationships ?? {};
+    this.embedding = init.embedding ?? null;
+    this.excludedEmbedMetadataKeys = init.excludedEmbedMetadataKeys ?? [];
+    this.excludedLlmMetadataKeys = init.excludedLlmMetadataKeys ?? [];
+    this.metadataTemplate = init.metadataTemplate ?? "{key}: {value}";
+    this.metadataSeparator = init.metadataSeparator ?? "\n";
+    this.textTemplate = init.textTemplate ?? "{metadata_str}\n\n{content}";
+    this.mimetype = init.mimetype ?? "text/plain";
+    this.startCharIdx = init.startCharIdx ?? null;
+    this.endCharIdx = init.endCharIdx ?? null;
+    this.extra = init.extra ?? {};
+  }
+
+  abstract get type(): ObjectType;
+  /** LlamaIndex's `class_name`. */
+  abstract get className(): string;
+
+  /** The id of the document this node came from (its SOURCE relationship), if any. */
+  get refDocId(): string | undefined {
+    return this.relationships[NodeRelationship.SOURCE]?.nodeId;
+  }
+
+  get sourceNode(): RelatedNodeInfo | undefined {
+    return this.relationships[NodeRelationship.SOURCE];
+  }
+
+  /** sha256(text + str(metadata)), exactly as Python's `TextNode.hash`. */
+  get hash(): string {
+    return sha256(this.text + pyRepr(this.metadata));
+  }
+
+  getMetadataStr(mode: MetadataMode = MetadataMode.ALL): string {
+    const excluded =
+      mode === MetadataMode.ALL
+        ? []
+        : mode === MetadataMode.EMBED
+          ? this.excludedEmbedMetadataKeys
+          : mode === MetadataMode.LLM
+            ? this.excludedLlmMetadataKeys
+            : Object.keys(this.metadata);
+    return Object.entries(this.metadata)
+      .filter(([k]) => !excluded.includes(k))
+      .map(([k, v]) => this.metadataTemplate.replace("{key}", k).replace("{value}", pyStr(v)))
+      .join(this.metadataSeparator);
+  }
+
+  /** Text plus metadata, as LlamaIndex feeds it to an embedder (EMBED) or an LLM (LLM). */
+  getContent(mode: MetadataMode = MetadataMode.NONE): string {
+    const metadataStr = this.getMetadataStr(mode).trim();
+    if (mode === MetadataMode.NONE || !metadataStr) return this.text;
+    return this.textTemplate.replace("{metadata_str}", metadataStr).replace("{content}", this.text).trim();
+  }
+
+  /** The `__data__` object, snake_case keys in Python's dump order. */
+  protected baseData(): Record<string, unknown> {
+    return {
+      id_: this.id,
+      embedding: this.embedding,
+      metadata: this.metadata,
+      excluded_embed_metadata_keys: this.excludedEmbedMetadataKeys,
+      excluded_llm_metadata_keys: this.excludedLlmMetadataKeys,
+      relationships: relationshipsToJson(this.relationships),
+      metadata_template: this.metadataTemplate,
+      metadata_separator: this.metadataSeparator,
+      text: this.text,
+      mimetype: this.mimetype,
+      start_char_idx: this.startCharIdx,
+      end_char_idx: this.endCharIdx,
+      text_template: this.textTemplate,
+    };
+  }
+
+  protected dataJson(): Record<string, unknown> {
+    return { ...this.baseData(), ...this.extra, class_name: this.className };
+  }
+
+  /** LlamaIndex's `doc_to_json`: `{__data__, __type__}` (data first). */
+  toJSON(): NodeJson {
+    return { __data__: this.dataJson(), __type__: this.type };
+  }
+
+  /** A deep copy (via the JSON form). */
+  clone(): this {
+    return jsonToNode(structuredClone(this.toJSON())) as this;
+  }
+}
+
+export interface NodeJson {
+  __data__: Record<string, unknown>;
+  __type__: string;
+}
+
+export class TextNode extends BaseNode {
+  get type(): ObjectType {
+    return ObjectType.TEXT;
+  }
+  get className(): string {
+    return "TextNode";
+  }
+}
+
+/**
+ * A source document. Serialized in LlamaIndex 0.12+'s shape (`text_resource` plus the synthetic
+ * `text` key); older dumps with a top-level `text` load too.
+ */
+export class Document extends BaseNode {
+  get type(): ObjectType {
+    return ObjectType.DOCUMENT;
+  }
+  get className(): string {
+    return "Document";
+  }
+  /** Python 0.12+ `Node.hash`: sha256 of metadata string and the text resource's hash. */
+  override get hash(): string {
+    const ids: string[] = [];
+    const metadataStr = this.getMetadataStr(MetadataMode.ALL);
+    if (metadataStr) ids.push(metadataStr);
+    ids.push(sha256(this.text === "" ? "<empty_string>" : this.text));
+    return sha256(ids.join("-"));
+  }
+  protected override dataJson(): Record<string, unknown> {
+    const d = this.baseData();
+    const textResource = (this.extra["text_resource"] as Record<string, unknown> | undefined) ?? {
+      embeddings: null,
+      text: this.text,
+      path: null,
+      url: null,
+      mimetype: null,
+    };
+    return {
+      id_: d["id_"],
+      embedding: d["embedding"],
+      metadata: d["metadata"],
+      excluded_embed_metadata_keys: d["excluded_embed_metadata_keys"],
+      excluded_llm_metadata_keys: d["excluded_llm_metadata_keys"],
+      relationships: d["relationships"],
+      metadata_template: d["metadata_template"],
+      metadata_separator: d["metadata_separator"],
+      text_resource: { ...textResource, text: this.text },
+      image_resource: null,
+      audio_resource: null,
+      video_resource: null,
+      text_template: d["text_template"],
+      ...this.extra,
+      ...(this.startCharIdx !== null ? { start_char_idx: this.startCharIdx } : {}),
+      ...(this.endCharIdx !== null ? { end_char_idx: this.endCharIdx } : {}),
+      class_name: "Document",
+      text: this.text,
+    };
+  }
+}
+
+export interface ImageNodeInit extends BaseNodeInit {
+  image?: string | null;
+  imagePath?: string | null;
+  imageUrl?: string | null;
+  imageMimetype?: string | null;
+  textEmbedding?: number[] | null;
+}
+
+export class ImageNode extends BaseNode {
+  image: string | null;
+  imagePath: string | null;
+  imageUrl: string | null;
+  imageMimetype: string | null;
+  textEmbedding: number[] | null;
+  constructor(init: ImageNodeInit = {}) {
+    super(init);
+    this.image = init.image ?? null;
+    this.imagePath = init.imagePath ?? null;
+    this.imageUrl = init.imageUrl ?? null;
+    this.imageMimetype = init.imageMimetype ?? null;
+    this.textEmbedding = init.textEmbedding ?? null;
+  }
+  get type(): ObjectType {
+    return ObjectType.IMAGE;
+  }
+  get className(): string {
+    return "ImageNode";
+  }
+  override get hash(): string {
+    const s = (v: string | null) => (v ? v : "None");
+    return sha256(`${s(this.image)}-${s(this.imagePath)}-${s(this.imageUrl)}-${s(this.text)}`);
+  }
+  protected override dataJson(): Record<string, unknown> {
+    return {
+      ...this.baseData(),
+      image: this.image,
+      image_path: this.imagePath,
+      image_url: this.imageUrl,
+      image_mimetype: this.imageMimetype,
+      text_embedding: this.textEmbedding,
+      ...this.extra,
+      class_name: this.className,
+    };
+  }
+}
+
+export interface IndexNodeInit extends BaseNodeInit {
+  indexId?: string;
+  obj?: unknown;
+}
+
+export class IndexNode extends BaseNode {
+  indexId: string;
+  obj: unknown;
+  constructor(init: IndexNodeInit = {}) {
+    super(init);
+    this.indexId = init.indexId ?? "";
+    this.obj = init.obj ?? null;
+  }
+  get type(): ObjectType {
+    return ObjectType.INDEX;
+  }
+  get className(): string {
+    return "IndexNode";
+  }
+  protected override dataJson(): Record<string, unknown> {
+    const obj = this.obj instanceof BaseNode ? this.obj.toJSON() : this.obj;
+    return { ...this.baseData(), index_id: this.indexId, obj, ...this.extra, class_name: this.className };
+  }
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+function relationshipsToJson(rels: Relationships): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rels)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(relatedToJson) : relatedToJson(v as RelatedNodeInfo);
+  }
+  return out;
+}
+
+function relatedToJson(r: RelatedNodeInfo): Record<string, unknown> {
+  return {
+    node_id: r.nodeId,
+    node_type: r.nodeType ?? null,
+    metadata: r.metadata ?? {},
+    hash: r.hash ?? null,
+    class_name: "RelatedNodeInfo",
+  };
+}
+
+const RELATIONSHIP_NAMES: Record<string, NodeRelationship> = {
+  SOURCE: "1",
+  PREVIOUS: "2",
+  NEXT: "3",
+  PARENT: "4",
+  CHILD: "5",
+};
+
+function invalid(message: string): StorageError {
+  return new StorageError("INVALID_ARGUMENT", message);
+}
+
+function relatedFromJson(v: unknown, where: string): RelatedNodeInfo {
+  if (typeof v === "string") return { nodeId: v }; // legacy {rel: node_id}
+  if (typeof v !== "object" || v === null || typeof (v as Record<string, unknown>)["node_id"] !== "string") {
+    throw invalid(`relationship ${where} must be an object with a string node_id`);
+  }
+  const o = v as Record<string, unknown>;
+  const info: RelatedNodeInfo = { nodeId: o["node_id"] as string };
+  if (o["node_type"] !== undefined) info.nodeType = o["node_type"] as string | null;
+  if (o["metadata"] !== undefined) info.metadata = (o["metadata"] as Metadata) ?? {};
+  if (o["hash"] !== undefined) info.hash = o["hash"] as string | null;
+  return info;
+}
+
+function relationshipsFromJson(raw: unknown): Relationships {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw invalid("relationships must be an object");
+  const out: Record<string, unknown> = {};
+  for (const [k0, v] of Object.entries(raw as Record<string, unknown>)) {
+    const k = RELATIONSHIP_NAMES[k0] ?? k0;
+    if (!["1", "2", "3", "4", "5"].includes(k)) throw invalid(`unknown relationship ${JSON.stringify(k0)}`);
+    out[k] = Array.isArray(v) ? v.map((x, i) => relatedFromJson(x, `${k}[${i}]`)) : relatedFromJson(v, k);
+  }
+  return out as Relationships;
+}
+
+const KNOWN_BASE_KEYS = new Set([
+  "id_",
+  "embedding",
+  "metadata",
+  "excluded_embed_metadata_keys",
+  "excluded_llm_metadata_keys",
+  "relationships",
+  "metadata_template",
+  "metadata_separator",
+  "metadata_seperator",
+  "text",
+  "mimetype",
+  "start_char_idx",
+  "end_char_idx",
+  "text_template",
+  "class_name",
+]);
+
+function optNumber(v: unknown, key: string): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number") throw invalid(`${key} must be a number or null`);
+  return v;
+}
+
+function optStringArray(v: unknown, key: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw invalid(`${key} must be a string array`);
+  return v as string[];
+}
+
+function baseInitFromData(data: Record<string, unknown>, extraSkip: readonly string[] = []): BaseNodeInit {
+  const id = data["id_"] ?? data["doc_id"];
+  if (typeof id !== "string") throw invalid("node JSON has no string id_");
+  const metadata = data["metadata"] ?? data["extra_info"] ?? {};
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw invalid(`node ${id}: metadata must be an object`);
+  }
+  const embedding = data["embedding"];
+  if (embedding !== undefined && embedding !== null && !Array.isArray(embedding)) {
+    throw invalid(`node ${id}: embedding must be an array or null`);
+  }
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (!KNOWN_BASE_KEYS.has(k) && !extraSkip.includes(k)) extra[k] = v;
+  }
+  const init: BaseNodeInit = {
+    id,
+    text: typeof data["text"] === "string" ? data["text"] : "",
+    metadata: metadata as Metadata,
+    relationships: relationshipsFromJson(data["relationships"]),
+    embedding: (embedding as number[] | null | undefined) ?? null,
+    excludedEmbedMetadataKeys: optStringArray(data["excluded_embed_metadata_keys"], "excluded_embed_metadata_keys"),
+    excludedLlmMetadataKeys: optStringArray(data["excluded_llm_metadata_keys"], "excluded_llm_metadata_keys"),
+    startCharIdx: optNumber(data["start_char_idx"], "start_char_idx"),
+    endCharIdx: optNumber(data["end_char_idx"], "end_char_idx"),
+    extra,
+  };
+  const sep = data["metadata_separator"] ?? data["metadata_seperator"];
+  if (typeof sep === "string") init.metadataSeparator = sep;
+  if (typeof data["metadata_template"] === "string") init.metadataTemplate = data["metadata_template"];
+  if (typeof data["text_template"] === "string") init.textTemplate = data["text_template"];
+  if (typeof data["mimetype"] === "string") init.mimetype = data["mimetype"];
+  return init;
+}
+
+const LEGACY_SKIP = ["doc_id", "extra_info", "doc_hash"];
+
+/**
+ * LlamaIndex's `json_to_doc`: reads `{__data__, __type__}` (and the pre-metadata legacy shape with
+ * `extra_info`/`doc_id`). Unknown `__type__` or malformed fields are `INVALID_ARGUMENT`.
+ */
+export function jsonToNode(json: unknown): BaseNode {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw invalid("node JSON must be an object with __data__ and __type__");
+  }
+  const o = json as Record<string, unknown>;
+  let data = o["__data__"];
+  const type = o["__type__"];
+  if (typeof data === "string") {
+    try {
+      data = JSON.parse(data);
+    } catch (cause) {
+      throw new StorageError("INVALID_ARGUMENT", "node __data__ is a string that is not JSON", { cause });
+    }
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw invalid("node JSON has no __data__ object");
+  }
+  const d = data as Record<string, unknown>;
+  const skip = "extra_info" in d ? LEGACY_SKIP : [];
+  switch (type) {
+    case ObjectType.TEXT:
+    case "TextNode":
+      return new TextNode(baseInitFromData(d, skip));
+    case ObjectType.DOCUMENT:
+    case "Document": {
+      const init = baseInitFromData(d, [...skip, "text_resource", "image_resource", "audio_resource", "video_resource"]);
+      const tr = d["text_resource"];
+      if (tr && typeof tr === "object" && typeof (tr as Record<string, unknown>)["text"] === "string") {
+        init.text = (tr as Record<string, unknown>)["text"] as string;
+        const rest = { ...(tr as Record<string, unknown>) };
+        if (Object.entries(rest).some(([k, v]) => k !== "text" && v !== null)) init.extra = { ...init.extra, text_resource: rest };
+      }
+      for (const k of ["image_resource", "audio_resource", "video_resource"]) {
+        if (d[k] !== undefined && d[k] !== null) init.extra = { ...init.extra, [k]: d[k] };
+      }
+      return new Document(init);
+    }
+    case ObjectType.IMAGE:
+    case "ImageNode":
+    case "ImageDocument": {
+      const init: ImageNodeInit = baseInitFromData(d, [
+        ...skip,
+        "image",
+        "image_path",
+        "image_url",
+        "image_mimetype",
+        "text_embedding",
+      ]);
+      init.image = (d["image"] as string | null | undefined) ?? null;
+      init.imagePath = (d["image_path"] as string | null | undefined) ?? null;
+      init.imageUrl = (d["image_url"] as string | null | undefined) ?? null;
+      init.imageMimetype = (d["image_mimetype"] as string | null | undefined) ?? null;
+      init.textEmbedding = (d["text_embedding"] as number[] | null | undefined) ?? null;
+      return new ImageNode(init);
+    }
+    case ObjectType.INDEX:
+    case "IndexNode": {
+      const init: IndexNodeInit = baseInitFromData(d, [...skip, "index_id", "obj"]);
+      init.indexId = typeof d["index_id"] === "string" ? d["index_id"] : "";
+      const obj = d["obj"];
+      init.obj =
+        obj && typeof obj === "object" && "__type__" in (obj as object) && "__data__" in (obj as object)
+          ? jsonToNode(obj)
+          : (obj ?? null);
+      return new IndexNode(init);
+    }
+    default:
+      throw invalid(`unknown node type ${JSON.stringify(type)} (expected "1".."4")`);
+  }
+}
+
+/** Alias matching LlamaIndex's name. */
+export const nodeToJson = (node: BaseNode): NodeJson => node.toJSON();

@@ -1,0 +1,52 @@
+/**
+ * Python `str()`/`repr()` of JSON-like values. LlamaIndex hashes `text + str(metadata)`, so
+ * reproducing Python's dict repr bit for bit is what makes our hashes equal to Python's.
+ * Limitation (documented in the README): JS cannot tell `1.0` from `1`, so a float metadata value
+ * that is integral hashes as Python's int would.
+ */
+export function pyRepr(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "number") return pyNumber(value);
+  if (typeof value === "string") return pyStrRepr(value);
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
+  if (typeof value === "object") {
+    const parts = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyStrRepr(k)}: ${pyRepr(v)}`);
+    return `{${parts.join(", ")}}`;
+  }
+  return String(value);
+}
+
+/** Python `str(value)`: strings are themselves, everything else is its repr. */
+export function pyStr(value: unknown): string {
+  return typeof value === "string" ? value : pyRepr(value);
+}
+
+function pyNumber(n: number): string {
+  if (Number.isNaN(n)) return "nan";
+  if (n === Infinity) return "inf";
+  if (n === -Infinity) return "-inf";
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
+  // Python prints floats with repr: shortest round-trip, exponent form "1e-05" / "1e+16".
+  let s = String(n);
+  const m = /^(-?[\d.]+)e([+-])(\d+)$/.exec(s);
+  if (m) s = `${m[1]}e${m[2]}${m[3]!.padStart(2, "0")}`;
+  return s;
+}
+
+function pyStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out + quote;
+}
