@@ -1,0 +1,40 @@
+export interface FileStat {
+  size: number;
+  /** Milliseconds since the epoch, when the backend knows it. */
+  mtimeMs?: number;
+  /** Opaque version tag (ETag on S3), when the backend has one. */
+  etag?: string;
+}
+
+export interface WriteOptions {
+  /**
+   * Conditional write: `"absent"` fails with `CONFLICT` if the file exists; `{etag}` fails with
+   * `CONFLICT` unless the current version has that tag. Used to commit manifests.
+   */
+  ifMatch?: "absent" | { etag: string };
+}
+
+/**
+ * A byte store addressed by relative paths (`a/b/c.json`). Paths are validated: absolute paths,
+ * `..` segments, empty segments, backslashes and NUL are `INVALID_ARGUMENT`.
+ * `write` is atomic: a concurrent reader sees the old or the new bytes, never a mix.
+ */
+export interface FileSystem {
+  readonly name: string;
+  read(path: string): Promise<Uint8Array>;
+  /** Streaming read for big files. */
+  readStream?(path: string): AsyncIterable<Uint8Array>;
+  write(path: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
+  /** Streaming atomic write for big files (chunks are written in order; visible only once complete). */
+  writeStream?(path: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: WriteOptions): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** Files (not directories) under a prefix, recursively, as paths relative to the root, sorted. */
+  list(prefix?: string): Promise<string[]>;
+  /** Whether something was deleted. */
+  delete(path: string): Promise<boolean>;
+  /** Deletes many in as few requests as the backend allows; resolves how many existed. */
+  deleteMany?(paths: readonly string[]): Promise<number>;
+  /** `undefined` when missing. */
+  stat(path: string): Promise<FileStat | undefined>;
+  close?(): Promise<void>;
+}

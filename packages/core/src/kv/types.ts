@@ -1,0 +1,39 @@
+/** A JSON object value, as stored in a KV collection. */
+export type JsonObject = { [key: string]: JsonValue };
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+
+export const DEFAULT_COLLECTION = "data";
+
+/**
+ * Key-value store of JSON objects in named collections (LlamaIndex's `BaseKVStore`).
+ *
+ * - Keys and collection names are non-empty strings; a store refuses what it cannot represent with
+ *   `INVALID_ARGUMENT` before writing anything.
+ * - Values must be plain JSON objects (not arrays, not primitives): anything else is `INVALID_ARGUMENT`.
+ * - `put` replaces the whole value (no merge). Values are copied on the way in and out: mutating a
+ *   returned object never changes what is stored.
+ * - Batch methods do one round trip per batch (per `batchSize` chunk), never one per key, and are
+ *   validated as a whole before the first write.
+ */
+export interface KVStore {
+  /** Upsert one value. */
+  put(key: string, value: JsonObject, collection?: string): Promise<void>;
+  /** Upsert many values; the whole batch is validated before anything is written. */
+  putAll(entries: Iterable<readonly [string, JsonObject]>, collection?: string, options?: { batchSize?: number }): Promise<void>;
+  /** The value, or `undefined` when the key is missing. */
+  get(key: string, collection?: string): Promise<JsonObject | undefined>;
+  /** Values for many keys in one round trip; the result has the same length and order as `keys` (`undefined` for missing). */
+  getMany(keys: readonly string[], collection?: string): Promise<(JsonObject | undefined)[]>;
+  /** The whole collection as a plain object (`{}` for an unknown collection). Use `scan` for big ones. */
+  getAll(collection?: string): Promise<Record<string, JsonObject>>;
+  /** Whether something was deleted. */
+  delete(key: string, collection?: string): Promise<boolean>;
+  /** Deletes many keys in one round trip; resolves how many existed. */
+  deleteMany(keys: readonly string[], collection?: string): Promise<number>;
+  /** Iterates a collection without loading it whole. Order is unspecified; every entry appears once if not modified during the scan. */
+  scan(collection?: string, options?: { batchSize?: number }): AsyncIterable<readonly [string, JsonObject]>;
+  /** Names of the collections that hold at least one entry. */
+  collections(): Promise<string[]>;
+  /** Releases what the store itself opened (never a client that was passed in). */
+  close?(): Promise<void>;
+}
