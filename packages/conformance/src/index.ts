@@ -1,1 +1,2 @@
-export {};
+export * from "./harness.js";
+export * from "./hostile.js";
