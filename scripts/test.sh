@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, starts the real services, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+pnpm test
