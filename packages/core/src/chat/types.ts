@@ -23,7 +23,12 @@ export interface GetMessagesOptions {
   before?: number;
 }
 
-/** Ordered, lossless chat histories by key. Indexes are 0-based positions in the history. */
+/**
+ * Ordered, lossless chat histories by key. Indexes are 0-based positions in the history. A key
+ * whose history is empty does not exist: `getMessages` resolves `[]` and `getKeys` omits it.
+ * Keys are non-empty strings; messages are validated (plain JSON, non-empty string `role`) before
+ * anything is written.
+ */
 export interface ChatStore {
   setMessages(key: string, messages: readonly ChatMessage[]): Promise<void>;
   getMessages(key: string, options?: GetMessagesOptions): Promise<ChatMessage[]>;
@@ -32,9 +37,10 @@ export interface ChatStore {
   addMessages(key: string, messages: readonly ChatMessage[]): Promise<void>;
   /** Deletes the whole history; resolves the deleted messages (empty when none). */
   deleteMessages(key: string): Promise<ChatMessage[]>;
-  /** Deletes one message by index; `undefined` when out of range. */
+  /** Deletes one message by index; `undefined` when out of range. `idx` must be a non-negative integer (else `INVALID_ARGUMENT`). */
   deleteMessage(key: string, idx: number): Promise<ChatMessage | undefined>;
   deleteLastMessage(key: string): Promise<ChatMessage | undefined>;
+  /** Keys with at least one message. Order unspecified. */
   getKeys(): Promise<string[]>;
   close?(): Promise<void>;
 }

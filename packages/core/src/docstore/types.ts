@@ -22,12 +22,17 @@ export interface AddDocumentsOptions {
  */
 export interface DocStore {
   addDocuments(nodes: readonly BaseNode[], options?: AddDocumentsOptions): Promise<void>;
-  /** `undefined` when missing (or throws `NOT_FOUND` when `raiseError` is true). */
+  /** `undefined` when missing (or throws `NOT_FOUND` when `raiseError` is true; default false). A stored node that cannot be decoded is `CORRUPT`. */
   getDocument(id: string, raiseError?: boolean): Promise<BaseNode | undefined>;
   /** Nodes in the order of `ids`; missing ids are skipped unless `raiseError` (then `NOT_FOUND`). */
   getNodes(ids: readonly string[], raiseError?: boolean): Promise<BaseNode[]>;
   documentExists(id: string): Promise<boolean>;
-  /** Deletes one node and fixes its ref doc's bookkeeping. Missing: `NOT_FOUND` if `raiseError` (default true). */
+  /**
+   * Deletes one node (its text and its hash) and fixes its ref doc's bookkeeping; when it was the
+   * last node of its ref doc, the ref-doc entry and the source document's own text and hash go too
+   * (as in LlamaIndex). A hash-only entry (`storeText: false`) counts as existing.
+   * Missing: `NOT_FOUND` if `raiseError` (default true), else resolves false.
+   */
   deleteDocument(id: string, raiseError?: boolean): Promise<boolean>;
   /** Deletes a source document and all its nodes. Missing: `NOT_FOUND` if `raiseError` (default true). */
   deleteRefDoc(refDocId: string, raiseError?: boolean): Promise<boolean>;

@@ -28,7 +28,11 @@ export interface FileSystem {
   /** Streaming atomic write for big files (chunks are written in order; visible only once complete). */
   writeStream?(path: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: WriteOptions): Promise<void>;
   exists(path: string): Promise<boolean>;
-  /** Files (not directories) under a prefix, recursively, as paths relative to the root, sorted. */
+  /**
+   * Files (not directories) whose path starts with `prefix` (a plain string prefix, as on S3:
+   * `"docs/a"` matches `docs/a.json` and `docs/ab/c`; use a trailing `/` for a directory), as paths
+   * relative to the root, sorted by Unicode code point (= UTF-8 byte order).
+   */
   list(prefix?: string): Promise<string[]>;
   /** Whether something was deleted. */
   delete(path: string): Promise<boolean>;

@@ -18,7 +18,7 @@ export const DEFAULT_COLLECTION = "data";
 export interface KVStore {
   /** Upsert one value. */
   put(key: string, value: JsonObject, collection?: string): Promise<void>;
-  /** Upsert many values; the whole batch is validated before anything is written. */
+  /** Upsert many values; the whole batch is validated before anything is written. A key repeated in the batch: the last value wins. */
   putAll(entries: Iterable<readonly [string, JsonObject]>, collection?: string, options?: { batchSize?: number }): Promise<void>;
   /** The value, or `undefined` when the key is missing. */
   get(key: string, collection?: string): Promise<JsonObject | undefined>;
@@ -28,11 +28,11 @@ export interface KVStore {
   getAll(collection?: string): Promise<Record<string, JsonObject>>;
   /** Whether something was deleted. */
   delete(key: string, collection?: string): Promise<boolean>;
-  /** Deletes many keys in one round trip; resolves how many existed. */
+  /** Deletes many keys in one round trip; resolves how many distinct keys existed (duplicates count once). */
   deleteMany(keys: readonly string[], collection?: string): Promise<number>;
   /** Iterates a collection without loading it whole. Order is unspecified; every entry appears once if not modified during the scan. */
   scan(collection?: string, options?: { batchSize?: number }): AsyncIterable<readonly [string, JsonObject]>;
-  /** Names of the collections that hold at least one entry. */
+  /** Names of the collections that hold at least one entry (a collection whose last key is deleted disappears). Order unspecified. */
   collections(): Promise<string[]>;
   /** Releases what the store itself opened (never a client that was passed in). */
   close?(): Promise<void>;

@@ -1,0 +1,4 @@
+import { SimpleKVStore } from "@larder/core/kv";
+import { describeKVStore } from "./kv.js";
+
+describeKVStore({ name: "SimpleKVStore", create: () => new SimpleKVStore() });

@@ -1,0 +1,396 @@
+import { StorageError } from "../errors.js";
+import type { JsonObject, KVStore } from "../kv/types.js";
+import { assertJsonObject, assertKey, isPlainObject } from "../kv/validate.js";
+import { type BaseNode, jsonToNode } from "../schema/node.js";
+import { Mutex } from "./mutex.js";
+import type { AddDocumentsOptions, DocStore, RefDocInfo } from "./types.js";
+
+export const DEFAULT_DOCSTORE_NAMESPACE = "docstore";
+
+export interface KVDocumentStoreOptions {
+  /** Prefix of the three collections. Default `"docstore"`. Not stored anywhere: load with the same one. */
+  namespace?: string;
+  /** Default `"/data"` (`RedisDocumentStore` in Python used `"/doc"`). */
+  nodeCollectionSuffix?: string;
+  /** Default `"/ref_doc_info"`. */
+  refDocCollectionSuffix?: string;
+  /** Default `"/metadata"`. */
+  metadataCollectionSuffix?: string;
+  /** Passed to the KV store's `putAll`. */
+  batchSize?: number;
+  /** Name used in errors. Default the class name. */
+  name?: string;
+}
+
+/** The stored metadata value: `{doc_hash, ref_doc_id?}` (LlamaIndex's exact shape). */
+interface MetadataValue {
+  doc_hash?: string;
+  ref_doc_id?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * LlamaIndex's `KVDocumentStore` over any {@link KVStore}, with LlamaIndex's three collections and
+ * value shapes, so every KV backend is also a document store:
+ *
+ * | collection          | key                 | value                                   |
+ * |---------------------|---------------------|-----------------------------------------|
+ * | `{ns}/data`         | node id             | `{__data__, __type__}` (node JSON)      |
+ * | `{ns}/metadata`     | node or document id | `{doc_hash, ref_doc_id?}`               |
+ * | `{ns}/ref_doc_info` | source document id  | `{node_ids: [...], metadata: {...}}`    |
+ *
+ * Differences from the Python original (all deliberate): every call does a bounded number of KV
+ * round trips (batched reads and writes, never one per node); ref-doc bookkeeping is exact after
+ * every kind of delete and when a node moves to another source document; `setDocumentHash` keeps
+ * `ref_doc_id`; `getAllDocumentHashes` maps id -> hash. Mutations of one instance are serialized,
+ * so concurrent calls on the same instance cannot lose ref-doc updates. (Two *processes* writing
+ * the same ref doc at the same moment can still race: the KV contract has no transactions.)
+ */
+export class KVDocumentStore implements DocStore {
+  readonly name: string;
+  readonly kvStore: KVStore;
+  readonly namespace: string;
+  readonly nodeCollection: string;
+  readonly refDocCollection: string;
+  readonly metadataCollection: string;
+  readonly #batchSize: number | undefined;
+  readonly #mutex = new Mutex();
+
+  constructor(kvStore: KVStore, options: KVDocumentStoreOptions = {}) {
+    this.name = options.name ?? new.target.name;
+    if (kvStore === null || typeof kvStore !== "object" || typeof (kvStore as KVStore).getMany !== "function") {
+      throw new StorageError("INVALID_ARGUMENT", "kvStore must be a KVStore", { store: this.name });
+    }
+    this.kvStore = kvStore;
+    this.namespace = options.namespace ?? DEFAULT_DOCSTORE_NAMESPACE;
+    assertKey(this.namespace, this.name, "namespace");
+    this.nodeCollection = `${this.namespace}${options.nodeCollectionSuffix ?? "/data"}`;
+    this.refDocCollection = `${this.namespace}${options.refDocCollectionSuffix ?? "/ref_doc_info"}`;
+    this.metadataCollection = `${this.namespace}${options.metadataCollectionSuffix ?? "/metadata"}`;
+    this.#batchSize = options.batchSize;
+  }
+
+  async addDocuments(nodes: readonly BaseNode[], options: AddDocumentsOptions = {}): Promise<void> {
+    const allowUpdate = options.allowUpdate ?? true;
+    const storeText = options.storeText ?? true;
+    const batchSize = options.batchSize ?? this.#batchSize;
+    if (!Array.isArray(nodes)) throw this.#invalid("nodes must be an array of nodes");
+    // Validate and serialize everything before any I/O.
+    const byId = new Map<string, { node: BaseNode; json: JsonObject; hash: string; refDocId: string | undefined }>();
+    for (const [i, node] of nodes.entries()) {
+      if (node === null || typeof node !== "object" || typeof (node as BaseNode).toJSON !== "function") {
+        throw this.#invalid(`nodes[${i}] is not a node`);
+      }
+      assertKey(node.id, this.name, `nodes[${i}].id`);
+      const refDocId = node.refDocId;
+      if (refDocId !== undefined) assertKey(refDocId, this.name, `nodes[${i}] SOURCE node id`);
+      if (!allowUpdate && byId.has(node.id)) {
+        throw new StorageError("CONFLICT", `node id ${JSON.stringify(node.id)} appears twice and allowUpdate is false`, { store: this.name });
+      }
+      const json = node.toJSON() as unknown;
+      assertJsonObject(json, this.name, `node ${JSON.stringify(node.id)}`);
+      const hash = node.hash;
+      byId.delete(node.id); // a later duplicate wins, and keeps the later position
+      byId.set(node.id, { node, json, hash, refDocId });
+    }
+    if (byId.size === 0) return;
+    const ids = [...byId.keys()];
+
+    await this.#mutex.run(async () => {
+      const kv = this.kvStore;
+      if (!allowUpdate) {
+        const existing = await kv.getMany(ids, this.nodeCollection);
+        const taken = ids.filter((_, i) => existing[i] !== undefined);
+        if (taken.length > 0) {
+          throw new StorageError(
+            "CONFLICT",
+            `node id ${JSON.stringify(taken[0])}${taken.length > 1 ? ` (and ${taken.length - 1} more)` : ""} already exists; set allowUpdate to overwrite`,
+            { store: this.name, details: { ids: taken.slice(0, 20) } },
+          );
+        }
+      }
+      const oldMeta = await kv.getMany(ids, this.metadataCollection);
+
+      // Every ref doc touched: the new ones, and the old ones of nodes that move to another ref doc.
+      const refIds = new Set<string>();
+      for (const { refDocId } of byId.values()) if (refDocId !== undefined) refIds.add(refDocId);
+      const moved: [string, string][] = [];
+      ids.forEach((id, i) => {
+        const old = refDocIdOf(oldMeta[i]);
+        if (old !== undefined && old !== byId.get(id)?.refDocId) {
+          moved.push([id, old]);
+          refIds.add(old);
+        }
+      });
+      const refList = [...refIds];
+      const refValues = refList.length ? await kv.getMany(refList, this.refDocCollection) : [];
+      const infos = new Map<string, RefDocInfo>();
+      refList.forEach((r, i) => infos.set(r, parseRefDocInfo(refValues[i]) ?? { nodeIds: [], metadata: {} }));
+
+      for (const [id, old] of moved) {
+        const info = infos.get(old)!;
+        info.nodeIds = info.nodeIds.filter((n) => n !== id);
+      }
+      for (const { node, refDocId } of byId.values()) {
+        if (refDocId === undefined) continue;
+        const info = infos.get(refDocId)!;
+        if (!info.nodeIds.includes(node.id)) info.nodeIds.push(node.id);
+        if (Object.keys(info.metadata).length === 0) info.metadata = refDocMetadataFor(node);
+      }
+
+      const refPuts: [string, JsonObject][] = [];
+      const emptied: string[] = [];
+      for (const [r, info] of infos) {
+        if (info.nodeIds.length > 0) refPuts.push([r, refDocInfoToJson(info)]);
+        else emptied.push(r);
+      }
+      // A ref doc left without nodes is gone, like after deleting its last node. If it is itself
+      // being (re)added in this call, keep its own data and hash.
+      const emptiedOwn = emptied.filter((r) => !byId.has(r));
+
+      if (storeText) {
+        await kv.putAll(ids.map((id) => [id, byId.get(id)!.json] as const), this.nodeCollection, { batchSize });
+      }
+      await kv.putAll(
+        ids.map((id) => {
+          const e = byId.get(id)!;
+          const meta: JsonObject = { doc_hash: e.hash };
+          if (e.refDocId !== undefined) meta["ref_doc_id"] = e.refDocId;
+          return [id, meta] as const;
+        }),
+        this.metadataCollection,
+        { batchSize },
+      );
+      if (refPuts.length) await kv.putAll(refPuts, this.refDocCollection, { batchSize });
+      if (emptied.length) await kv.deleteMany(emptied, this.refDocCollection);
+      if (emptiedOwn.length) {
+        await kv.deleteMany(emptiedOwn, this.nodeCollection);
+        await kv.deleteMany(emptiedOwn, this.metadataCollection);
+      }
+    });
+  }
+
+  async getDocument(id: string, raiseError = false): Promise<BaseNode | undefined> {
+    assertKey(id, this.name, "id");
+    const json = await this.kvStore.get(id, this.nodeCollection);
+    if (json === undefined) {
+      if (raiseError) throw new StorageError("NOT_FOUND", `document ${JSON.stringify(id)} not found`, { store: this.name });
+      return undefined;
+    }
+    return this.#decode(id, json);
+  }
+
+  async getNodes(ids: readonly string[], raiseError = false): Promise<BaseNode[]> {
+    if (!Array.isArray(ids)) throw this.#invalid("ids must be an array of strings");
+    for (const id of ids) assertKey(id, this.name, "id");
+    if (ids.length === 0) return [];
+    const values = await this.kvStore.getMany(ids, this.nodeCollection);
+    const out: BaseNode[] = [];
+    values.forEach((v, i) => {
+      const id = ids[i]!;
+      if (v === undefined) {
+        if (raiseError) throw new StorageError("NOT_FOUND", `node ${JSON.stringify(id)} not found`, { store: this.name });
+        return;
+      }
+      out.push(this.#decode(id, v));
+    });
+    return out;
+  }
+
+  async documentExists(id: string): Promise<boolean> {
+    assertKey(id, this.name, "id");
+    return (await this.kvStore.get(id, this.nodeCollection)) !== undefined;
+  }
+
+  async deleteDocument(id: string, raiseError = true): Promise<boolean> {
+    assertKey(id, this.name, "id");
+    return this.#mutex.run(async () => {
+      const deleted = await this.#deleteNodes([id]);
+      if (deleted === 0 && raiseError) {
+        throw new StorageError("NOT_FOUND", `document ${JSON.stringify(id)} not found`, { store: this.name });
+      }
+      return deleted > 0;
+    });
+  }
+
+  async deleteRefDoc(refDocId: string, raiseError = true): Promise<boolean> {
+    assertKey(refDocId, this.name, "refDocId");
+    return this.#mutex.run(async () => {
+      const kv = this.kvStore;
+      const info = parseRefDocInfo(await kv.get(refDocId, this.refDocCollection));
+      if (info === undefined) {
+        if (raiseError) throw new StorageError("NOT_FOUND", `ref doc ${JSON.stringify(refDocId)} not found`, { store: this.name });
+        return false;
+      }
+      // Only delete nodes that still belong to this ref doc (files written by Python may list stale ids).
+      const ids = info.nodeIds.filter((n) => n !== refDocId);
+      if (ids.length) {
+        const metas = await kv.getMany(ids, this.metadataCollection);
+        const own = ids.filter((_, i) => {
+          const r = refDocIdOf(metas[i]);
+          return r === undefined || r === refDocId;
+        });
+        if (own.length) {
+          await kv.deleteMany(own, this.nodeCollection);
+          await kv.deleteMany(own, this.metadataCollection);
+        }
+      }
+      await kv.delete(refDocId, this.refDocCollection);
+      await kv.delete(refDocId, this.nodeCollection);
+      await kv.delete(refDocId, this.metadataCollection);
+      return true;
+    });
+  }
+
+  async getRefDocInfo(refDocId: string): Promise<RefDocInfo | undefined> {
+    assertKey(refDocId, this.name, "refDocId");
+    return this.#parseInfo(refDocId, await this.kvStore.get(refDocId, this.refDocCollection));
+  }
+
+  async getAllRefDocInfo(): Promise<Record<string, RefDocInfo>> {
+    const all = await this.kvStore.getAll(this.refDocCollection);
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, this.#parseInfo(k, v)!])) as Record<string, RefDocInfo>;
+  }
+
+  async refDocExists(refDocId: string): Promise<boolean> {
+    return (await this.getRefDocInfo(refDocId)) !== undefined;
+  }
+
+  async setDocumentHash(id: string, hash: string): Promise<void> {
+    await this.setDocumentHashes({ [id]: hash });
+  }
+
+  async setDocumentHashes(hashes: Record<string, string>): Promise<void> {
+    if (!isPlainObject(hashes)) throw this.#invalid("hashes must be an object of id -> hash");
+    const entries = Object.entries(hashes);
+    for (const [id, hash] of entries) {
+      assertKey(id, this.name, "id");
+      assertKey(hash, this.name, `hash of ${JSON.stringify(id)}`);
+    }
+    if (entries.length === 0) return;
+    await this.#mutex.run(async () => {
+      // Merge into the existing value: replacing it would drop ref_doc_id (a bug in the Python original).
+      const ids = entries.map(([id]) => id);
+      const existing = await this.kvStore.getMany(ids, this.metadataCollection);
+      const puts = entries.map(([id, hash], i) => {
+        const old = existing[i];
+        return [id, { ...(old ?? {}), doc_hash: hash }] as const;
+      });
+      await this.kvStore.putAll(puts, this.metadataCollection, { batchSize: this.#batchSize });
+    });
+  }
+
+  async getDocumentHash(id: string): Promise<string | undefined> {
+    assertKey(id, this.name, "id");
+    const v = await this.kvStore.get(id, this.metadataCollection);
+    const h = v?.["doc_hash"];
+    return typeof h === "string" ? h : undefined;
+  }
+
+  async getAllDocumentHashes(): Promise<Record<string, string>> {
+    const out: [string, string][] = [];
+    for await (const [id, v] of this.kvStore.scan(this.metadataCollection)) {
+      const h = v["doc_hash"];
+      if (typeof h === "string" && h !== "") out.push([id, h]);
+    }
+    return Object.fromEntries(out);
+  }
+
+  async getAllDocumentIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const [id] of this.kvStore.scan(this.nodeCollection)) ids.push(id);
+    return ids;
+  }
+
+  /** All stored nodes, id -> node (LlamaIndex's `docs`). Loads the whole node collection. */
+  async getAllDocuments(): Promise<Record<string, BaseNode>> {
+    const out: [string, BaseNode][] = [];
+    for await (const [id, v] of this.kvStore.scan(this.nodeCollection)) out.push([id, this.#decode(id, v)]);
+    return Object.fromEntries(out);
+  }
+
+  async close(): Promise<void> {
+    await this.kvStore.close?.();
+  }
+
+  /** Deletes nodes (text + metadata) and fixes their ref docs; resolves how many existed. Caller holds the mutex. */
+  async #deleteNodes(ids: string[]): Promise<number> {
+    const kv = this.kvStore;
+    const metas = await kv.getMany(ids, this.metadataCollection);
+    const refIds = [...new Set(metas.map(refDocIdOf).filter((r): r is string => r !== undefined))];
+    const nData = await kv.deleteMany(ids, this.nodeCollection);
+    const nMeta = await kv.deleteMany(ids, this.metadataCollection);
+    if (refIds.length) {
+      const infos = await kv.getMany(refIds, this.refDocCollection);
+      const puts: [string, JsonObject][] = [];
+      const emptied: string[] = [];
+      const gone = new Set(ids);
+      refIds.forEach((r, i) => {
+        const info = parseRefDocInfo(infos[i]);
+        if (!info) return;
+        info.nodeIds = info.nodeIds.filter((n) => !gone.has(n));
+        if (info.nodeIds.length) puts.push([r, refDocInfoToJson(info)]);
+        else emptied.push(r);
+      });
+      if (puts.length) await kv.putAll(puts, this.refDocCollection, { batchSize: this.#batchSize });
+      if (emptied.length) {
+        // The last node of a document is gone: so is the document (entry, text and hash), as in LlamaIndex.
+        await kv.deleteMany(emptied, this.refDocCollection);
+        await kv.deleteMany(emptied, this.nodeCollection);
+        await kv.deleteMany(emptied, this.metadataCollection);
+      }
+    }
+    // A hash-only entry (stored with storeText: false) counts as a document too.
+    return Math.max(nData, nMeta);
+  }
+
+  #decode(id: string, json: JsonObject): BaseNode {
+    try {
+      return jsonToNode(json);
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      throw new StorageError("CORRUPT", `stored node ${JSON.stringify(id)} in ${this.nodeCollection} cannot be read: ${detail}`, {
+        store: this.name,
+        cause: e,
+      });
+    }
+  }
+
+  #parseInfo(id: string, v: JsonObject | undefined): RefDocInfo | undefined {
+    const info = parseRefDocInfo(v);
+    if (v !== undefined && info === undefined) {
+      throw new StorageError("CORRUPT", `ref doc info ${JSON.stringify(id)} is not {node_ids, metadata}`, { store: this.name });
+    }
+    return info;
+  }
+
+  #invalid(message: string): StorageError {
+    return new StorageError("INVALID_ARGUMENT", message, { store: this.name });
+  }
+}
+
+function refDocIdOf(meta: JsonObject | undefined): string | undefined {
+  const r = (meta as MetadataValue | undefined)?.ref_doc_id;
+  return typeof r === "string" && r !== "" ? r : undefined;
+}
+
+/** Reads `{node_ids, metadata}` and the legacy `{doc_ids, extra_info}`; `undefined` if neither. */
+export function parseRefDocInfo(v: JsonObject | undefined): RefDocInfo | undefined {
+  if (v === undefined) return undefined;
+  const ids = v["node_ids"] ?? v["doc_ids"];
+  const metadata = v["metadata"] ?? v["extra_info"] ?? {};
+  if (!Array.isArray(ids) || ids.some((x) => typeof x !== "string") || !isPlainObject(metadata)) return undefined;
+  return { nodeIds: [...new Set(ids as string[])], metadata: structuredClone(metadata as JsonObject) };
+}
+
+/** LlamaIndex's `RefDocInfo.to_dict()`: `{node_ids, metadata}`. */
+export function refDocInfoToJson(info: RefDocInfo): JsonObject {
+  return { node_ids: [...info.nodeIds], metadata: info.metadata };
+}
+
+/** The metadata a new ref-doc entry gets: the source document's (from the SOURCE relationship), else the node's. */
+function refDocMetadataFor(node: BaseNode): JsonObject {
+  const fromSource = node.sourceNode?.metadata;
+  const m = fromSource && Object.keys(fromSource).length > 0 ? fromSource : node.metadata;
+  return structuredClone(m) as JsonObject;
+}

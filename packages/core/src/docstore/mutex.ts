@@ -1,0 +1,20 @@
+/**
+ * A tiny FIFO async mutex. KV-backed stores keep their bookkeeping (ref-doc node lists) with
+ * read-modify-write cycles; serializing those per store instance makes them exact for every
+ * concurrent caller of that instance, whatever the backend.
+ */
+export class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}

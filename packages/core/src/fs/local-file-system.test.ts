@@ -1,0 +1,145 @@
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { LocalFileSystem, isTempFileName } from "./local-file-system.js";
+import { MemoryFileSystem } from "./memory-file-system.js";
+import { registerFileSystemScheme, registeredFileSystemSchemes, resolveFileSystem, unregisterFileSystemScheme } from "./registry.js";
+import { compareCodePoints, validatePath } from "./path.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "larder-core-fs-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("LocalFileSystem", () => {
+  it("never writes outside its root, whatever the path", async () => {
+    const base = tempDir();
+    const fs = new LocalFileSystem(join(base, "root"));
+    for (const p of ["../outside", "a/../../outside", "/tmp/outside", "..\\outside", "a/./b", "x\u0000y"]) {
+      await expect(fs.write(p, "evil")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    expect(readdirSync(base)).toEqual([]); // not even the root was created
+    await fs.write("ok/file", "fine");
+    expect(readdirSync(base)).toEqual(["root"]);
+  });
+
+  it("constructor does no I/O; root is created on first write", async () => {
+    const base = tempDir();
+    const fs = new LocalFileSystem(join(base, "lazy", "root"));
+    expect(existsSync(join(base, "lazy"))).toBe(false);
+    expect(await fs.list()).toEqual([]);
+    expect(await fs.exists("x")).toBe(false);
+    await fs.write("x", "1");
+    expect(existsSync(join(base, "lazy", "root", "x"))).toBe(true);
+  });
+
+  it("ignores temp files in list/exists, refuses reserved names, and open() cleans old orphans", async () => {
+    const root = tempDir();
+    mkdirSync(join(root, "sub"));
+    const orphan = join(root, "sub", ".data.json.0123456789abcdef.larder-tmp");
+    const fresh = join(root, ".m.json.fedcba9876543210.larder-tmp");
+    writeFileSync(orphan, "half");
+    writeFileSync(fresh, "in progress");
+    utimesSync(orphan, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    writeFileSync(join(root, "sub", "data.json"), "{}");
+    expect(isTempFileName(".data.json.0123456789abcdef.larder-tmp")).toBe(true);
+    expect(isTempFileName("data.json.tmp")).toBe(false);
+    const fs = await LocalFileSystem.open(root);
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(fresh), "a temp file younger than the cutoff may belong to a live writer").toBe(true);
+    expect(await fs.list()).toEqual(["sub/data.json"]);
+    await expect(fs.exists(".m.json.fedcba9876543210.larder-tmp")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(await fs.cleanupTempFiles({ olderThanMs: 0 })).toBe(1);
+    expect(readdirSync(root).sort()).toEqual(["sub"]);
+  });
+
+  it("leaves no temp files behind after writes, failed conditional writes and stream failures", async () => {
+    const root = tempDir();
+    const fs = new LocalFileSystem(root);
+    await fs.write("a/m", "1", { ifMatch: "absent" });
+    await expect(fs.write("a/m", "2", { ifMatch: "absent" })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(fs.write("a/m", "2", { ifMatch: { etag: "stale" } })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(
+      fs.writeStream("a/m", (async function* () {
+        yield new Uint8Array([1]);
+        throw new Error("boom");
+      })()),
+    ).rejects.toThrow();
+    expect(readdirSync(join(root, "a"))).toEqual(["m"]);
+  });
+
+  it("prunes empty directories on delete and maps file/dir clashes to CONFLICT", async () => {
+    const root = tempDir();
+    const fs = new LocalFileSystem(root);
+    await fs.write("a/b/c/file", "x");
+    expect(await fs.delete("a/b/c/file")).toBe(true);
+    expect(readdirSync(root)).toEqual([]);
+    await fs.write("f", "x");
+    await expect(fs.write("f/g", "y")).rejects.toMatchObject({ code: "CONFLICT" });
+    await fs.write("d/e", "x");
+    await expect(fs.write("d", "y")).rejects.toMatchObject({ code: "CONFLICT" });
+  });
+
+  it("a too-long name is INVALID_ARGUMENT, not a crash", async () => {
+    const fs = new LocalFileSystem(tempDir());
+    await expect(fs.write("x".repeat(300), "1")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});
+
+describe("paths", () => {
+  it("validatePath accepts ordinary relative paths", () => {
+    for (const p of ["a", "a/b.json", "with space/ünï 🦙", ".hidden", "a/..b", "..a", "a..", "*?"]) expect(validatePath(p)).toBe(p);
+  });
+  it("compareCodePoints sorts like UTF-8 bytes", () => {
+    const xs = ["z", "\uffff", "🦙", "a", "ä", "A", ""];
+    const bytes = [...xs].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect([...xs].sort(compareCodePoints)).toEqual(bytes);
+  });
+});
+
+describe("URL scheme registry", () => {
+  it("resolves file://, plain paths and memory:// (shared per name)", async () => {
+    const dir = tempDir();
+    const a = await resolveFileSystem(pathToFileURL(dir).href);
+    expect(a).toBeInstanceOf(LocalFileSystem);
+    expect((a as LocalFileSystem).root).toBe(dir);
+    await a.write("x.txt", "hi");
+    const b = await resolveFileSystem(dir);
+    expect(new TextDecoder().decode(await b.read("x.txt"))).toBe("hi");
+    const m1 = await resolveFileSystem("memory://shared/place");
+    const m2 = await resolveFileSystem("memory://shared/place");
+    const m3 = await resolveFileSystem("memory://other");
+    expect(m1).toBe(m2);
+    expect(m1).not.toBe(m3);
+    expect(m1).toBeInstanceOf(MemoryFileSystem);
+  });
+
+  it("unknown schemes are UNSUPPORTED with a hint, and credentials are redacted", async () => {
+    unregisterFileSystemScheme("s3");
+    const err = (await resolveFileSystem("s3://AKIA:supersecret@bucket/prefix").catch((e: unknown) => e)) as Error & { code: string };
+    expect(err.code).toBe("UNSUPPORTED");
+    expect(err.message).toContain("@larder/fs-s3");
+    expect(err.message).not.toContain("supersecret");
+  });
+
+  it("registerFileSystemScheme plugs in a factory (the fs-s3 hook)", async () => {
+    const seen: string[] = [];
+    registerFileSystemScheme("S3", (url, options) => {
+      seen.push(`${url.host}${url.pathname}:${String(options["region"])}`);
+      return new MemoryFileSystem({ name: "fake-s3" });
+    });
+    expect(registeredFileSystemSchemes()).toContain("s3");
+    const fs = await resolveFileSystem("s3://bucket/some/prefix", { region: "auto" });
+    expect(fs.name).toBe("fake-s3");
+    expect(seen).toEqual(["bucket/some/prefix:auto"]);
+    expect(unregisterFileSystemScheme("s3")).toBe(true);
+    expect(() => registerFileSystemScheme("bad scheme", () => new MemoryFileSystem())).toThrow(/invalid URL scheme/);
+  });
+});

@@ -1,0 +1,208 @@
+import { StorageError } from "../errors.js";
+import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "./types.js";
+import { assertBatchSize, assertCollection, assertJsonObject, assertKey, assertKeys, isPlainObject } from "./validate.js";
+
+/** LlamaIndex's persisted KV shape: `{collection: {key: value}}` (`docstore.json`, `index_store.json`). */
+export type KVDict = Record<string, Record<string, JsonObject>>;
+
+const NAME = "SimpleKVStore";
+
+/**
+ * In-memory {@link KVStore} (LlamaIndex's `SimpleKVStore`). Values are deep-copied on the way in
+ * and out (`structuredClone`), so callers can never alias stored data. Every string that is
+ * non-empty is a valid key and collection name (including NUL, `__proto__`, 10 kB strings).
+ * Persistence is not done here: `toDict()`/`fromDict()` give the LlamaIndex file shape to the
+ * persistence layer.
+ */
+export class SimpleKVStore implements KVStore {
+  readonly name: string = NAME;
+  readonly #data = new Map<string, Map<string, JsonObject>>();
+  #version = 0;
+
+  constructor(data?: KVDict) {
+    if (data !== undefined) this.#load(data);
+  }
+
+  /** Builds a store from LlamaIndex's `{collection: {key: value}}` shape (validated, deep-copied). */
+  static fromDict(data: KVDict): SimpleKVStore {
+    return new SimpleKVStore(data);
+  }
+
+  /**
+   * Mutation counter, bumped by every write (persistence uses it to reuse the files of a store that
+   * did not change since the last persist).
+   */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * For persistence only: the live stored values as `[collection, key, value]`, NOT copies (no
+   * per-value clone, so 100k values serialise fast). Callers must not mutate or keep them.
+   */
+  *entriesView(): Generator<readonly [string, string, JsonObject]> {
+    for (const [c, m] of this.#data) for (const [k, v] of m) yield [c, k, v];
+  }
+
+  /**
+   * For persistence only: adopts already-validated data (a checksum-verified Larder file) without
+   * validation or copies. Use {@link fromDict} for anything else.
+   */
+  static fromTrustedDict(data: KVDict): SimpleKVStore {
+    const store = new SimpleKVStore();
+    for (const [c, entries] of Object.entries(data)) {
+      const m = new Map(Object.entries(entries));
+      if (m.size > 0) store.#data.set(c, m);
+    }
+    return store;
+  }
+
+  /** A deep copy of everything, in LlamaIndex's `{collection: {key: value}}` shape. */
+  toDict(): KVDict {
+    return Object.fromEntries(
+      [...this.#data].map(([c, m]) => [c, Object.fromEntries([...m].map(([k, v]) => [k, structuredClone(v)]))]),
+    ) as KVDict;
+  }
+
+  async put(key: string, value: JsonObject, collection: string = DEFAULT_COLLECTION): Promise<void> {
+    assertKey(key, this.name);
+    assertCollection(collection, this.name);
+    assertJsonObject(value, this.name);
+    this.#collection(collection, true).set(key, structuredClone(value));
+    this.#version++;
+  }
+
+  async putAll(
+    entries: Iterable<readonly [string, JsonObject]>,
+    collection: string = DEFAULT_COLLECTION,
+    options: { batchSize?: number } = {},
+  ): Promise<void> {
+    assertCollection(collection, this.name);
+    assertBatchSize(options.batchSize, this.name);
+    const list = materializeEntries(entries, this.name);
+    if (list.length === 0) return;
+    // Copy before the first write so a bad entry late in the batch leaves the store untouched.
+    const copies = list.map(([k, v]) => [k, structuredClone(v)] as const);
+    const target = this.#collection(collection, true);
+    for (const [k, v] of copies) target.set(k, v);
+    this.#version++;
+  }
+
+  async get(key: string, collection: string = DEFAULT_COLLECTION): Promise<JsonObject | undefined> {
+    assertKey(key, this.name);
+    assertCollection(collection, this.name);
+    const v = this.#data.get(collection)?.get(key);
+    return v === undefined ? undefined : structuredClone(v);
+  }
+
+  async getMany(keys: readonly string[], collection: string = DEFAULT_COLLECTION): Promise<(JsonObject | undefined)[]> {
+    assertKeys(keys, this.name);
+    assertCollection(collection, this.name);
+    const m = this.#data.get(collection);
+    return keys.map((k) => {
+      const v = m?.get(k);
+      return v === undefined ? undefined : structuredClone(v);
+    });
+  }
+
+  async getAll(collection: string = DEFAULT_COLLECTION): Promise<Record<string, JsonObject>> {
+    assertCollection(collection, this.name);
+    const m = this.#data.get(collection);
+    // fromEntries defines own properties, so a key like "__proto__" stays an ordinary key.
+    return m ? Object.fromEntries([...m].map(([k, v]) => [k, structuredClone(v)])) : {};
+  }
+
+  async delete(key: string, collection: string = DEFAULT_COLLECTION): Promise<boolean> {
+    assertKey(key, this.name);
+    assertCollection(collection, this.name);
+    const m = this.#data.get(collection);
+    if (!m) return false;
+    const deleted = m.delete(key);
+    if (m.size === 0) this.#data.delete(collection);
+    if (deleted) this.#version++;
+    return deleted;
+  }
+
+  async deleteMany(keys: readonly string[], collection: string = DEFAULT_COLLECTION): Promise<number> {
+    assertKeys(keys, this.name);
+    assertCollection(collection, this.name);
+    const m = this.#data.get(collection);
+    if (!m) return 0;
+    let n = 0;
+    for (const k of new Set(keys)) if (m.delete(k)) n++;
+    if (m.size === 0) this.#data.delete(collection);
+    if (n > 0) this.#version++;
+    return n;
+  }
+
+  async *scan(collection: string = DEFAULT_COLLECTION, options: { batchSize?: number } = {}): AsyncIterable<readonly [string, JsonObject]> {
+    assertCollection(collection, this.name);
+    assertBatchSize(options.batchSize, this.name);
+    // Snapshot the keys, then read each value at yield time: entries deleted meanwhile are skipped.
+    const keys = [...(this.#data.get(collection)?.keys() ?? [])];
+    for (const k of keys) {
+      const v = this.#data.get(collection)?.get(k);
+      if (v !== undefined) yield [k, structuredClone(v)] as const;
+    }
+  }
+
+  async collections(): Promise<string[]> {
+    return [...this.#data.keys()].filter((c) => (this.#data.get(c)?.size ?? 0) > 0);
+  }
+
+  /** Removes everything (all collections). */
+  async clear(): Promise<void> {
+    this.#data.clear();
+    this.#version++;
+  }
+
+  async close(): Promise<void> {}
+
+  #collection(name: string, create: true): Map<string, JsonObject> {
+    let m = this.#data.get(name);
+    if (!m && create) {
+      m = new Map();
+      this.#data.set(name, m);
+    }
+    return m as Map<string, JsonObject>;
+  }
+
+  #load(data: KVDict): void {
+    if (!isPlainObject(data)) {
+      throw new StorageError("INVALID_ARGUMENT", "KV data must be an object {collection: {key: value}}", { store: this.name });
+    }
+    const staged = new Map<string, Map<string, JsonObject>>();
+    for (const [c, entries] of Object.entries(data)) {
+      assertCollection(c, this.name);
+      if (!isPlainObject(entries)) {
+        throw new StorageError("INVALID_ARGUMENT", `collection ${JSON.stringify(c.slice(0, 80))} must be an object of key -> value`, {
+          store: this.name,
+        });
+      }
+      const m = new Map<string, JsonObject>();
+      for (const [k, v] of Object.entries(entries)) {
+        assertKey(k, this.name);
+        assertJsonObject(v, this.name, `value of ${JSON.stringify(k.slice(0, 80))}`);
+        m.set(k, structuredClone(v));
+      }
+      if (m.size > 0) staged.set(c, m);
+    }
+    for (const [c, m] of staged) this.#data.set(c, m);
+  }
+}
+
+/** Validates a whole batch of `[key, value]` entries before any write. */
+export function materializeEntries(entries: Iterable<readonly [string, JsonObject]>, store: string): (readonly [string, JsonObject])[] {
+  if (entries === null || typeof entries !== "object" || typeof (entries as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw new StorageError("INVALID_ARGUMENT", "entries must be an iterable of [key, value] pairs", { store });
+  }
+  const list = [...entries];
+  list.forEach((entry, i) => {
+    if (!Array.isArray(entry) || entry.length !== 2) {
+      throw new StorageError("INVALID_ARGUMENT", `entry ${i} must be a [key, value] pair`, { store });
+    }
+    assertKey(entry[0], store);
+    assertJsonObject(entry[1], store, `value of entry ${i}`);
+  });
+  return list;
+}

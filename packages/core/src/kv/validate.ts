@@ -1,0 +1,99 @@
+import { StorageError } from "../errors.js";
+import type { JsonObject } from "./types.js";
+
+/**
+ * Shared input validation for every KV-backed store, so that all backends refuse the same inputs
+ * with the same code (`INVALID_ARGUMENT`) before anything is written. A backend may refuse *more*
+ * (e.g. NUL in a Postgres text key), never less.
+ */
+
+export function assertKey(key: unknown, store: string, what = "key"): asserts key is string {
+  if (typeof key !== "string") {
+    throw new StorageError("INVALID_ARGUMENT", `${what} must be a string, got ${describe(key)}`, { store });
+  }
+  if (key.length === 0) throw new StorageError("INVALID_ARGUMENT", `${what} must be a non-empty string`, { store });
+}
+
+export function assertCollection(collection: unknown, store: string): asserts collection is string {
+  assertKey(collection, store, "collection");
+}
+
+export function assertKeys(keys: unknown, store: string): asserts keys is readonly string[] {
+  if (!Array.isArray(keys)) throw new StorageError("INVALID_ARGUMENT", `keys must be an array, got ${describe(keys)}`, { store });
+  for (const k of keys) assertKey(k, store);
+}
+
+export function assertBatchSize(batchSize: unknown, store: string): void {
+  if (batchSize === undefined) return;
+  if (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1) {
+    throw new StorageError("INVALID_ARGUMENT", `batchSize must be a positive integer, got ${describe(batchSize)}`, { store });
+  }
+}
+
+/**
+ * A "plain JSON object": an object whose prototype is `Object.prototype` or `null`, whose values are
+ * (recursively) strings, finite numbers, booleans, null, arrays of those, or plain JSON objects.
+ * Refused: arrays/primitives at the top level, class instances (Date, Map, Buffer...), `undefined`
+ * (also as a property value: JSON would silently drop it), functions, symbols, bigints, NaN/±Infinity
+ * (JSON turns them into null) and cycles.
+ */
+export function assertJsonObject(value: unknown, store: string, what = "value"): asserts value is JsonObject {
+  if (!isPlainObject(value)) {
+    throw new StorageError("INVALID_ARGUMENT", `${what} must be a plain JSON object, got ${describe(value)}`, { store });
+  }
+  const problem = findNonJson(value, what, new Set());
+  if (problem) throw new StorageError("INVALID_ARGUMENT", problem, { store });
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path} is ${String(value)}, which JSON cannot represent`;
+    case "object": {
+      if (value === null) return undefined;
+      if (seen.has(value)) return `${path} is a circular reference`;
+      if (Array.isArray(value)) {
+        seen.add(value);
+        for (let i = 0; i < value.length; i++) {
+          // Holes in sparse arrays are `undefined` too.
+          if (!(i in value)) return `${path}[${i}] is a hole in a sparse array`;
+          const p = findNonJson(value[i], `${path}[${i}]`, seen);
+          if (p) return p;
+        }
+        seen.delete(value);
+        return undefined;
+      }
+      if (!isPlainObject(value)) return `${path} is ${describe(value)}, not a plain JSON object`;
+      seen.add(value);
+      for (const k of Object.keys(value)) {
+        const p = findNonJson(value[k], `${path}.${k.length > 40 ? `${k.slice(0, 40)}…` : k}`, seen);
+        if (p) return p;
+      }
+      if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys`;
+      seen.delete(value);
+      return undefined;
+    }
+    default:
+      return `${path} is ${describe(value)}, which JSON cannot represent`;
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") {
+    const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return ctor && ctor !== "Object" ? `an instance of ${ctor}` : "an object";
+  }
+  if (typeof value === "string") return `a string`;
+  return `${typeof value} ${typeof value === "function" || typeof value === "symbol" ? "" : String(value)}`.trim();
+}
