@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { HOSTILE_STRINGS, expectStorageError } from "@larder/conformance";
+import { FILTER_OPERATORS, type MetadataFilters } from "@larder/core";
+import { checkNamespace, labelExpr, quote } from "./cypher.js";
+import { compileFilters } from "./filters.js";
+import { decodeKey, encodeKey, encodeProperties, userLabel, internalLabels } from "./values.js";
+import { Neo4jPropertyGraphStore } from "./index.js";
+
+describe("quote", () => {
+  it("wraps in backticks and doubles backticks inside", () => {
+    expect(quote("PERSON")).toBe("`PERSON`");
+    expect(quote("X`) DETACH DELETE n //")).toBe("`X``) DETACH DELETE n //`");
+    expect(labelExpr(["__Node__", "a`b"])).toBe(":`__Node__`:`a``b`");
+  });
+
+  it("leaves no unpaired backtick for any hostile string", () => {
+    for (const s of HOSTILE_STRINGS) {
+      const inner = quote(s).slice(1, -1);
+      // inside the quotes every backtick comes in pairs: the identifier cannot be closed early
+      expect(inner.replaceAll("``", "")).not.toContain("`");
+    }
+  });
+
+  it("namespaces are plain identifiers", () => {
+    expect(checkNamespace("larder_t_1")).toBe("larder_t_1");
+    for (const bad of ["", "1abc", "a-b", "a b", "a`b", "x".repeat(101)]) {
+      expect(() => checkNamespace(bad)).toThrowError(/namespace/);
+    }
+  });
+});
+
+describe("property keys", () => {
+  it("escape the store's own keys and __proto__, and round-trip every key", () => {
+    for (const k of ["id", "name", "text", "embedding", "__proto__", "__larder_prop__:x", "plain", ...HOSTILE_STRINGS]) {
+      expect(decodeKey(encodeKey(k))).toBe(k);
+      expect(decodeKey(encodeKey(k, false), false)).toBe(k);
+    }
+    expect(encodeKey("name")).not.toBe("name");
+    expect(encodeKey("name", false)).toBe("name"); // relations have no structural keys
+    expect(decodeKey("id")).toBeUndefined();
+    const enc = encodeProperties(JSON.parse('{"__proto__": 1, "a": null}'));
+    expect(Object.keys(enc).sort()).toEqual(["__larder_prop__:__proto__", "a"]);
+  });
+
+  it("the user label is the one non-structural label", () => {
+    const internal = internalLabels("ns1");
+    expect(userLabel(["__Node__", "__Entity__", "PERSON", "ns1"], true, internal)).toBe("PERSON");
+    expect(userLabel(["__Node__", "Chunk", "text_chunk"], false, internal)).toBe("text_chunk");
+    expect(userLabel(["__Node__", "Chunk"], false, internal)).toBe("Chunk"); // Python-written chunk
+    expect(userLabel(["__Node__", "__Entity__"], true, internal)).toBe("entity");
+  });
+});
+
+describe("compileFilters", () => {
+  it("never pastes keys or values into the query text", () => {
+    for (const s of HOSTILE_STRINGS) {
+      const filters: MetadataFilters = {
+        condition: "or",
+        filters: [
+          { key: s, operator: "==", value: s },
+          { filters: [{ key: s, operator: "in", value: [s, 1, true] }], condition: "not" },
+          { key: s, operator: "text_match", value: s },
+        ],
+      };
+      const compiled = compileFilters(filters, "n");
+      if (s.length > 3) expect(compiled.cypher).not.toContain(s);
+      expect(Object.values(compiled.params)).toContain(s);
+      expect(compiled.cypher).toMatch(/^[\w\s()[\]$:<>=,.'|]+$/);
+    }
+  });
+
+  it("compiles every operator, and groups with null-free logic", () => {
+    for (const op of FILTER_OPERATORS) {
+      const value = op === "is_empty" ? undefined : ["in", "nin", "any", "all"].includes(op) ? ["a"] : op.startsWith("text") ? "a" : 1;
+      const c = compileFilters({ filters: [{ key: "k", operator: op, ...(value === undefined ? {} : { value }) }], condition: "not" }, "n");
+      expect(c.cypher.startsWith("(NOT (")).toBe(true);
+      expect(c.params["f0k"]).toBe("k");
+    }
+    expect(compileFilters({ filters: [] }, "n").cypher).toBe("true");
+  });
+
+  it("validates before anything else: INVALID_ARGUMENT and UNSUPPORTED", async () => {
+    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "in", value: 1 }] }, "n"), "INVALID_ARGUMENT");
+    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "\uE000" }] }, "n"), "UNSUPPORTED");
+    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "==", value: "lone\uD800" }] }, "n"), "UNSUPPORTED");
+    // below U+D800 ordering is exact in Cypher
+    expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "épée 漢字" }] }, "n")).not.toThrow();
+  });
+});
+
+describe("constructor", () => {
+  it("does no I/O and validates its options", async () => {
+    // Nothing listens on port 1: constructing must still succeed (the driver connects lazily).
+    const s = new Neo4jPropertyGraphStore({ url: "bolt://127.0.0.1:1", username: "u", password: "p", namespace: "n1" });
+    expect(s.capabilities.vectorQuery).toBe(true);
+    await s.close();
+    await expectStorageError(() => new Neo4jPropertyGraphStore({}), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", namespace: "bad ns" }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", batchSize: 0 }), "INVALID_ARGUMENT");
+  });
+
+  it("validates inputs before any I/O", async () => {
+    const s = new Neo4jPropertyGraphStore({ url: "bolt://127.0.0.1:1" });
+    await expectStorageError(() => s.upsertNodes([{ kind: "entity", name: "a", label: "", properties: {} }]), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.upsertNodes([{ kind: "entity", name: "a", label: "__Node__", properties: {} }]), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.upsertRelations([{ label: "MENTIONS", sourceId: "a", targetId: "b", properties: {} }]), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.delete({}), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.getRelMap([], { depth: -1 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.vectorQuery({ embedding: [1], filters: { filters: [{ key: "k", operator: "~" as never, value: 1 }] } }), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.dropNamespace(), "INVALID_ARGUMENT");
+    await s.close();
+  });
+});

@@ -1,0 +1,128 @@
+import {
+  errors,
+  FILTER_OPERATORS,
+  isFilterGroup,
+  validateFilters,
+  type FilterOperator,
+  type MetadataFilter,
+  type MetadataFilters,
+} from "@larder/core";
+import { STORE_NAME } from "./cypher.js";
+import { encodeKey } from "./values.js";
+
+/** Every operator compiles to Cypher with the reference semantics (see README, "Filters"). */
+export const NEO4J_FILTER_OPERATORS: readonly FilterOperator[] = FILTER_OPERATORS;
+
+const ORDERING: ReadonlySet<FilterOperator> = new Set([">", ">=", "<", "<="]);
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export interface CompiledFilter {
+  /** A Cypher boolean expression over `variable`, never null (three-valued logic is closed off). */
+  cypher: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * Compiles a metadata filter tree to a Cypher predicate on node `variable` with the reference
+ * evaluator's semantics. Keys and values are parameters (`n[$f0k]`, `$f0v`): nothing from the
+ * filter is pasted into the query text. Validates first (INVALID_ARGUMENT / UNSUPPORTED, no I/O).
+ *
+ * Each leaf is wrapped so it yields true or false, never null: Cypher's `NOT null` is null, and the
+ * reference's `not` must match a node that none of its children match.
+ */
+export function compileFilters(filters: MetadataFilters, variable: string, prefix = "f"): CompiledFilter {
+  const tree = validateFilters(filters, { store: STORE_NAME, supportedOperators: NEO4J_FILTER_OPERATORS });
+  const params: Record<string, unknown> = {};
+  let i = 0;
+  const leaf = (f: MetadataFilter): string => {
+    const n = i++;
+    const k = `${prefix}${n}k`;
+    const p = `${prefix}${n}v`;
+    params[k] = encodeKey(f.key);
+    if (f.value !== undefined) {
+      checkSendable(f.value);
+      if (ORDERING.has(f.operator)) checkOrderable(f.value);
+      params[p] = f.value;
+    }
+    const v = `${variable}[$${k}]`;
+    return leafCypher(f.operator, v, `$${p}`);
+  };
+  const group = (g: MetadataFilters): string => {
+    if (g.filters.length === 0) return "true";
+    const parts = g.filters.map((c) => (isFilterGroup(c) ? group(c) : leaf(c)));
+    switch (g.condition ?? "and") {
+      case "and":
+        return `(${parts.join(" AND ")})`;
+      case "or":
+        return `(${parts.join(" OR ")})`;
+      case "not":
+        return `(NOT (${parts.join(" OR ")}))`;
+    }
+  };
+  return { cypher: group(tree), params };
+}
+
+function leafCypher(op: FilterOperator, v: string, p: string): string {
+  switch (op) {
+    // Cypher `=` across types is false (never an error), `"3" = 3` is false, `1 = 1.0` is true
+    // (as in JavaScript), and a list never equals a scalar.
+    case "==":
+      return `coalesce(${v} = ${p}, false)`;
+    case "!=":
+      return `(NOT coalesce(${v} = ${p}, false))`;
+    // Ordering across types is null in Cypher; the type guard keeps booleans and lists out.
+    case ">":
+    case ">=":
+    case "<":
+    case "<=":
+      return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL OR ${v} IS :: INTEGER NOT NULL OR ${v} IS :: FLOAT NOT NULL THEN ${v} ${op} ${p} END, false)`;
+    case "in":
+      return `coalesce(CASE WHEN ${v} IS :: LIST<ANY> THEN false ELSE ${v} IN ${p} END, false)`;
+    case "nin":
+      return `(NOT coalesce(CASE WHEN ${v} IS :: LIST<ANY> THEN false ELSE ${v} IN ${p} END, false))`;
+    case "any":
+      return `coalesce(CASE WHEN ${v} IS :: LIST<ANY> NOT NULL THEN any(x IN ${v} WHERE x IN ${p}) ELSE false END, false)`;
+    case "all":
+      return `coalesce(CASE WHEN ${v} IS :: LIST<ANY> NOT NULL THEN all(x IN ${p} WHERE x IN ${v}) ELSE false END, false)`;
+    case "contains":
+      return `coalesce(CASE WHEN ${v} IS :: LIST<ANY> NOT NULL THEN ${p} IN ${v} ELSE false END, false)`;
+    case "text_match":
+      return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN ${v} CONTAINS ${p} ELSE false END, false)`;
+    case "text_match_insensitive":
+      return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN toLower(${v}) CONTAINS toLower(${p}) ELSE false END, false)`;
+    case "is_empty":
+      return `coalesce(${v} IS NULL OR ${v} = '' OR ${v} = [], false)`;
+  }
+}
+
+/**
+ * A lone surrogate cannot travel over Bolt (it is sent as UTF-8, where it becomes U+FFFD), so a
+ * filter containing one could not be evaluated exactly.
+ */
+function checkSendable(value: unknown): void {
+  const vals = Array.isArray(value) ? value : [value];
+  for (const x of vals) {
+    if (typeof x === "string" && LONE_SURROGATE.test(x)) {
+      throw errors.unsupported("a filter string containing a lone UTF-16 surrogate cannot be sent to Neo4j exactly", {
+        store: STORE_NAME,
+      });
+    }
+  }
+}
+
+/**
+ * Neo4j orders strings by UTF-16 code unit, the reference by code point. The two orders differ
+ * only where one string has a surrogate (a character above U+FFFF) and the other a character in
+ * U+E000..U+FFFF at the first difference; so when the filter value has no code unit at or above
+ * U+D800, Cypher's `<` is exactly the reference's. Otherwise the comparison cannot be expressed
+ * exactly in plain Cypher: UNSUPPORTED, never approximated.
+ */
+function checkOrderable(value: unknown): void {
+  if (typeof value === "string" && HIGH_UNIT.test(value)) {
+    throw errors.unsupported(
+      "ordering (> >= < <=) against a string containing characters at or above U+D800 (private use, specials, or outside the BMP) cannot be evaluated exactly by Neo4j, which compares UTF-16 code units",
+      { store: STORE_NAME },
+    );
+  }
+}

@@ -1,0 +1,147 @@
+import neo4j from "neo4j-driver";
+import {
+  DEFAULT_CHUNK_LABEL,
+  DEFAULT_ENTITY_LABEL,
+  type LabelledNode,
+  type Properties,
+  type PropertyValue,
+  type Relation,
+} from "@larder/core";
+import { CHUNK_LABEL, ENTITY_LABEL, NODE_LABEL } from "./cypher.js";
+
+/**
+ * Properties the store itself keeps on a node (LlamaIndex's layout): `id` (the unique key),
+ * `name` (entities), `text` (chunks), `embedding`. A user property with one of these keys, or
+ * with a key starting with {@link ESCAPE}, is stored under `ESCAPE + key`, so user data can never
+ * overwrite the structure and every key round-trips. `__proto__` is escaped too (on nodes and
+ * relations): the driver decodes maps by assignment, which would swallow that key.
+ */
+export const STRUCTURAL_KEYS: ReadonlySet<string> = new Set(["id", "name", "text", "embedding"]);
+export const ESCAPE = "__larder_prop__:";
+
+export function encodeKey(key: string, onNode = true): string {
+  return (onNode && STRUCTURAL_KEYS.has(key)) || key === "__proto__" || key.startsWith(ESCAPE) ? ESCAPE + key : key;
+}
+
+/** The user key of a stored key; undefined for the store's own node properties. */
+export function decodeKey(stored: string, onNode = true): string | undefined {
+  if (stored.startsWith(ESCAPE)) return stored.slice(ESCAPE.length);
+  return onNode && STRUCTURAL_KEYS.has(stored) ? undefined : stored;
+}
+
+/** User properties -> the map given to `SET x += $props` (null values remove keys there). */
+export function encodeProperties(props: Properties | undefined, onNode = true): Record<string, PropertyValue> {
+  const out: Record<string, PropertyValue> = {};
+  if (!props) return out;
+  for (const [k, v] of Object.entries(props)) {
+    Object.defineProperty(out, encodeKey(k, onNode), { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Converts driver values to plain JS: Integer -> number, graph objects -> plain maps. */
+export function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return value ?? null;
+  if (neo4j.isInt(value)) return (value as { toNumber(): number }).toNumber();
+  if (typeof value === "bigint") return Number(value);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value !== "object") return value;
+  if (neo4j.isNode(value as never)) {
+    const n = value as unknown as { elementId: string; labels: string[]; properties: Record<string, unknown> };
+    return { elementId: n.elementId, labels: [...n.labels], properties: toPlainMap(n.properties) };
+  }
+  if (neo4j.isRelationship(value as never)) {
+    const r = value as unknown as {
+      elementId: string;
+      type: string;
+      startNodeElementId: string;
+      endNodeElementId: string;
+      properties: Record<string, unknown>;
+    };
+    return {
+      elementId: r.elementId,
+      type: r.type,
+      startNodeElementId: r.startNodeElementId,
+      endNodeElementId: r.endNodeElementId,
+      properties: toPlainMap(r.properties),
+    };
+  }
+  if (neo4j.isPath(value as never)) {
+    const p = value as unknown as { start: unknown; end: unknown; segments: { start: unknown; relationship: unknown; end: unknown }[] };
+    return {
+      start: toPlain(p.start),
+      end: toPlain(p.end),
+      segments: p.segments.map((s) => ({ start: toPlain(s.start), relationship: toPlain(s.relationship), end: toPlain(s.end) })),
+    };
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    // Temporal and spatial values: their ISO / WKT-like string form.
+    return String(value);
+  }
+  return toPlainMap(value as Record<string, unknown>);
+}
+
+function toPlainMap(map: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(map)) {
+    Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Labels that are structure, not the user's label. */
+export function internalLabels(namespace: string | undefined): ReadonlySet<string> {
+  const s = new Set([NODE_LABEL, ENTITY_LABEL]);
+  if (namespace) s.add(namespace);
+  return s;
+}
+
+/**
+ * The user label of a stored node. We write exactly one user label; nodes written by Python's
+ * store carry `__Node__`, `__Entity__` and the entity label, or `__Node__` and `Chunk`. `Chunk`
+ * counts as the label only when nothing else is there (a chunk whose label is "Chunk", or one
+ * written by Python).
+ */
+export function userLabel(labels: readonly string[], isEntity: boolean, internal: ReadonlySet<string>): string {
+  const rest = labels.filter((l) => !internal.has(l));
+  const own = rest.filter((l) => l !== CHUNK_LABEL).sort();
+  if (own.length > 0) return own[0]!;
+  if (rest.includes(CHUNK_LABEL)) return CHUNK_LABEL;
+  return isEntity ? DEFAULT_ENTITY_LABEL : DEFAULT_CHUNK_LABEL;
+}
+
+/** A node row as returned by {@link NODE_PROJECTION}: `{labels, props}`. */
+export interface NodeRow {
+  labels: string[];
+  props: Record<string, unknown>;
+}
+
+export function decodeProperties(stored: Record<string, unknown>, onNode = true): Properties {
+  const out: Properties = {};
+  for (const [k, v] of Object.entries(stored)) {
+    const key = decodeKey(k, onNode);
+    if (key === undefined || v === null || v === undefined) continue;
+    Object.defineProperty(out, key, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+export function decodeNode(row: NodeRow, internal: ReadonlySet<string>): LabelledNode {
+  const p = row.props;
+  const isEntity = row.labels.includes(ENTITY_LABEL);
+  const id = String(p["id"]);
+  const label = userLabel(row.labels, isEntity, internal);
+  const properties = decodeProperties(p);
+  const emb = p["embedding"];
+  const embedding = Array.isArray(emb) ? (emb.map((x) => Number(toPlain(x))) as number[]) : undefined;
+  const node: LabelledNode = isEntity
+    ? { kind: "entity", name: id, label, properties }
+    : { kind: "chunk", id, text: typeof p["text"] === "string" ? p["text"] : "", label, properties };
+  if (embedding) node.embedding = embedding;
+  return node;
+}
+
+export function decodeRelation(type: string, sourceId: string, targetId: string, props: Record<string, unknown>): Relation {
+  return { label: type, sourceId, targetId, properties: decodeProperties(props, false) };
+}
