@@ -1,0 +1,5 @@
+export { RedisKVStore, type RedisKVStoreOptions } from "./redis-kv-store.js";
+export { RedisDocumentStore, type RedisDocumentStoreOptions } from "./redis-document-store.js";
+export { RedisIndexStore, type RedisIndexStoreOptions } from "./redis-index-store.js";
+export { RedisChatStore, type RedisChatStoreOptions } from "./redis-chat-store.js";
+export { failFastRedisOptions, toRedisStorageError, type RedisClient, type RedisConnectionOptions } from "./client.js";

@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { describeKVStore } from "@larder/conformance/kv";
+import { expectStorageError, uniqueNamespace } from "@larder/conformance";
+import { RedisKVStore } from "./redis-kv-store.js";
+import { deletePrefix, newClusterClient, newStandaloneClient, probe, whenReachable } from "./testing/env.js";
+
+const targets = [
+  { label: "standalone", reason: await probe("standalone"), client: newStandaloneClient() },
+  { label: "cluster", reason: await probe("cluster"), client: newClusterClient() },
+] as const;
+
+afterAll(async () => {
+  for (const t of targets) t.client.disconnect();
+});
+
+for (const { label, reason, client } of targets) {
+  whenReachable(reason, `RedisKVStore (${label})`, () => {
+    describeKVStore({
+      name: `RedisKVStore (${label})`,
+      create: () => new RedisKVStore({ client, prefix: `${uniqueNamespace("kv")}:` }),
+      dispose: async (store) => {
+        await deletePrefix(client, (store as RedisKVStore).prefix);
+        await store.close?.();
+      },
+    });
+
+    describe(`RedisKVStore specifics (${label})`, () => {
+      const fresh = () => new RedisKVStore({ client, prefix: `${uniqueNamespace("kvx")}:` });
+      const used: RedisKVStore[] = [];
+      const store = () => {
+        const s = fresh();
+        used.push(s);
+        return s;
+      };
+      afterAll(async () => {
+        for (const s of used) await deletePrefix(client, s.prefix);
+      });
+
+      it("stores one hash per collection, named prefix + collection, with JSON fields (Python's layout)", async () => {
+        const kv = store();
+        await kv.putAll([["a", { x: 1 }], ["b", { y: "ü" }]], "docstore/doc");
+        const key = `${kv.prefix}docstore/doc`;
+        expect(kv.keyFor("docstore/doc")).toBe(key);
+        expect(await client.type(key)).toBe("hash");
+        expect(await client.hgetall(key)).toEqual({ a: '{"x":1}', b: '{"y":"ü"}' });
+      });
+
+      it("reads data written the way Python's RedisKVStore writes it (json.dumps, ensure_ascii)", async () => {
+        const kv = store();
+        const key = kv.keyFor("docstore/metadata");
+        await client.hset(key, "n\u00e9", '{"doc_hash": "abc", "ref_doc_id": "caf\\u00e9"}');
+        expect(await kv.get("n\u00e9", "docstore/metadata")).toEqual({ doc_hash: "abc", ref_doc_id: "café" });
+        expect(await kv.collections()).toEqual(["docstore/metadata"]);
+      });
+
+      it("putAll of 25 000 entries with a small batchSize lands completely", async () => {
+        const kv = store();
+        const entries = Array.from({ length: 25_000 }, (_, i) => [`k${i}`, { i }] as const);
+        await kv.putAll(entries, "big", { batchSize: 700 });
+        expect(await client.hlen(kv.keyFor("big"))).toBe(25_000);
+        const got = await kv.getMany(["k0", "k24999", "nope"], "big");
+        expect(got).toEqual([{ i: 0 }, { i: 24_999 }, undefined]);
+      });
+
+      it("a foreign non-JSON field is CORRUPT, not a crash or a silent skip", async () => {
+        const kv = store();
+        await client.hset(kv.keyFor("c"), "bad", "not json", "arr", "[1,2]");
+        await expectStorageError(() => kv.get("bad", "c"), "CORRUPT");
+        await expectStorageError(() => kv.get("arr", "c"), "CORRUPT");
+      });
+
+      it("a collection whose key holds another Redis type is CONFLICT and is left untouched", async () => {
+        const kv = store();
+        await client.rpush(kv.keyFor("list"), "x");
+        await expectStorageError(() => kv.put("k", { a: 1 }, "list"), "CONFLICT");
+        await expectStorageError(() => kv.getAll("list"), "CONFLICT");
+        expect(await client.lrange(kv.keyFor("list"), 0, -1)).toEqual(["x"]);
+        // collections() lists hashes only.
+        expect(await kv.collections()).toEqual([]);
+      });
+
+      it("keys and collections with a lone surrogate are refused before any write", async () => {
+        const kv = store();
+        await expectStorageError(() => kv.put("a\ud800", { a: 1 }), "INVALID_ARGUMENT");
+        await expectStorageError(() => kv.put("a", { a: 1 }, "c\udfff"), "INVALID_ARGUMENT");
+        await expectStorageError(() => kv.putAll([["ok", { a: 1 }], ["\ud800", { a: 2 }]]), "INVALID_ARGUMENT");
+        expect(await kv.collections()).toEqual([]);
+        // Inside values they are fine: JSON escapes them.
+        await kv.put("v", { s: "x\ud800y" });
+        expect(await kv.get("v")).toEqual({ s: "x\ud800y" });
+      });
+
+      it("stores with different prefixes on one server do not see each other", async () => {
+        const a = store();
+        const b = store();
+        await a.put("k", { owner: "a" });
+        await b.put("k", { owner: "b" });
+        expect(await a.get("k")).toEqual({ owner: "a" });
+        expect(await b.getAll()).toEqual({ k: { owner: "b" } });
+        expect(await a.collections()).toEqual(["data"]);
+      });
+
+      it.runIf(label === "cluster")("cluster: each collection is one key (one slot); a {hash tag} in the prefix co-locates a store's collections", async () => {
+        const slot = async (key: string) => Number(await (client as import("ioredis").Cluster).cluster("KEYSLOT", key));
+        const plain = store();
+        const names = ["docstore/doc", "docstore/metadata", "docstore/ref_doc_info", "index_store/index"];
+        await Promise.all(names.map((c) => plain.put("k", { c }, c)));
+        const plainSlots = new Set(await Promise.all(names.map((c) => slot(plain.keyFor(c)))));
+        expect(plainSlots.size).toBeGreaterThan(1); // spread over the cluster
+        const tagged = new RedisKVStore({ client, prefix: `{${uniqueNamespace("tag")}}:` });
+        used.push(tagged);
+        await tagged.putAll(names.map((c) => [c, { c }] as const), "first");
+        await Promise.all(names.map((c) => tagged.put("k", { c }, c)));
+        const taggedSlots = new Set(await Promise.all([...names, "first"].map((c) => slot(tagged.keyFor(c)))));
+        expect(taggedSlots.size).toBe(1);
+        expect((await tagged.collections()).sort()).toEqual([...names, "first"].sort());
+        expect((await plain.collections()).sort()).toEqual([...names].sort());
+      });
+
+      it("close() leaves a passed-in client open", async () => {
+        const kv = store();
+        await kv.close();
+        expect(await client.ping()).toBe("PONG");
+      });
+    });
+  });
+}

@@ -1,0 +1,246 @@
+import { StorageError } from "@larder/core/errors";
+import {
+  DEFAULT_COLLECTION,
+  assertBatchSize,
+  assertCollection,
+  assertJsonObject,
+  assertKey,
+  assertKeys,
+  materializeEntries,
+  type JsonObject,
+  type KVStore,
+} from "@larder/core/kv";
+import {
+  assertEncodable,
+  clientKeyPrefix,
+  closeOwned,
+  execPipeline,
+  guarded,
+  resolveClient,
+  scanKeys,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from "./client.js";
+
+export interface RedisKVStoreOptions extends RedisConnectionOptions {
+  /**
+   * Prepended to every collection name to form the Redis key of its hash: collection `docstore/doc`
+   * with prefix `"app1:"` lives in the hash `app1:docstore/doc`. Default `""`, which is exactly the
+   * layout of LlamaIndex Python's `RedisKVStore` (hash name = collection name). Use a distinct
+   * prefix per application or tenant so stores can share a server and `collections()` lists only
+   * yours.
+   */
+  prefix?: string;
+  /** Entries per Redis command (HSET / HMGET / HDEL / HSCAN COUNT) when a call gives none. Default 1000. */
+  batchSize?: number;
+  /** Name used in error messages. Default `"RedisKVStore"`. */
+  name?: string;
+}
+
+const DEFAULT_BATCH_SIZE = 1000;
+/** Payload (UTF-16 units) per pipeline (one round trip carrying many HSET batches). */
+const PIPELINE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * {@link KVStore} on Redis: one Redis hash per collection (`HSET <prefix><collection> <key> <json>`),
+ * values stored as JSON text. Works on a standalone server and on Redis Cluster: a collection is a
+ * single key, so every command touches exactly one slot.
+ */
+export class RedisKVStore implements KVStore {
+  readonly name: string;
+  /** The ioredis client (for what the abstraction does not cover). */
+  readonly client: RedisClient;
+  readonly prefix: string;
+  readonly #owned: boolean;
+  readonly #batchSize: number;
+
+  constructor(options: RedisKVStoreOptions) {
+    this.name = options.name ?? "RedisKVStore";
+    const prefix = options.prefix ?? "";
+    if (typeof prefix !== "string") throw new StorageError("INVALID_ARGUMENT", "prefix must be a string", { store: this.name });
+    assertEncodable(prefix, this.name, "prefix");
+    assertBatchSize(options.batchSize, this.name);
+    this.prefix = prefix;
+    this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const { client, owned } = resolveClient(options, this.name);
+    this.client = client;
+    this.#owned = owned;
+  }
+
+  /** The Redis key of a collection's hash (without the client's own ioredis `keyPrefix`, if any). */
+  keyFor(collection: string = DEFAULT_COLLECTION): string {
+    this.#checkCollection(collection);
+    return this.prefix + collection;
+  }
+
+  async put(key: string, value: JsonObject, collection: string = DEFAULT_COLLECTION): Promise<void> {
+    this.#checkKey(key);
+    assertJsonObject(value, this.name);
+    const hash = this.keyFor(collection);
+    const json = JSON.stringify(value);
+    await guarded(this.client, this.name, "put", () => this.client.hset(hash, key, json));
+  }
+
+  async putAll(
+    entries: Iterable<readonly [string, JsonObject]>,
+    collection: string = DEFAULT_COLLECTION,
+    options: { batchSize?: number } = {},
+  ): Promise<void> {
+    const hash = this.keyFor(collection);
+    assertBatchSize(options.batchSize, this.name);
+    const list = materializeEntries(entries, this.name);
+    for (const [k] of list) assertEncodable(k, this.name, "key");
+    if (list.length === 0) return;
+    // Everything is validated above, so JSON.stringify below cannot fail: a bad value late in the
+    // batch has already been refused before the first byte was sent.
+    const batch = options.batchSize ?? this.#batchSize;
+    await guarded(this.client, this.name, "putAll", async () => {
+      const inFlight: Promise<unknown>[] = [];
+      let pipeline = this.client.pipeline();
+      let queued = 0;
+      let bytes = 0;
+      const send = async () => {
+        const p = execPipeline(pipeline);
+        p.catch(() => {}); // observed below; avoids an unhandled rejection while it waits its turn
+        inFlight.push(p);
+        pipeline = this.client.pipeline();
+        queued = 0;
+        bytes = 0;
+        // Serialize the next window while Redis works on this one, with at most two windows in flight
+        // so a huge putAll does not buffer everything client-side.
+        if (inFlight.length >= 2) await inFlight.shift();
+      };
+      for (let i = 0; i < list.length; i += batch) {
+        const end = Math.min(i + batch, list.length);
+        const fields = new Array<string>((end - i) * 2);
+        for (let j = i; j < end; j++) {
+          const [k, v] = list[j]!;
+          const json = JSON.stringify(v);
+          fields[2 * (j - i)] = k;
+          fields[2 * (j - i) + 1] = json;
+          bytes += k.length + json.length;
+        }
+        pipeline.hset(hash, ...fields);
+        queued++;
+        if (bytes >= PIPELINE_BYTES) await send();
+      }
+      if (queued > 0) await send();
+      await Promise.all(inFlight);
+    });
+  }
+
+  async get(key: string, collection: string = DEFAULT_COLLECTION): Promise<JsonObject | undefined> {
+    this.#checkKey(key);
+    const hash = this.keyFor(collection);
+    const raw = await guarded(this.client, this.name, "get", () => this.client.hget(hash, key));
+    return raw === null ? undefined : this.#parse(raw, key, collection);
+  }
+
+  async getMany(keys: readonly string[], collection: string = DEFAULT_COLLECTION): Promise<(JsonObject | undefined)[]> {
+    assertKeys(keys, this.name);
+    for (const k of keys) assertEncodable(k, this.name, "key");
+    const hash = this.keyFor(collection);
+    if (keys.length === 0) return [];
+    const batch = this.#batchSize;
+    const replies = await guarded(this.client, this.name, "getMany", () => {
+      const pipeline = this.client.pipeline();
+      for (let i = 0; i < keys.length; i += batch) pipeline.hmget(hash, ...keys.slice(i, i + batch));
+      return execPipeline(pipeline);
+    });
+    const raws = (replies as (string | null)[][]).flat();
+    return raws.map((raw, i) => (raw === null ? undefined : this.#parse(raw, keys[i] as string, collection)));
+  }
+
+  async getAll(collection: string = DEFAULT_COLLECTION): Promise<Record<string, JsonObject>> {
+    const hash = this.keyFor(collection);
+    const all = await guarded(this.client, this.name, "getAll", () => this.client.hgetall(hash));
+    // fromEntries defines own properties, so a key such as "__proto__" stays an ordinary key.
+    return Object.fromEntries(Object.entries(all).map(([k, raw]) => [k, this.#parse(raw, k, collection)]));
+  }
+
+  async delete(key: string, collection: string = DEFAULT_COLLECTION): Promise<boolean> {
+    this.#checkKey(key);
+    const hash = this.keyFor(collection);
+    const n = await guarded(this.client, this.name, "delete", () => this.client.hdel(hash, key));
+    return n > 0;
+  }
+
+  async deleteMany(keys: readonly string[], collection: string = DEFAULT_COLLECTION): Promise<number> {
+    assertKeys(keys, this.name);
+    for (const k of keys) assertEncodable(k, this.name, "key");
+    const hash = this.keyFor(collection);
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return 0;
+    const batch = this.#batchSize;
+    const counts = await guarded(this.client, this.name, "deleteMany", () => {
+      const pipeline = this.client.pipeline();
+      for (let i = 0; i < unique.length; i += batch) pipeline.hdel(hash, ...unique.slice(i, i + batch));
+      return execPipeline(pipeline);
+    });
+    return (counts as number[]).reduce((a, b) => a + b, 0);
+  }
+
+  async *scan(collection: string = DEFAULT_COLLECTION, options: { batchSize?: number } = {}): AsyncIterable<readonly [string, JsonObject]> {
+    const hash = this.keyFor(collection);
+    assertBatchSize(options.batchSize, this.name);
+    const count = options.batchSize ?? this.#batchSize;
+    // HSCAN may repeat an entry while the hash is being rehashed; the contract says each entry once.
+    const seen = new Set<string>();
+    let cursor = "0";
+    // Cursor-driven: each HSCAN needs the previous reply's cursor, and we yield between pages.
+    do {
+      const [next, flat] = await guarded(this.client, this.name, "scan", () => this.client.hscan(hash, cursor, "COUNT", count));
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const k = flat[i] as string;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        yield [k, this.#parse(flat[i + 1] as string, k, collection)] as const;
+      }
+    } while (cursor !== "0");
+  }
+
+  async collections(): Promise<string[]> {
+    const raw = clientKeyPrefix(this.client) + this.prefix;
+    const keys = await guarded(this.client, this.name, "collections", () => scanKeys(this.client, raw, "hash"));
+    return keys.map((k) => k.slice(raw.length)).filter((c) => c.length > 0);
+  }
+
+  /** Closes the client if this store created it (from `url` or `nodes`); a passed-in client is left open. */
+  async close(): Promise<void> {
+    if (this.#owned) await closeOwned(this.client);
+  }
+
+  #checkKey(key: string): void {
+    assertKey(key, this.name);
+    assertEncodable(key, this.name, "key");
+  }
+
+  #checkCollection(collection: string): void {
+    assertCollection(collection, this.name);
+    assertEncodable(collection, this.name, "collection");
+  }
+
+  #parse(raw: string, key: string, collection: string): JsonObject {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw this.#corrupt(key, collection, "is not JSON", e);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.#corrupt(key, collection, "is not a JSON object");
+    return value as JsonObject;
+  }
+
+  #corrupt(key: string, collection: string, what: string, cause?: unknown): StorageError {
+    return new StorageError("CORRUPT", `the value of ${short(key)} in collection ${short(collection)} ${what}`, {
+      store: this.name,
+      cause,
+      details: { key, collection },
+    });
+  }
+}
+
+function short(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+}
