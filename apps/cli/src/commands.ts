@@ -1,0 +1,520 @@
+import {
+  type BaseNode,
+  type Document,
+  errors,
+  type FileSystem,
+  isStorageError,
+  KVDocumentStore,
+  MANIFEST_FILE,
+  readManifest,
+  resolveFileSystem,
+  sha256Hex,
+  SimpleChatStore,
+  SimplePropertyGraphStore,
+  SimpleVectorStore,
+  type StorageContext,
+  type VectorStore,
+  type MetadataFilters,
+  type JsonObject,
+} from "@larder/core";
+import {
+  backendOf,
+  type Embedder,
+  HashEmbedder,
+  KVVectorStore,
+  loadIndexFromStorage,
+  type NodeWithScore,
+  OpenAIEmbedder,
+  openStorageContext,
+  type OpenedStorage,
+  registerS3,
+  SentenceSplitter,
+  type ChunkUnit,
+  VectorStoreIndex,
+} from "@larder/indexing";
+import { parseFilter } from "./filter-parser.js";
+import { createProgress, formatBytes, snippet } from "./output.js";
+import { findFiles, readDocuments } from "./readers.js";
+
+export interface GlobalOptions {
+  json?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+}
+
+export interface EmbedOptions {
+  embedUrl?: string;
+  embedModel?: string;
+  embedKeyEnv?: string;
+  dimensions?: number;
+}
+
+/** Lines for humans go to stdout; with --json only the final JSON document does. */
+export type Out = (line: string) => void;
+
+export function makeEmbedder(o: EmbedOptions): Embedder | undefined {
+  if (o.embedUrl) {
+    if (!o.embedModel) throw errors.invalid("--embed-url needs --embed-model");
+    const keyEnv = o.embedKeyEnv ?? "OPENAI_API_KEY";
+    const apiKey = process.env[keyEnv];
+    return new OpenAIEmbedder({ baseURL: o.embedUrl, model: o.embedModel, ...(apiKey ? { apiKey } : {}), ...(o.dimensions ? { dimensions: o.dimensions } : {}) });
+  }
+  if (o.embedModel) {
+    const h = HashEmbedder.fromModel(o.embedModel);
+    if (!h) throw errors.invalid(`--embed-model ${o.embedModel} needs --embed-url (only larder-hash-v1-<dims> runs offline)`);
+    return h;
+  }
+  if (o.dimensions) return new HashEmbedder({ dimensions: o.dimensions });
+  return undefined;
+}
+
+/** The store URLs of an opened spec (credentials redacted), each once. */
+function describeParts(o: OpenedStorage): string {
+  return [...new Set(Object.values(o.parts).map((p) => p.url))].join(" + ");
+}
+
+async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>): Promise<T> {
+  const opened = await openStorageContext(url, { create });
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function openIndex(ctx: StorageContext, o: EmbedOptions & { indexId?: string }, extra: { splitter?: SentenceSplitter } = {}) {
+  const embedder = makeEmbedder(o);
+  return loadIndexFromStorage(ctx, { ...(o.indexId ? { indexId: o.indexId } : {}), ...(embedder ? { embedder } : {}), ...extra });
+}
+
+// ------------------------------------------------------------------------------------ ingest
+
+export interface IngestOptions extends GlobalOptions, EmbedOptions {
+  to: string;
+  indexId?: string;
+  chunkSize?: number;
+  chunkOverlap?: number;
+  chunkUnit?: ChunkUnit;
+  format?: "larder" | "llamaindex";
+}
+
+export interface IngestResult {
+  target: string;
+  files: number;
+  documents: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  chunks: number;
+  indexId: string;
+  embedModel: string;
+  seconds: number;
+  persisted?: { format: string; generation?: number; written: number };
+}
+
+export async function ingest(paths: string[], o: IngestOptions, out: Out): Promise<IngestResult> {
+  const t0 = performance.now();
+  if (paths.length === 0) throw errors.invalid("ingest needs at least one path");
+  const splitter = new SentenceSplitter({
+    ...(o.chunkUnit ? { unit: o.chunkUnit } : {}),
+    ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
+    ...(o.chunkOverlap !== undefined ? { chunkOverlap: o.chunkOverlap } : {}),
+  });
+  const embedder = makeEmbedder(o);
+  const { files } = await findFiles(paths);
+  if (files.length === 0) throw errors.notFound(`no .txt, .md or .jsonl files under ${paths.join(", ")}`);
+  const showProgress = !o.json && !o.quiet;
+  const reading = createProgress(showProgress, "files");
+  reading.start(files.length, "reading ");
+  const docs: Document[] = [];
+  for (const [i, f] of files.entries()) {
+    docs.push(...(await readDocuments(f)));
+    reading.update(i + 1);
+  }
+  reading.stop();
+  const ids = new Set<string>();
+  for (const d of docs) {
+    if (ids.has(d.id)) throw errors.invalid(`document id ${JSON.stringify(d.id)} appears twice in the input`);
+    ids.add(d.id);
+  }
+
+  return withStorage(o.to, true, async (opened) => {
+    const ctx = opened.storageContext;
+    let index: VectorStoreIndex;
+    try {
+      index = await openIndex(ctx, o, { splitter });
+    } catch (err) {
+      if (!isStorageError(err, "NOT_FOUND")) throw err;
+      index = await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
+    }
+    const bar = createProgress(showProgress, "chunks");
+    let chunks = 0;
+    let started = false;
+    index.onProgress = (p) => {
+      if (p.phase === "split") return;
+      if (!started) {
+        bar.start(p.total, "indexing");
+        started = true;
+      }
+      chunks = p.total;
+      bar.update(p.phase === "embed" ? Math.min(p.done, p.total) : p.done, p.total);
+    };
+    const hashesBefore = await ctx.docStore.getAllDocumentHashes().catch(() => ({}) as Record<string, string>);
+    const changed = await index.refreshRefDocs(docs);
+    bar.stop();
+    const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
+    const updated = changed.filter(Boolean).length - inserted;
+    const persisted = await opened.persist();
+    const result: IngestResult = {
+      target: describeParts(opened),
+      files: files.length,
+      documents: docs.length,
+      inserted,
+      updated,
+      unchanged: docs.length - inserted - updated,
+      chunks,
+      indexId: index.indexId,
+      embedModel: index.embedModel,
+      seconds: Math.round((performance.now() - t0) / 10) / 100,
+      ...(persisted ? { persisted: { format: persisted.format, ...(persisted.generation !== undefined ? { generation: persisted.generation } : {}), written: persisted.written.length } } : {}),
+    };
+    if (!o.json) {
+      out(`ingested ${result.files} files (${result.documents} documents: ${inserted} new, ${updated} changed, ${result.unchanged} unchanged) -> ${chunks} chunks in ${result.seconds}s`);
+      out(`index ${result.indexId} (${result.embedModel}) in ${result.target}${persisted?.generation !== undefined ? `, generation ${persisted.generation}` : ""}`);
+    }
+    return result;
+  });
+}
+
+// ------------------------------------------------------------------------------------- query
+
+export interface QueryOptions extends GlobalOptions, EmbedOptions {
+  from: string;
+  topK?: number;
+  filter?: string;
+  indexId?: string;
+}
+
+export interface QueryHit {
+  rank: number;
+  score: number;
+  id: string;
+  refDocId: string | undefined;
+  metadata: Record<string, unknown>;
+  text: string;
+}
+
+export function hits(results: NodeWithScore[]): QueryHit[] {
+  return results.map((r, i) => ({
+    rank: i + 1,
+    score: Math.round(r.score * 1e6) / 1e6,
+    id: r.node.id,
+    refDocId: r.node.refDocId,
+    metadata: r.node.metadata,
+    text: r.node.text,
+  }));
+}
+
+export function printHits(out: Out, h: QueryHit[]): void {
+  if (h.length === 0) out("  (no results)");
+  for (const x of h) {
+    const where = (x.metadata["file_path"] as string | undefined) ?? x.refDocId ?? x.id;
+    const title = x.metadata["title"] ? ` — ${String(x.metadata["title"])}` : "";
+    out(`  ${x.rank}. ${x.score.toFixed(3)}  ${where}${title}`);
+    out(`     ${snippet(x.text)}`);
+  }
+}
+
+export async function query(text: string, o: QueryOptions, out: Out): Promise<{ query: string; filter?: MetadataFilters; topK: number; results: QueryHit[] }> {
+  // Bad input fails before any I/O.
+  const filters = o.filter !== undefined ? parseFilter(o.filter) : undefined;
+  const topK = o.topK ?? 5;
+  if (!Number.isInteger(topK) || topK < 0) throw errors.invalid(`--top-k must be a non-negative integer, got ${o.topK}`);
+  return withStorage(o.from, false, async (opened) => {
+    const index = await openIndex(opened.storageContext, o);
+    const results = hits(await index.asRetriever({ topK, ...(filters ? { filters } : {}) }).retrieve(text));
+    if (!o.json) {
+      out(`query: ${text}${o.filter ? `\nfilter: ${o.filter}` : ""}`);
+      printHits(out, results);
+    }
+    return { query: text, ...(filters ? { filter: filters } : {}), topK, results };
+  });
+}
+
+// ----------------------------------------------------------------------------------- inspect
+
+async function vectorStats(vs: VectorStore): Promise<{ count: number; dimensions: number | undefined; store: string }> {
+  const store = (vs as { name?: string }).name ?? vs.constructor.name;
+  if (vs instanceof SimpleVectorStore) return { count: vs.size, dimensions: vs.dim, store };
+  if (vs instanceof KVVectorStore) return { count: await vs.count(), dimensions: await vs.dimensions(), store };
+  const nodes = await vs.getNodes();
+  return { count: nodes.length, dimensions: nodes[0]?.embedding?.length ?? (vs as { dimensions?: number }).dimensions, store };
+}
+
+export async function inspect(url: string, o: GlobalOptions, out: Out): Promise<Record<string, unknown>> {
+  return withStorage(url, false, async (opened) => {
+    const ctx = opened.storageContext;
+    const refDocs = await ctx.docStore.getAllRefDocInfo();
+    const hashes = await ctx.docStore.getAllDocumentHashes();
+    const storedNodes = await ctx.docStore.getAllDocumentIds();
+    const structs = await ctx.indexStore.indexStructs();
+    const vectors: Record<string, unknown> = {};
+    for (const [ns, vs] of Object.entries(ctx.vectorStores)) vectors[ns] = await vectorStats(vs);
+    const graph = ctx.propertyGraphStore
+      ? { nodes: (await ctx.propertyGraphStore.get()).length, triplets: (await ctx.propertyGraphStore.getTriplets()).length }
+      : undefined;
+    const chat = ctx.chatStore ? { conversations: (await ctx.chatStore.getKeys()).length } : undefined;
+    let persisted: Record<string, unknown> | undefined;
+    if (opened.persistTarget) persisted = await describePersisted(opened.persistTarget);
+    const report = {
+      stores: opened.parts,
+      docstore: { documents: Object.keys(refDocs).length, hashes: Object.keys(hashes).length, storedNodes: storedNodes.length },
+      indexes: structs.map((s) => ({
+        indexId: s.indexId,
+        type: s.type,
+        nodesDict: Object.keys((s.data["nodes_dict"] as Record<string, string> | undefined) ?? {}).length,
+        embedModel: s.data["larder_embed_model"] ?? null,
+      })),
+      vectors,
+      ...(graph ? { graph } : {}),
+      ...(chat ? { chat } : {}),
+      ...(persisted ? { persisted } : {}),
+    };
+    if (!o.json) {
+      for (const [k, p] of Object.entries(opened.parts)) out(`${k.padEnd(8)} ${p.backend.padEnd(8)} ${p.url}`);
+      out(`documents ${report.docstore.documents} (hashes ${report.docstore.hashes}, nodes with text in the docstore ${report.docstore.storedNodes})`);
+      for (const s of report.indexes) out(`index    ${s.indexId} (${s.type}, model ${String(s.embedModel ?? "unknown")}${s.nodesDict ? `, nodes_dict ${s.nodesDict}` : ""})`);
+      for (const [ns, v] of Object.entries(vectors) as [string, { count: number; dimensions?: number; store: string }][]) {
+        out(`vectors  ${ns}: ${v.count} vectors, ${v.dimensions ?? "?"} dimensions (${v.store})`);
+      }
+      if (graph) out(`graph    ${graph.nodes} nodes, ${graph.triplets} triplets`);
+      if (chat) out(`chat     ${chat.conversations} conversations`);
+      if (persisted) {
+        if (persisted["format"] === "larder") {
+          out(`format   Larder v${String(persisted["formatVersion"])}, generation ${String(persisted["generation"])}, written ${String(persisted["createdAt"])} by ${String(persisted["writer"])}`);
+        } else out(`format   ${String(persisted["format"])}`);
+        for (const f of persisted["files"] as { file: string; bytes: number; kind?: string }[]) out(`  ${formatBytes(f.bytes).padStart(10)}  ${f.file}${f.kind ? `  (${f.kind})` : ""}`);
+        out(`  ${formatBytes(persisted["totalBytes"] as number).padStart(10)}  total`);
+      }
+    }
+    return report;
+  });
+}
+
+async function describePersisted(target: string): Promise<Record<string, unknown>> {
+  const fs = await resolveFileSystem(target);
+  const m = await readManifest(fs, "");
+  if (m) {
+    const files: { file: string; bytes: number; kind: string }[] = [];
+    for (const [name, e] of Object.entries(m.manifest.components)) {
+      files.push({ file: e.file, bytes: e.bytes, kind: name });
+      if (e.vectors) files.push({ file: e.vectors.file, bytes: e.vectors.bytes, kind: `${name} vectors (${e.vectors.count} x ${e.vectors.dim} float32)` });
+      // Deltas of JSON components (docstore) have no vectors file.
+      for (const d of e.deltas ?? []) {
+        files.push({ file: d.file, bytes: d.bytes, kind: `${name} delta` });
+        const dv = (d as { vectors?: { file: string; bytes: number } }).vectors;
+        if (dv) files.push({ file: dv.file, bytes: dv.bytes, kind: `${name} delta vectors` });
+      }
+    }
+    const manifestBytes = (await fs.stat(MANIFEST_FILE))?.size ?? 0;
+    files.unshift({ file: MANIFEST_FILE, bytes: manifestBytes, kind: "manifest" });
+    return {
+      format: "larder",
+      formatVersion: m.manifest.formatVersion,
+      generation: m.manifest.generation,
+      createdAt: m.manifest.createdAt,
+      writer: m.manifest.writer,
+      files,
+      totalBytes: files.reduce((s, f) => s + f.bytes, 0),
+    };
+  }
+  const names = await fs.list("");
+  const files = await Promise.all(names.filter((n) => !n.includes("/")).map(async (n) => ({ file: n, bytes: (await fs.stat(n))?.size ?? 0 })));
+  return { format: "llamaindex", files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) };
+}
+
+// ------------------------------------------------------------------------------------ verify
+
+export interface VerifyFile {
+  file: string;
+  component: string;
+  bytes: number;
+  ok: boolean;
+  problem?: string;
+}
+
+export async function verify(target: string, o: GlobalOptions, out: Out): Promise<{ ok: boolean; generation: number; formatVersion: number; files: VerifyFile[] }> {
+  const backend = backendOf(target);
+  if (!["local", "memory", "s3"].includes(backend)) throw errors.invalid(`verify checks a persisted directory (a path or s3:// URL), not ${backend}`);
+  const unregister = backend === "s3" ? await registerS3() : undefined;
+  try {
+    const fs: FileSystem = await resolveFileSystem(target);
+    const m = await readManifest(fs, "");
+    if (!m) {
+      const li = (await fs.exists("docstore.json")) || (await fs.exists("index_store.json"));
+      throw errors.notFound(
+        li ? `${target} holds LlamaIndex files, which have no checksums: only the Larder format (${MANIFEST_FILE}) can be verified` : `no ${MANIFEST_FILE} in ${target}`,
+      );
+    }
+    const refs: { file: string; bytes: number; sha256: string; component: string }[] = [];
+    for (const [name, e] of Object.entries(m.manifest.components)) {
+      refs.push({ ...e, component: name });
+      if (e.vectors) refs.push({ ...e.vectors, component: `${name} vectors` });
+      for (const d of e.deltas ?? []) {
+        refs.push({ ...d, component: `${name} delta` });
+        const dv = (d as { vectors?: { file: string; bytes: number; sha256: string } }).vectors;
+        if (dv) refs.push({ ...dv, component: `${name} delta vectors` });
+      }
+    }
+    const progress = createProgress(!o.json && !o.quiet, "files");
+    progress.start(refs.length, "verifying");
+    const files: VerifyFile[] = [];
+    for (const [i, r] of refs.entries()) {
+      let problem: string | undefined;
+      try {
+        const bytes = await fs.read(r.file);
+        if (bytes.length !== r.bytes) problem = `size ${bytes.length} bytes, manifest says ${r.bytes}`;
+        else if (sha256Hex(bytes) !== r.sha256) problem = "SHA-256 does not match the manifest";
+      } catch (err) {
+        if (!isStorageError(err, "NOT_FOUND")) throw err;
+        problem = "missing";
+      }
+      files.push({ file: r.file, component: r.component, bytes: r.bytes, ok: problem === undefined, ...(problem ? { problem } : {}) });
+      progress.update(i + 1);
+    }
+    progress.stop();
+    const ok = files.every((f) => f.ok);
+    if (!o.json) {
+      out(`${target}: Larder format v${m.manifest.formatVersion}, generation ${m.manifest.generation}, ${files.length} files`);
+      for (const f of files) out(`  ${f.ok ? "ok     " : "BROKEN "} ${f.file}  (${f.component}, ${formatBytes(f.bytes)})${f.problem ? `: ${f.problem}` : ""}`);
+      out(ok ? "all checksums match" : `${files.filter((f) => !f.ok).length} damaged file(s)`);
+    }
+    return { ok, generation: m.manifest.generation, formatVersion: m.manifest.formatVersion, files };
+  } finally {
+    unregister?.();
+  }
+}
+
+// ----------------------------------------------------------------------------------- migrate
+
+export interface MigrateOptions extends GlobalOptions {
+  batchSize?: number;
+  format?: "larder" | "llamaindex";
+}
+
+export interface MigrateResult {
+  from: string;
+  to: string;
+  copied: Record<string, number>;
+  seconds: number;
+}
+
+export async function migrate(from: string, to: string, o: MigrateOptions, out: Out): Promise<MigrateResult> {
+  const t0 = performance.now();
+  const batchSize = o.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw errors.invalid("--batch-size must be a positive integer");
+  const show = !o.json && !o.quiet;
+  const source = await openStorageContext(from, { create: false });
+  try {
+    const target = await openStorageContext(to, { create: true, ...(o.format ? { format: o.format } : {}) });
+    try {
+      const s = source.storageContext;
+      const t = target.storageContext;
+      const copied: Record<string, number> = {};
+      const step = async <T>(label: string, items: T[], write: (batch: T[]) => Promise<void>) => {
+        const bar = createProgress(show, "items");
+        bar.start(items.length, label.padEnd(12));
+        for (let i = 0; i < items.length; i += batchSize) {
+          await write(items.slice(i, i + batchSize));
+          bar.update(Math.min(i + batchSize, items.length));
+        }
+        bar.stop();
+        copied[label] = (copied[label] ?? 0) + items.length;
+      };
+
+      // Docstore: the three KV collections as they are (node JSON, hashes, ref-doc info).
+      if (!(s.docStore instanceof KVDocumentStore) || !(t.docStore instanceof KVDocumentStore)) {
+        throw errors.unsupported("migrate copies docstores built on a KV store (every Larder docstore is)");
+      }
+      const sd = s.docStore;
+      const td = t.docStore;
+      for (const [label, sc, tc] of [
+        ["docs", sd.nodeCollection, td.nodeCollection],
+        ["doc hashes", sd.metadataCollection, td.metadataCollection],
+        ["ref docs", sd.refDocCollection, td.refDocCollection],
+      ] as const) {
+        const entries: [string, JsonObject][] = [];
+        for await (const [k, v] of sd.kvStore.scan(sc, { batchSize })) entries.push([k, v]);
+        // One putAll per batch (the KV contract: one round trip per batch).
+        await step(label, entries, (b) => td.kvStore.putAll(b, tc, { batchSize }));
+      }
+
+      const structs = await s.indexStore.indexStructs();
+      await step("indexes", structs, async (b) => {
+        for (const st of b) await t.indexStore.addIndexStruct(st); // a handful per store
+      });
+
+      for (const [ns, vs] of Object.entries(s.vectorStores)) {
+        const nodes: BaseNode[] = await vs.getNodes();
+        if (nodes.length === 0) continue;
+        let dest = t.vectorStores[ns];
+        if (!dest) {
+          if (!target.persistTarget) throw errors.unsupported(`the target has no vector store for namespace ${JSON.stringify(ns)}`);
+          dest = new SimpleVectorStore();
+          t.addVectorStore(dest, ns);
+        }
+        const d = dest;
+        await step(`vectors ${ns}`, nodes, async (b) => {
+          await d.add(b);
+        });
+      }
+
+      if (s.propertyGraphStore) {
+        const g = s.propertyGraphStore;
+        const nodes = await g.get();
+        const triplets = await g.getTriplets();
+        if (nodes.length || triplets.length) {
+          if (!t.propertyGraphStore) {
+            if (!target.persistTarget) throw errors.unsupported("the target has no graph store: add graph=neo4j://... or a persist location");
+            t.propertyGraphStore = new SimplePropertyGraphStore();
+          }
+          const tg = t.propertyGraphStore;
+          await step("graph nodes", nodes, (b) => tg.upsertNodes(b));
+          await step("relations", triplets.map((x) => x[1]), (b) => tg.upsertRelations(b));
+        }
+      }
+
+      if (s.chatStore) {
+        const keys = await s.chatStore.getKeys();
+        if (keys.length) {
+          t.chatStore ??= new SimpleChatStore();
+          const sc = s.chatStore;
+          const tc = t.chatStore;
+          await step("chats", keys, async (b) => {
+            // One read and one write per conversation: the chat contract has no multi-key calls.
+            for (const k of b) await tc.setMessages(k, await sc.getMessages(k));
+          });
+        }
+      }
+
+      const persisted = await target.persist();
+      const result: MigrateResult = {
+        from: describeParts(source),
+        to: describeParts(target),
+        copied,
+        seconds: Math.round((performance.now() - t0) / 10) / 100,
+      };
+      if (!o.json) {
+        out(`migrated ${result.from} -> ${result.to} in ${result.seconds}s`);
+        for (const [k, n] of Object.entries(copied)) out(`  ${String(n).padStart(8)}  ${k}`);
+        if (persisted?.generation !== undefined) out(`  persisted generation ${persisted.generation}`);
+      }
+      return result;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+

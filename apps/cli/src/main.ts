@@ -1,0 +1,123 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { errors } from "@larder/core";
+import { ingest, inspect, migrate, query, verify } from "./commands.js";
+import { demo } from "./demo.js";
+import { EXIT, exitCodeOf, formatError } from "./output.js";
+
+function int(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+/** Builds the program; `out` receives result lines (stdout), errors go to `err` (stderr). */
+export function buildProgram(io: { out: (s: string) => void; err: (s: string) => void }): Command {
+  const program = new Command("larder")
+    .description("Larder: ingest documents into RAG stores, query, inspect, verify and migrate them")
+    .version("0.1.0")
+    .option("--json", "machine-readable JSON on stdout (no progress, no prose)")
+    .option("--debug", "print stack traces on errors")
+    .option("-q, --quiet", "no progress bars")
+    .showHelpAfterError("(run larder --help for usage)")
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .exitOverride();
+
+  const globals = () => program.opts<{ json?: boolean; debug?: boolean; quiet?: boolean }>();
+  const emit = (value: unknown) => {
+    if (globals().json) io.out(JSON.stringify(value, null, 2));
+  };
+  const embedOptions = (c: Command) =>
+    c
+      .option("--embed-url <url>", "OpenAI-compatible embeddings API (…/v1), e.g. http://localhost:11434/v1 for Ollama")
+      .option("--embed-model <name>", "embedding model (default: the offline larder-hash-v1-384)")
+      .option("--embed-key-env <var>", "environment variable holding the API key", "OPENAI_API_KEY")
+      .option("--dimensions <n>", "embedding dimensions (checked against every answer)", int("--dimensions"))
+      .option("--index-id <id>", "which index, when the store holds several");
+
+  program
+    .command("demo")
+    .description("ingest this repository's Markdown with the offline embedder, persist, reload, query")
+    .option("--dir <dir>", "where to persist (default: <repo>/.larder-demo)")
+    .action(async (opts: { dir?: string }) => emit(await demo({ ...globals(), ...opts }, io.out)));
+
+  embedOptions(
+    program
+      .command("ingest")
+      .description("split, embed and store text, Markdown and JSON-lines files (directories recursively)")
+      .argument("<paths...>", "files or directories")
+      .requiredOption("--to <url>", "store URL: a directory, memory://, s3://bucket/prefix, redis://, postgres://, or kind=url,... pairs")
+      .option("--chunk-size <n>", "chunk size (default 256 tokens, 1024 chars)", int("--chunk-size"))
+      .option("--chunk-overlap <n>", "overlap between chunks (default 20 tokens, 80 chars)", int("--chunk-overlap"))
+      .addOption(new Option("--chunk-unit <unit>", "unit of chunk sizes").choices(["tokens", "chars"]))
+      .addOption(new Option("--format <format>", "persist format of local/S3 stores").choices(["larder", "llamaindex"])),
+  ).action(async (paths: string[], opts) => emit(await ingest(paths, { ...globals(), ...opts }, io.out)));
+
+  embedOptions(
+    program
+      .command("query")
+      .description("retrieve the chunks most similar to a question")
+      .argument("<text>", "the question")
+      .requiredOption("--from <url>", "store URL (as for ingest)")
+      .option("-k, --top-k <n>", "number of results", int("--top-k"), 5)
+      .option("--filter <expr>", `metadata filter, e.g. 'year >= 2010 and author in ["a", "b"]'`),
+  ).action(async (text: string, opts) => emit(await query(text, { ...globals(), ...opts }, io.out)));
+
+  program
+    .command("inspect")
+    .description("what a store holds: counts, dimensions, files, sizes, format and version")
+    .argument("<url>", "store URL")
+    .action(async (url: string) => emit(await inspect(url, globals(), io.out)));
+
+  program
+    .command("verify")
+    .description("check every file of a Larder-format directory against the manifest's sizes and SHA-256")
+    .argument("<dir>", "a directory or s3://bucket/prefix")
+    .action(async (dir: string) => {
+      const r = await verify(dir, globals(), io.out);
+      emit(r);
+      if (!r.ok) process.exitCode = EXIT.CORRUPT;
+    });
+
+  program
+    .command("migrate")
+    .description("copy every store kind (documents, indexes, vectors, graph, chats) from one store URL to another, in batches")
+    .argument("<from>", "source store URL")
+    .argument("<to>", "target store URL")
+    .option("--batch-size <n>", "items per write", int("--batch-size"), 500)
+    .addOption(new Option("--format <format>", "persist format of a local/S3 target").choices(["larder", "llamaindex"]))
+    .action(async (from: string, to: string, opts) => emit(await migrate(from, to, { ...globals(), ...opts }, io.out)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves the exit code. */
+export async function run(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; commander already printed usage errors.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    const debug = program.opts<{ debug?: boolean }>().debug ?? argv.includes("--debug");
+    io.err(formatError(err, debug));
+    return exitCodeOf(err);
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (isMain) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(formatError(errors.invalid(String(err)), true));
+      process.exitCode = EXIT.INTERNAL;
+    },
+  );
+}

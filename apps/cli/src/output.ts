@@ -1,0 +1,125 @@
+import { isStorageError, redactCredentials, type StorageErrorCode } from "@larder/core";
+import cliProgress from "cli-progress";
+
+/** Exit codes (documented in the README). */
+export const EXIT = {
+  OK: 0,
+  USAGE: 1,
+  NOT_FOUND: 2,
+  CORRUPT: 3,
+  CONNECTION: 4,
+  CONFLICT: 5,
+  UNSUPPORTED: 6,
+  DIMENSION_MISMATCH: 7,
+  INTERNAL: 70,
+} as const;
+
+const BY_CODE: Record<StorageErrorCode, number> = {
+  INVALID_ARGUMENT: EXIT.USAGE,
+  NOT_FOUND: EXIT.NOT_FOUND,
+  CORRUPT: EXIT.CORRUPT,
+  CONNECTION: EXIT.CONNECTION,
+  CONFLICT: EXIT.CONFLICT,
+  UNSUPPORTED: EXIT.UNSUPPORTED,
+  DIMENSION_MISMATCH: EXIT.DIMENSION_MISMATCH,
+};
+
+/** What to do next, per error code (appended to the one-line message). */
+const HINTS: Record<StorageErrorCode, string> = {
+  INVALID_ARGUMENT: "check the command line (larder <command> --help)",
+  NOT_FOUND: "check the path or URL (larder inspect <url> shows what is there)",
+  CORRUPT: "run `larder verify <dir>` to see which file is damaged; restore it or re-ingest",
+  CONNECTION: "is the server running and the URL right? (`pnpm services:status` in the repo)",
+  CONFLICT: "another writer changed the store or the index was built differently; re-run or pass --index-id",
+  UNSUPPORTED: "see the message for what to install or use instead",
+  DIMENSION_MISMATCH: "query with the embedder the index was built with (see `larder inspect`)",
+};
+
+export function exitCodeOf(err: unknown): number {
+  if (isStorageError(err)) return BY_CODE[err.code] ?? EXIT.INTERNAL;
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === "string" && code.startsWith("commander.")) return EXIT.USAGE;
+  return EXIT.INTERNAL;
+}
+
+/** One clear line (plus the caret lines of a filter error); the stack only with --debug. */
+export function formatError(err: unknown, debug: boolean): string {
+  let text: string;
+  if (isStorageError(err)) {
+    const [first, ...rest] = err.message.split("\n");
+    text = `larder: ${first}${rest.length ? `\n${rest.join("\n")}` : ""}\n  -> ${HINTS[err.code]}`;
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    text = `larder: internal error: ${msg}\n  -> this is a bug; re-run with --debug and report it`;
+  }
+  if (debug && err instanceof Error && err.stack) {
+    text += `\n${err.stack}`;
+    let cause = (err as { cause?: unknown }).cause;
+    while (cause instanceof Error) {
+      text += `\ncaused by: ${cause.stack ?? cause.message}`;
+      cause = (cause as { cause?: unknown }).cause;
+    }
+  }
+  return redactCredentials(text);
+}
+
+export interface Progress {
+  start(total: number, label: string): void;
+  update(value: number, total?: number): void;
+  stop(): void;
+}
+
+/**
+ * A progress bar on stderr with rate and ETA (cli-progress). Silent when stderr is not a TTY
+ * unless `LARDER_PROGRESS=1` (then it prints plain lines), and always silent with --json/--quiet.
+ */
+export function createProgress(enabled: boolean, unit: string): Progress {
+  const tty = Boolean(process.stderr.isTTY);
+  const forced = process.env["LARDER_PROGRESS"] === "1";
+  if (!enabled || (!tty && !forced)) return { start() {}, update() {}, stop() {} };
+  let started = 0;
+  let label = "";
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `{label} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      hideCursor: tty,
+      noTTYOutput: !tty,
+      notTTYSchedule: 1000,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const rate = (v: number) => {
+    const s = (Date.now() - started) / 1000;
+    return s > 0 ? Math.round(v / s).toString() : "-";
+  };
+  return {
+    start(total, l) {
+      started = Date.now();
+      label = l;
+      bar.start(total, 0, { label, rate: "-" });
+    },
+    update(value, total) {
+      if (total !== undefined) bar.setTotal(total);
+      bar.update(value, { label, rate: rate(value) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/** Collapses whitespace and cuts to `n` characters. */
+export function snippet(text: string, n = 160): string {
+  const s = text.replace(/\s+/g, " ").trim();
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}

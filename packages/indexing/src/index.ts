@@ -1,0 +1,26 @@
+export { SentenceSplitter, countTokens, deterministicId, type ChunkUnit, type SentenceSplitterOptions, type TextChunk } from "./splitter.js";
+export { HashEmbedder, OpenAIEmbedder, type Embedder, type HashEmbedderOptions, type OpenAIEmbedderOptions } from "./embedder.js";
+export {
+  VectorStoreIndex,
+  VectorIndexRetriever,
+  loadIndexFromStorage,
+  type IndexProgress,
+  type LoadIndexOptions,
+  type NodeWithScore,
+  type RetrieverOptions,
+  type VectorStoreIndexOptions,
+} from "./vector-store-index.js";
+export { KVVectorStore, type KVVectorStoreOptions } from "./kv-vector-store.js";
+export {
+  openStorageContext,
+  registerS3,
+  parseStoreSpec,
+  backendOf,
+  ADAPTER_PACKAGES,
+  STORE_KINDS,
+  type Backend,
+  type OpenedStorage,
+  type OpenStorageOptions,
+  type StoreKind,
+  type StoreSpec,
+} from "./store-urls.js";

@@ -1,0 +1,382 @@
+import {
+  type ChatStore,
+  type DocStore,
+  errors,
+  type IndexStore,
+  isStorageError,
+  type KVStore,
+  type PersistFormat,
+  type PersistResult,
+  type PropertyGraphStore,
+  redactCredentials,
+  StorageContext,
+  StorageError,
+  type VectorStore,
+} from "@larder/core";
+import { KVVectorStore } from "./kv-vector-store.js";
+
+/**
+ * Where each kind of store lives, as URLs. Kinds not given are in-memory stores persisted to
+ * `persist` (when given) — see {@link openStorageContext}.
+ */
+export interface StoreSpec {
+  /** Document store and index store: `redis://`, `postgres://`. */
+  docs?: string;
+  /** The default vector store: `redis://` (KV-backed), `postgres://` (pgvector). */
+  vectors?: string;
+  /** Property graph store: `neo4j://`, `bolt://` (and `neo4j+s://`, `bolt+s://`...). */
+  graph?: string;
+  /** Chat store: `redis://`, `postgres://`. */
+  chat?: string;
+  /** Where the in-memory stores are loaded from and persisted to: a path, `file://`, `memory://`, `s3://`. */
+  persist?: string;
+}
+
+export type StoreKind = "docs" | "vectors" | "graph" | "chat" | "persist";
+export const STORE_KINDS: readonly StoreKind[] = ["docs", "vectors", "graph", "chat", "persist"];
+
+export type Backend = "local" | "memory" | "s3" | "redis" | "postgres" | "neo4j";
+
+export interface OpenStorageOptions {
+  /**
+   * Open for writing: a persist location with nothing in it gives empty stores (default true).
+   * With `false`, a local/memory/S3 location with nothing persisted is `NOT_FOUND`.
+   */
+  create?: boolean;
+  /** Format of `persist()` (default `"larder"`). */
+  format?: PersistFormat;
+  /** How adapter packages are loaded (tests). Default: dynamic `import()`. */
+  importModule?: (specifier: string) => Promise<unknown>;
+}
+
+export interface OpenedStorage {
+  storageContext: StorageContext;
+  /** The resolved spec (each kind's URL, credentials redacted) and its backend. */
+  parts: Partial<Record<StoreKind, { url: string; backend: Backend }>>;
+  /** Where in-memory stores persist, if anywhere. */
+  persistTarget: string | undefined;
+  /** Whether something was already persisted at `persistTarget` when opened. */
+  existed: boolean;
+  /** Writes the in-memory stores to the persist target (no-op without one). Remote stores write through. */
+  persist(): Promise<PersistResult | undefined>;
+  /** Closes every connection this call opened. */
+  close(): Promise<void>;
+}
+
+/** Packages to install for each backend (shown when one is missing). */
+export const ADAPTER_PACKAGES: Record<Exclude<Backend, "local" | "memory">, { pkg: string; sdk: string }> = {
+  redis: { pkg: "@larder/storage-redis", sdk: "ioredis" },
+  postgres: { pkg: "@larder/storage-postgres", sdk: "pg" },
+  neo4j: { pkg: "@larder/storage-neo4j", sdk: "neo4j-driver" },
+  s3: { pkg: "@larder/fs-s3", sdk: "@aws-sdk/client-s3 @aws-sdk/lib-storage" },
+};
+
+/** The backend a URL (or plain path) names. Unknown schemes are INVALID_ARGUMENT. */
+export function backendOf(url: string): Backend {
+  if (typeof url !== "string" || url.trim() === "") throw errors.invalid("empty store URL");
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url);
+  if (!m) return "local";
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === "file") return "local";
+  if (scheme === "memory") return "memory";
+  if (scheme === "s3") return "s3";
+  if (scheme === "redis" || scheme === "rediss") return "redis";
+  if (scheme === "postgres" || scheme === "postgresql") return "postgres";
+  if (/^(neo4j|bolt)(\+s|\+ssc)?$/.test(scheme)) return "neo4j";
+  throw errors.invalid(
+    `unknown store URL scheme "${scheme}://" in ${redactCredentials(url)}; use a path, file://, memory://, s3://, redis://, postgres://, neo4j:// or bolt://`,
+  );
+}
+
+/**
+ * Parses a store spec string: either one URL (see {@link openStorageContext} for what it means)
+ * or comma-separated `kind=url` pairs, e.g.
+ * `docs=redis://127.0.0.1:6379,vectors=postgres://u:p@db/app,graph=neo4j://db:7687,persist=./storage`.
+ */
+export function parseStoreSpec(input: string | StoreSpec): StoreSpec {
+  if (typeof input === "object" && input !== null) {
+    for (const k of Object.keys(input)) {
+      if (!STORE_KINDS.includes(k as StoreKind)) throw errors.invalid(`unknown store kind ${JSON.stringify(k)} (known: ${STORE_KINDS.join(", ")})`);
+    }
+    const spec: StoreSpec = {};
+    for (const [k, v] of Object.entries(input)) if (v !== undefined) spec[k as StoreKind] = String(v);
+    if (Object.keys(spec).length === 0) throw errors.invalid("store spec names no store");
+    return spec;
+  }
+  if (typeof input !== "string" || input.trim() === "") throw errors.invalid("empty store URL");
+  const s = input.trim();
+  if (!/^(docs|vectors|graph|chat|persist)=/.test(s)) return singleUrlSpec(s);
+  const spec: StoreSpec = {};
+  for (const part of s.split(/,(?=(?:docs|vectors|graph|chat|persist)=)/)) {
+    const eq = part.indexOf("=");
+    const kind = part.slice(0, eq) as StoreKind;
+    const url = part.slice(eq + 1);
+    if (spec[kind] !== undefined) throw errors.invalid(`store kind ${kind} given twice`);
+    if (url === "") throw errors.invalid(`empty URL for ${kind}`);
+    spec[kind] = url;
+  }
+  return spec;
+}
+
+function singleUrlSpec(url: string): StoreSpec {
+  switch (backendOf(url)) {
+    case "local":
+    case "memory":
+    case "s3":
+      return { persist: url };
+    case "redis":
+    case "postgres":
+      return { docs: url, vectors: url, chat: url };
+    case "neo4j":
+      return { graph: url };
+  }
+}
+
+const ALLOWED: Record<Exclude<StoreKind, "persist">, readonly Backend[]> = {
+  docs: ["redis", "postgres"],
+  vectors: ["redis", "postgres"],
+  graph: ["neo4j"],
+  chat: ["redis", "postgres"],
+};
+
+/**
+ * Opens a {@link StorageContext} from store URLs.
+ *
+ * One URL:
+ * - a path, `file:///dir`, `memory://name`, `s3://bucket/prefix?endpoint=...`: every store is an
+ *   in-memory store loaded from there (when something is persisted there) and `persist()` writes
+ *   them back (Larder format by default);
+ * - `redis://host:port/db?prefix=app1:`: docstore, index store, chat store and the vector store
+ *   (a {@link KVVectorStore}) in Redis, under an optional key prefix;
+ * - `postgres://user:pass@host/db?namespace=app1`: docstore + index store in the KV table
+ *   `{namespace}_kv`, vectors in `{namespace}_vectors` (pgvector), chats in `{namespace}_chat`;
+ *   default namespace `larder`; `?schema=` picks the schema (default `public`);
+ * - `neo4j://user:pass@host:7687?database=neo4j&namespace=App1` / `bolt://...`: the property
+ *   graph in Neo4j; every other store is in memory and not persisted.
+ *
+ * Or a {@link StoreSpec} (or its string form `docs=...,vectors=...,graph=...,chat=...,persist=...`)
+ * to mix backends; kinds not given live in memory and persist to `persist`.
+ *
+ * Adapters are loaded with `import()` only when a URL needs them; a missing one is UNSUPPORTED
+ * with the install command in the message.
+ */
+export async function openStorageContext(input: string | StoreSpec, options: OpenStorageOptions = {}): Promise<OpenedStorage> {
+  const spec = parseStoreSpec(input);
+  const importModule = options.importModule ?? ((s: string) => import(s));
+  const parts: OpenedStorage["parts"] = {};
+  for (const kind of STORE_KINDS) {
+    const url = spec[kind];
+    if (url === undefined) continue;
+    const backend = backendOf(url);
+    if (kind === "persist" ? !["local", "memory", "s3"].includes(backend) : !ALLOWED[kind].includes(backend)) {
+      const ok = kind === "persist" ? ["local", "memory", "s3"] : ALLOWED[kind];
+      throw errors.invalid(`${kind} cannot live in ${backend} (${redactCredentials(url)}); it can be: ${ok.join(", ")}`);
+    }
+    parts[kind] = { url: redactCredentials(url), backend };
+  }
+
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    // Reverse order: stores before the clients/pools they share.
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    closers.length = 0;
+  };
+  try {
+    const init: { docStore?: DocStore; indexStore?: IndexStore; vectorStore?: VectorStore; propertyGraphStore?: PropertyGraphStore; chatStore?: ChatStore } = {};
+    const redis = new Map<string, Promise<{ mod: RedisModule; kv: KVStore & { client: unknown } }>>();
+    const pgPools = new Map<string, Promise<{ mod: PostgresModule; pool: unknown; ns: string; schema: string | undefined }>>();
+
+    const openRedis = (url: string) => {
+      let p = redis.get(url);
+      if (!p) {
+        p = (async () => {
+          const mod = (await loadAdapter(importModule, "redis")) as RedisModule;
+          const { clean, params } = takeParams(url, ["prefix"]);
+          const kv = new mod.RedisKVStore({ url: clean, prefix: params["prefix"] ?? "" });
+          closers.push(() => kv.close());
+          return { mod, kv };
+        })();
+        redis.set(url, p);
+      }
+      return p;
+    };
+    const openPg = (url: string) => {
+      let p = pgPools.get(url);
+      if (!p) {
+        p = (async () => {
+          const mod = (await loadAdapter(importModule, "postgres")) as PostgresModule;
+          const pgMod = (await importModule("pg").catch((e) => rethrowMissing(e, "postgres"))) as { default?: PgModule } & PgModule;
+          const Pool = (pgMod.default ?? pgMod).Pool;
+          const { clean, params } = takeParams(url, ["namespace", "schema"]);
+          const ns = params["namespace"] ?? "larder";
+          if (!/^[a-z_][a-z0-9_]{0,40}$/.test(ns)) throw errors.invalid(`namespace must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(ns)}`);
+          const pool = new Pool({ connectionString: clean, max: 6, connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000 });
+          (pool as { on(e: string, f: () => void): void }).on("error", () => {});
+          closers.push(() => (pool as { end(): Promise<void> }).end());
+          return { mod, pool, ns, schema: params["schema"] };
+        })();
+        pgPools.set(url, p);
+      }
+      return p;
+    };
+
+    if (spec.docs) {
+      if (backendOf(spec.docs) === "redis") {
+        const { mod, kv } = await openRedis(spec.docs);
+        init.docStore = new mod.RedisDocumentStore(kv);
+        init.indexStore = new mod.RedisIndexStore(kv);
+      } else {
+        const { mod, pool, ns, schema } = await openPg(spec.docs);
+        const kv = new mod.PostgresKVStore({ pool, table: `${ns}_kv`, ...(schema ? { schema } : {}) });
+        init.docStore = new mod.PostgresDocumentStore({ kvStore: kv });
+        init.indexStore = new mod.PostgresIndexStore({ kvStore: kv });
+      }
+    }
+    if (spec.vectors) {
+      if (backendOf(spec.vectors) === "redis") {
+        const { kv } = await openRedis(spec.vectors);
+        init.vectorStore = new KVVectorStore(kv);
+      } else {
+        const { mod, pool, ns, schema } = await openPg(spec.vectors);
+        const vs = new mod.PostgresVectorStore({ pool, table: `${ns}_vectors`, ...(schema ? { schema } : {}) });
+        closers.push(() => vs.close?.() ?? Promise.resolve());
+        init.vectorStore = vs;
+      }
+    }
+    if (spec.chat) {
+      if (backendOf(spec.chat) === "redis") {
+        const { mod, kv } = await openRedis(spec.chat);
+        const { params } = takeParams(spec.chat, ["prefix"]);
+        init.chatStore = new mod.RedisChatStore({ client: kv.client, prefix: `${params["prefix"] ?? ""}chat:` });
+      } else {
+        const { mod, pool, ns, schema } = await openPg(spec.chat);
+        init.chatStore = new mod.PostgresChatStore({ pool, table: `${ns}_chat`, ...(schema ? { schema } : {}) });
+      }
+    }
+    if (spec.graph) {
+      const mod = (await loadAdapter(importModule, "neo4j")) as Neo4jModule;
+      const { clean, params } = takeParams(spec.graph, ["database", "namespace"]);
+      const u = new URL(clean);
+      const username = decodeURIComponent(u.username) || process.env["NEO4J_USERNAME"] || "neo4j";
+      const password = decodeURIComponent(u.password) || process.env["NEO4J_PASSWORD"];
+      u.username = "";
+      u.password = "";
+      const store = new mod.Neo4jPropertyGraphStore({
+        url: u.href.replace(/\/$/, ""),
+        username,
+        ...(password !== undefined ? { password } : {}),
+        ...(params["database"] ? { database: params["database"] } : {}),
+        ...(params["namespace"] ? { namespace: params["namespace"] } : {}),
+      });
+      closers.push(() => store.close?.() ?? Promise.resolve());
+      init.propertyGraphStore = store;
+    }
+
+    const target = spec.persist;
+    if (target !== undefined && backendOf(target) === "s3") {
+      const unregister = await registerS3(importModule);
+      closers.push(async () => unregister());
+    }
+    let ctx: StorageContext;
+    let existed = false;
+    if (target !== undefined) {
+      try {
+        ctx = await StorageContext.fromPersistDir(target, init);
+        existed = true;
+      } catch (err) {
+        if (!isStorageError(err, "NOT_FOUND")) throw err;
+        if (options.create === false) {
+          throw errors.notFound(`nothing persisted at ${redactCredentials(target)} (no larder.json and no LlamaIndex files)`);
+        }
+        ctx = await StorageContext.fromDefaults(init);
+      }
+    } else {
+      ctx = await StorageContext.fromDefaults(init);
+    }
+    return {
+      storageContext: ctx,
+      parts,
+      persistTarget: target,
+      existed,
+      persist: async () => (target === undefined ? undefined : ctx.persist(target, { format: options.format ?? "larder" })),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/**
+ * Registers the `s3://` scheme in core's FileSystem registry (loading `@larder/fs-s3`), with the
+ * endpoint from `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` when set (MinIO, R2...); credentials
+ * come from the AWS SDK's default chain (`AWS_ACCESS_KEY_ID`, ...). Returns the unregister function.
+ */
+export async function registerS3(importModule: (s: string) => Promise<unknown> = (s) => import(s)): Promise<() => void> {
+  const s3 = (await loadAdapter(importModule, "s3")) as S3Module;
+  const endpoint = process.env["AWS_ENDPOINT_URL_S3"] ?? process.env["AWS_ENDPOINT_URL"];
+  return s3.registerS3Scheme(endpoint ? { endpoint, forcePathStyle: true } : {});
+}
+
+/** Removes Larder's own query parameters from a URL (they must not reach the driver). */
+function takeParams(url: string, names: readonly string[]): { clean: string; params: Record<string, string> } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (cause) {
+    throw errors.invalid(`not a valid URL: ${redactCredentials(url)}`, { cause });
+  }
+  const params: Record<string, string> = {};
+  for (const n of names) {
+    const v = u.searchParams.get(n);
+    if (v !== null) params[n] = v;
+    u.searchParams.delete(n);
+  }
+  return { clean: u.href, params };
+}
+
+async function loadAdapter(importModule: (s: string) => Promise<unknown>, backend: keyof typeof ADAPTER_PACKAGES): Promise<unknown> {
+  const { pkg } = ADAPTER_PACKAGES[backend];
+  try {
+    return await importModule(pkg);
+  } catch (err) {
+    return rethrowMissing(err, backend);
+  }
+}
+
+function rethrowMissing(err: unknown, backend: keyof typeof ADAPTER_PACKAGES): never {
+  const code = (err as { code?: unknown })?.code;
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+    const { pkg, sdk } = ADAPTER_PACKAGES[backend];
+    throw new StorageError("UNSUPPORTED", `${backend} URLs need ${pkg}, which is not installed: run \`pnpm add ${pkg} ${sdk}\``, {
+      cause: err,
+      details: { package: pkg },
+    });
+  }
+  throw err;
+}
+
+// Structural types of the adapter modules (so this package has no build-time dependency on them).
+type Ctor<O, T> = new (options: O) => T;
+interface RedisModule {
+  RedisKVStore: Ctor<{ url: string; prefix: string }, KVStore & { client: unknown; close(): Promise<void> }>;
+  RedisDocumentStore: Ctor<KVStore, DocStore>;
+  RedisIndexStore: Ctor<KVStore, IndexStore>;
+  RedisChatStore: Ctor<{ client: unknown; prefix: string }, ChatStore>;
+}
+interface PostgresModule {
+  PostgresKVStore: Ctor<{ pool: unknown; table: string; schema?: string }, KVStore>;
+  PostgresDocumentStore: Ctor<{ kvStore: KVStore }, DocStore>;
+  PostgresIndexStore: Ctor<{ kvStore: KVStore }, IndexStore>;
+  PostgresVectorStore: Ctor<{ pool: unknown; table: string; schema?: string }, VectorStore>;
+  PostgresChatStore: Ctor<{ pool: unknown; table: string; schema?: string }, ChatStore>;
+}
+interface PgModule {
+  Pool: new (config: Record<string, unknown>) => unknown;
+}
+interface Neo4jModule {
+  Neo4jPropertyGraphStore: Ctor<Record<string, unknown>, PropertyGraphStore & { close?(): Promise<void> }>;
+}
+interface S3Module {
+  registerS3Scheme(defaults?: Record<string, unknown>): () => void;
+}
