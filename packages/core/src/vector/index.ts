@@ -1,0 +1,4 @@
+export * from "./types.js";
+export * from "./kernel.js";
+export { MetadataIndex } from "./metadata-index.js";
+export * from "./simple-vector-store.js";
