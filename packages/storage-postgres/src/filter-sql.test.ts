@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { HOSTILE_STRINGS } from "@larder/conformance";
+import { FILTER_OPERATORS, type MetadataFilters } from "@larder/core/filters";
+import { compileFilters } from "./filter-sql.js";
+
+const cols = { metadata: "metadata", metadataFolded: "metadata_folded" };
+
+describe("compileFilters (no server)", () => {
+  it("never pastes a key or value into the SQL text: every one is a bound parameter", () => {
+    for (const s of HOSTILE_STRINGS.filter((x) => x.length < 100 && !x.includes("\u0000"))) {
+      const tree: MetadataFilters = {
+        condition: "or",
+        filters: [
+          { key: s, operator: "==", value: s },
+          { key: s, operator: "text_match_insensitive", value: s },
+          { key: s, operator: "in", value: [s, 1] },
+          { condition: "not", filters: [{ key: `${s}2`, operator: "<", value: s }] },
+        ],
+      };
+      const c = compileFilters(tree, cols, 3, "test")!;
+      const sqlWithoutCasts = c.sql.replace(/'(?:string|number|boolean|array|null|\{\}|""|\[\])'(::jsonb)?/g, "");
+      if (!["*", "?", "..", "plain"].includes(s)) expect(sqlWithoutCasts.includes(s), JSON.stringify(s)).toBe(false);
+      expect(c.params).toContain(s);
+      // Parameters are numbered after the offset and all referenced.
+      for (let i = 1; i <= c.params.length; i++) expect(c.sql).toContain(`$${3 + i}::`);
+      expect(c.sql).not.toContain("$3::");
+    }
+  });
+
+  it("constant leaves (NUL values) bind nothing", () => {
+    const c = compileFilters({ filters: [{ key: "k", operator: "contains", value: "a\u0000" }] }, cols, 0, "test")!;
+    expect(c).toEqual({ sql: "(FALSE)", params: [] });
+  });
+
+  it("validates before compiling: malformed trees are INVALID_ARGUMENT", () => {
+    expect(() => compileFilters({ filters: [{ key: "", operator: "==", value: 1 }] }, cols, 0, "t")).toThrow(/INVALID_ARGUMENT/);
+    expect(() => compileFilters({ filters: [{ key: "a", operator: "in", value: 1 }] } as never, cols, 0, "t")).toThrow(/INVALID_ARGUMENT/);
+    expect(() => compileFilters({ filters: [{ key: "a\ud800", operator: "==", value: 1 }] }, cols, 0, "t")).toThrow(/lone surrogate/);
+  });
+
+  it("compiles every operator, and empty groups to TRUE", () => {
+    for (const op of FILTER_OPERATORS) {
+      const value = op === "is_empty" ? undefined : ["in", "nin", "any", "all"].includes(op) ? ["a"] : "a";
+      const c = compileFilters({ filters: [{ key: "k", operator: op, ...(value === undefined ? {} : { value }) }] }, cols, 0, "t")!;
+      expect(c.sql.length).toBeGreaterThan(0);
+    }
+    expect(compileFilters({ filters: [], condition: "or" }, cols, 0, "t")!.sql).toBe("TRUE");
+  });
+});

@@ -1,0 +1,870 @@
+import { StorageError } from "@larder/core/errors";
+import { compareByCodePoint, type MetadataFilters } from "@larder/core/filters";
+import { jsonToNode, type BaseNode } from "@larder/core/schema";
+import type {
+  DistanceMetric,
+  VectorQueryMode,
+  VectorStore,
+  VectorStoreCapabilities,
+  VectorStoreQuery,
+  VectorStoreQueryResult,
+} from "@larder/core/vector";
+import { DDL_LOCK_SQL, Db, Once, type PostgresConnectionOptions, type Queryable } from "./connection.js";
+import { SQL_FILTER_OPERATORS, compileFilters, foldedMetadata } from "./filter-sql.js";
+import { checkText, derivedName, isWellFormedUtf16, quoteIdentifier, quoteSchema } from "./identifiers.js";
+import { checkTableLayout } from "./layout.js";
+import { copyBinary, type CopyField } from "./binary-copy.js";
+import { mmrSelect } from "./mmr.js";
+
+export type PostgresVectorIndex =
+  | {
+      type: "hnsw";
+      /** Max connections per layer (pgvector default 16). */
+      m?: number;
+      /** Candidate list size while building (pgvector default 64). */
+      efConstruction?: number;
+      /** Candidate list size while searching; raised to topK when smaller. Default 100. */
+      efSearch?: number;
+    }
+  | {
+      type: "ivfflat";
+      /** Number of lists (build the index after loading data). Default 100. */
+      lists?: number;
+      /** Lists probed per query. Default 10. */
+      probes?: number;
+    }
+  | { type: "none" };
+
+export interface PostgresVectorStoreOptions extends PostgresConnectionOptions {
+  /** Default `"public"`. */
+  schema?: string;
+  /** Default `"larder_vectors"`. */
+  table?: string;
+  /**
+   * Embedding dimensions. When omitted, taken from an existing table, or from the first `add`
+   * (the table is created then).
+   */
+  dimensions?: number;
+  /** Default `"cosine"`. */
+  metric?: DistanceMetric;
+  /** `vector` (float32, up to 2000 dims indexed) or `halfvec` (float16, up to 4000). Default: `vector` up to 2000 dims, else `halfvec`. */
+  vectorType?: "vector" | "halfvec";
+  /** ANN index. Default `{type: "hnsw", m: 16, efConstruction: 64, efSearch: 100}`. */
+  index?: PostgresVectorIndex;
+  /**
+   * `"on-create"` (default): the ANN index is created with the table and maintained on every add.
+   * `"manual"`: no index until you call {@link PostgresVectorStore.buildIndex} (faster bulk loads:
+   * pgvector builds an index over existing rows much faster than row by row); queries are exact
+   * scans until then.
+   */
+  indexBuild?: "on-create" | "manual";
+  /**
+   * pgvector >= 0.8 iterative index scans for filtered queries: `relaxed_order` (default; results
+   * are re-sorted) or `strict_order`. A query that still returns fewer than topK rows is re-run
+   * exactly, so a filtered query returns k rows whenever k rows match.
+   */
+  iterativeScan?: "relaxed_order" | "strict_order";
+  /** Text search configuration for the `text_search` column (hybrid and text modes). Default `"simple"`. */
+  textSearchConfig?: string;
+  /** Hybrid search fusion: weighted sum with `alpha` (default) or reciprocal rank fusion. */
+  hybridFusion?: "weighted" | "rrf";
+  /** Candidates fetched per side in hybrid mode, and for MMR, as a multiple of topK. Default 4 (min 20). */
+  candidateMultiplier?: number;
+  /** Rows per INSERT in `add` (all in one transaction). Default 1000. */
+  batchSize?: number;
+  /** `maintenance_work_mem` for index builds (e.g. `"1GB"`): pgvector builds HNSW much faster when the graph fits. Default: the server's. */
+  maintenanceWorkMem?: string;
+  /**
+   * An `add` of at least this many nodes uses binary COPY (raw float32 vectors) instead of
+   * INSERT statements. 0 disables. Default 500. (`halfvec` tables always use INSERT.)
+   */
+  copyThreshold?: number;
+  /**
+   * A restricted query (filters, nodeIds or docIds) first reads at most this many matching rows;
+   * when fewer match, it ranks them exactly (no ANN error on selective filters), otherwise it uses
+   * the ANN index. 0 disables. Default 2000.
+   */
+  exactSearchThreshold?: number;
+}
+
+const STORE = "PostgresVectorStore";
+const MODES: readonly VectorQueryMode[] = ["default", "mmr", "hybrid", "text"];
+
+interface Layout {
+  dims: number;
+  /** Schema-qualified pgvector names. */
+  vtype: string;
+  op: string;
+  iterative: boolean;
+}
+
+interface Row {
+  id: string;
+  node: string;
+  emb: string;
+  score: number | string | null;
+  tscore?: number | string | null;
+}
+
+/**
+ * A VectorStore on one Postgres table with pgvector:
+ *
+ *     id text PRIMARY KEY, ref_doc_id text (indexed), embedding vector(d), metadata jsonb,
+ *     metadata_folded jsonb, node json (exact text: key order kept), text text, text_search tsvector (generated, GIN-indexed)
+ *
+ * plus an HNSW (or IVFFlat) index for the chosen metric. See the README for the layout and the
+ * filter compilation rules.
+ */
+export class PostgresVectorStore implements VectorStore {
+  readonly storesText = true;
+  readonly capabilities: VectorStoreCapabilities;
+  readonly schema: string;
+  readonly table: string;
+  readonly qualifiedTable: string;
+  readonly metric: DistanceMetric;
+  private readonly qSchema: string;
+  private readonly db: Db;
+  private readonly index: PostgresVectorIndex;
+  private readonly vectorTypeOption: "vector" | "halfvec" | undefined;
+  private readonly iterativeScan: "relaxed_order" | "strict_order";
+  private readonly tsConfig: string;
+  private readonly fusion: "weighted" | "rrf";
+  private readonly candidateMultiplier: number;
+  private readonly batchSize: number;
+  private readonly exactSearchThreshold: number;
+  private readonly indexBuild: "on-create" | "manual";
+  private readonly copyThreshold: number;
+  private readonly maintenanceWorkMem: string | undefined;
+  private dims: number | undefined;
+  private layout: Layout | undefined;
+  private readonly probe: Once<Layout | undefined>;
+  private create: Once<Layout> | undefined;
+
+  constructor(options: PostgresVectorStoreOptions) {
+    this.schema = options.schema ?? "public";
+    this.table = options.table ?? "larder_vectors";
+    this.qSchema = quoteSchema(this.schema, STORE);
+    this.qualifiedTable = `${this.qSchema}.${quoteIdentifier(this.table, "table name", STORE)}`;
+    this.metric = options.metric ?? "cosine";
+    if (!["cosine", "dot", "euclidean"].includes(this.metric)) {
+      throw new StorageError("INVALID_ARGUMENT", `unknown metric ${JSON.stringify(this.metric)}`, { store: STORE });
+    }
+    if (options.dimensions !== undefined) this.dims = dimensions(options.dimensions);
+    this.vectorTypeOption = options.vectorType;
+    if (this.vectorTypeOption !== undefined && !["vector", "halfvec"].includes(this.vectorTypeOption)) {
+      throw new StorageError("INVALID_ARGUMENT", "vectorType must be \"vector\" or \"halfvec\"", { store: STORE });
+    }
+    this.index = options.index ?? { type: "hnsw" };
+    checkIndex(this.index);
+    this.iterativeScan = options.iterativeScan ?? "strict_order";
+    if (!["relaxed_order", "strict_order"].includes(this.iterativeScan)) {
+      throw new StorageError("INVALID_ARGUMENT", "iterativeScan must be relaxed_order or strict_order", { store: STORE });
+    }
+    this.tsConfig = options.textSearchConfig ?? "simple";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(this.tsConfig)) {
+      throw new StorageError("INVALID_ARGUMENT", "textSearchConfig must be a text search configuration name", { store: STORE });
+    }
+    this.fusion = options.hybridFusion ?? "weighted";
+    this.candidateMultiplier = positiveInt(options.candidateMultiplier ?? 4, "candidateMultiplier");
+    this.batchSize = positiveInt(options.batchSize ?? 1000, "batchSize");
+    this.exactSearchThreshold = options.exactSearchThreshold ?? 2000;
+    this.indexBuild = options.indexBuild ?? "on-create";
+    this.copyThreshold = options.copyThreshold ?? 500;
+    this.maintenanceWorkMem = checkMemory(options.maintenanceWorkMem);
+    if (!Number.isInteger(this.copyThreshold) || this.copyThreshold < 0) {
+      throw new StorageError("INVALID_ARGUMENT", "copyThreshold must be a non-negative integer", { store: STORE });
+    }
+    if (this.indexBuild !== "on-create" && this.indexBuild !== "manual") {
+      throw new StorageError("INVALID_ARGUMENT", 'indexBuild must be "on-create" or "manual"', { store: STORE });
+    }
+    if (!Number.isInteger(this.exactSearchThreshold) || this.exactSearchThreshold < 0) {
+      throw new StorageError("INVALID_ARGUMENT", "exactSearchThreshold must be a non-negative integer", { store: STORE });
+    }
+    this.capabilities = {
+      modes: MODES,
+      metrics: [this.metric],
+      filterOperators: SQL_FILTER_OPERATORS,
+      nestedFilters: true,
+    };
+    this.db = new Db(options, STORE);
+    this.probe = new Once(() => this.setup(undefined) as Promise<Layout | undefined>);
+  }
+
+  get client() {
+    return this.db.raw;
+  }
+
+  /** The table's dimensions once known. */
+  get dimensions(): number | undefined {
+    return this.layout?.dims ?? this.dims;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Schema
+
+  /** The layout when the table exists (creating it when the dimensions are known). */
+  private async existing(): Promise<Layout | undefined> {
+    if (this.layout) return this.layout;
+    const l = await this.probe.run();
+    if (!l) this.probe.reset(); // the table may be created later (by us or someone else)
+    return l;
+  }
+
+  private async ensure(dims: number): Promise<Layout> {
+    if (this.layout) return this.layout;
+    this.create ??= new Once(async () => (await this.setup(dims))!);
+    try {
+      return await this.create.run();
+    } catch (e) {
+      this.create = undefined;
+      throw e;
+    }
+  }
+
+  private async setup(dimsHint: number | undefined): Promise<Layout | undefined> {
+    const layout = await this.db.tx(async (q) => {
+      await q.query(DDL_LOCK_SQL);
+      const ext = await vectorExtension(q);
+      const exists = await q.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [this.qualifiedTable]);
+      let dims = this.dims ?? dimsHint;
+      if (!exists.rows[0].e) {
+        if (dims === undefined) return undefined;
+        const vt = this.vectorTypeOption ?? (dims > 2000 ? "halfvec" : "vector");
+        await q.query(`CREATE SCHEMA IF NOT EXISTS ${this.qSchema}`);
+        await q.query(
+          `CREATE TABLE ${this.qualifiedTable} (
+             id text COLLATE "C" PRIMARY KEY,
+             ref_doc_id text COLLATE "C",
+             embedding ${ext.schema}.${vt}(${dims}) NOT NULL,
+             metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+             metadata_folded jsonb,
+             node json NOT NULL,
+             text text NOT NULL DEFAULT '',
+             text_search tsvector GENERATED ALWAYS AS (to_tsvector('${this.tsConfig}'::regconfig, text)) STORED)`,
+        );
+        await q.query(`CREATE INDEX ${derivedName(this.schema, this.table, "ref_doc")} ON ${this.qualifiedTable} (ref_doc_id)`);
+        await q.query(`CREATE INDEX ${derivedName(this.schema, this.table, "fts")} ON ${this.qualifiedTable} USING gin (text_search)`);
+      }
+      const cols = await checkTableLayout(
+        q,
+        this.schema,
+        this.table,
+        { id: "text", ref_doc_id: "text", metadata: "jsonb", metadata_folded: "jsonb", node: "json", text: "text", text_search: "tsvector" },
+        STORE,
+      );
+      const emb = cols.get("embedding");
+      if (!emb || (emb.type !== "vector" && emb.type !== "halfvec")) {
+        throw new StorageError("CONFLICT", `table ${this.qualifiedTable} has no vector/halfvec embedding column`, { store: STORE });
+      }
+      const tableDims = emb.typmod;
+      if (dims !== undefined && tableDims !== dims) {
+        throw new StorageError("DIMENSION_MISMATCH", `table ${this.qualifiedTable} holds ${tableDims}-dimensional vectors, not ${dims}`, {
+          store: STORE,
+        });
+      }
+      dims = tableDims;
+      const l: Layout = {
+        dims,
+        vtype: `${ext.schema}.${emb.type}`,
+        op: `OPERATOR(${ext.schema}.${opFor(this.metric)})`,
+        iterative: ext.iterative,
+      };
+      if (this.indexBuild === "on-create") {
+        await this.createMetadataIndex(q);
+        if (this.index.type !== "none") await this.createIndex(q, ext.schema, emb.type);
+      }
+      return l;
+    }, "schema setup");
+    if (layout) {
+      this.layout = layout;
+      this.dims = layout.dims;
+    }
+    return layout;
+  }
+
+  /**
+   * Builds the configured ANN index now if it does not exist (for `indexBuild: "manual"`, after a
+   * bulk load). `maintenanceWorkMem` (e.g. `"1GB"`) is applied to the build only: pgvector builds
+   * much faster when the graph fits in it.
+   */
+  async buildIndex(options: { maintenanceWorkMem?: string } = {}): Promise<void> {
+    const mem = checkMemory(options.maintenanceWorkMem ?? this.maintenanceWorkMem);
+    const layout = await this.existing();
+    if (!layout) throw new StorageError("NOT_FOUND", "nothing to index yet: the table is created on the first add", { store: STORE });
+    await this.db.tx((q) => this.buildIndexes(q, layout, mem), "buildIndex");
+    await this.db.query(`ANALYZE ${this.qualifiedTable}`, [], "buildIndex");
+  }
+
+  /** Creates the metadata GIN and the ANN index if missing (in the caller's transaction). */
+  private async buildIndexes(q: Queryable, layout: Layout, mem = this.maintenanceWorkMem): Promise<void> {
+    if (mem) await q.query(`SET LOCAL maintenance_work_mem = '${mem}'`);
+    await this.createMetadataIndex(q);
+    if (this.index.type === "none") return;
+    const dot = layout.vtype.lastIndexOf(".");
+    await this.createIndex(q, layout.vtype.slice(0, dot), layout.vtype.slice(dot + 1));
+  }
+
+  /** Names of the indexes built by {@link buildIndexes} (quoted, unqualified). */
+  private indexNames(): string[] {
+    const names = [derivedName(this.schema, this.table, "meta")];
+    if (this.index.type !== "none") names.push(derivedName(this.schema, this.table, `${this.index.type}_${this.metric}`));
+    return names;
+  }
+
+  /** GIN (jsonb_path_ops) on metadata: serves the `@>` hints the filter compiler adds for `==` / `contains`. */
+  private async createMetadataIndex(q: Queryable): Promise<void> {
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS ${derivedName(this.schema, this.table, "meta")} ON ${this.qualifiedTable} USING gin (metadata jsonb_path_ops)`,
+    );
+  }
+
+  private async createIndex(q: Queryable, ext: string, vt: string): Promise<void> {
+    const opclass = `${ext}.${vt}_${{ cosine: "cosine", dot: "ip", euclidean: "l2" }[this.metric]}_ops`;
+    const name = derivedName(this.schema, this.table, `${this.index.type}_${this.metric}`);
+    if (this.index.type === "hnsw") {
+      const m = this.index.m ?? 16;
+      const ef = this.index.efConstruction ?? 64;
+      await q.query(
+        `CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING hnsw (embedding ${opclass}) WITH (m = ${m}, ef_construction = ${ef})`,
+      );
+    } else if (this.index.type === "ivfflat") {
+      const lists = this.index.lists ?? 100;
+      await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING ivfflat (embedding ${opclass}) WITH (lists = ${lists})`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Writes
+
+  async add(nodes: readonly BaseNode[]): Promise<string[]> {
+    if (!Array.isArray(nodes)) throw new StorageError("INVALID_ARGUMENT", "add takes an array of nodes", { store: STORE });
+    if (nodes.length === 0) return [];
+    // Validate and encode everything before the first write.
+    let dims = this.dimensions;
+    const rows = new Map<string, { ref: string | null; emb: readonly number[] | Float32Array; meta: string; folded: string | null; node: string; text: string }>();
+    const ids: string[] = [];
+    for (const node of nodes) {
+      if (node === null || typeof node !== "object" || typeof (node as BaseNode).toJSON !== "function") {
+        throw new StorageError("INVALID_ARGUMENT", "add takes BaseNode instances", { store: STORE });
+      }
+      const id = checkText(node.id, "node id", STORE);
+      const emb = node.embedding as readonly number[] | Float32Array | null;
+      if (!emb || !(Array.isArray(emb) || emb instanceof Float32Array) || emb.length === 0) {
+        throw new StorageError("INVALID_ARGUMENT", `node ${JSON.stringify(id)} has no embedding`, { store: STORE });
+      }
+      dims ??= emb.length;
+      if (emb.length !== dims) {
+        throw new StorageError("DIMENSION_MISMATCH", `node ${JSON.stringify(id)} has ${emb.length} dimensions, the store ${dims}`, {
+          store: STORE,
+        });
+      }
+      checkFinite(emb, id);
+      const ref = node.refDocId;
+      if (ref !== undefined) checkText(ref, "ref doc id", STORE);
+      const metaText = metadataJson(node.metadata, id);
+      const folded = foldedMetadata(JSON.parse(metaText) as Record<string, unknown>);
+      const json = node.toJSON();
+      json.__data__ = { ...json.__data__, embedding: null };
+      rows.delete(id);
+      rows.set(id, {
+        ref: ref ?? null,
+        emb,
+        meta: metaText,
+        folded: folded ? JSON.stringify(folded) : null,
+        node: JSON.stringify(json),
+        text: searchableText(node.text),
+      });
+      ids.push(id);
+    }
+    const layout = await this.ensure(dims!);
+    if (layout.dims !== dims) {
+      throw new StorageError("DIMENSION_MISMATCH", `nodes have ${dims} dimensions, the table ${layout.dims}`, { store: STORE });
+    }
+    const all = [...rows.entries()];
+    const lockKey = `larder:add:${this.qualifiedTable}`;
+    if (this.copyThreshold > 0 && all.length >= this.copyThreshold && layout.vtype.endsWith(".vector")) {
+      // Bulk path: replace the ids (DELETE) then binary COPY, in one transaction. The exclusive
+      // advisory lock keeps a concurrent add of the same id from slipping in between the two.
+      await this.db.tx(async (q) => {
+        await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
+        // Loading into an empty table: drop the ANN and metadata indexes and build them after the
+        // COPY (same transaction), which is many times faster than maintaining them row by row.
+        // DROP INDEX locks the table until commit; it was empty, so readers only wait for the data.
+        const rebuild =
+          this.indexBuild === "on-create" &&
+          ((await q.query(`SELECT NOT EXISTS (SELECT 1 FROM ${this.qualifiedTable}) AS empty`)).rows[0] as { empty: boolean }).empty;
+        if (rebuild) {
+          for (const name of this.indexNames()) await q.query(`DROP INDEX IF EXISTS ${this.qSchema}.${name}`);
+        } else {
+          await q.query(`DELETE FROM ${this.qualifiedTable} WHERE id = ANY($1::text[])`, [all.map(([id]) => id)]);
+        }
+        await copyBinary(
+          q,
+          `${this.qualifiedTable} (id, ref_doc_id, embedding, metadata, metadata_folded, node, text)`,
+          (function* () {
+            for (const [id, r] of all) {
+              yield [
+                { kind: "text", value: id },
+                { kind: "text", value: r.ref },
+                { kind: "vector", value: r.emb },
+                { kind: "jsonb", value: r.meta },
+                { kind: "jsonb", value: r.folded },
+                { kind: "json", value: r.node },
+                { kind: "text", value: r.text },
+              ] satisfies CopyField[];
+            }
+          })(),
+        );
+        if (rebuild) await this.buildIndexes(q, layout);
+      }, "add");
+      return ids;
+    }
+    // Upsert path: one statement per chunk (shared lock: upserts do not conflict with each other).
+    const sql = `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(hashtextextended($8, 0)))
+      INSERT INTO ${this.qualifiedTable} (id, ref_doc_id, embedding, metadata, metadata_folded, node, text)
+      SELECT u.id, u.ref, u.emb::${layout.vtype}, u.meta::jsonb, u.folded::jsonb, u.node::json, u.txt
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(id, ref, emb, meta, folded, node, txt)
+        CROSS JOIN l
+      ON CONFLICT (id) DO UPDATE SET ref_doc_id = EXCLUDED.ref_doc_id, embedding = EXCLUDED.embedding,
+        metadata = EXCLUDED.metadata, metadata_folded = EXCLUDED.metadata_folded, node = EXCLUDED.node, text = EXCLUDED.text`;
+    const paramsFor = (chunk: typeof all) => [
+      chunk.map(([id]) => id),
+      chunk.map(([, r]) => r.ref),
+      chunk.map(([id, r]) => vectorLiteral(r.emb, id)),
+      chunk.map(([, r]) => r.meta),
+      chunk.map(([, r]) => r.folded),
+      chunk.map(([, r]) => r.node),
+      chunk.map(([, r]) => r.text),
+      lockKey,
+    ];
+    if (all.length <= this.batchSize) {
+      await this.db.query(sql, paramsFor(all), "add");
+    } else {
+      await this.db.tx(async (q) => {
+        // One statement per chunk, sequential on one connection inside one transaction.
+        for (let i = 0; i < all.length; i += this.batchSize) await q.query(sql, paramsFor(all.slice(i, i + this.batchSize)));
+      }, "add");
+    }
+    return ids;
+  }
+
+  async delete(refDocId: string): Promise<void> {
+    if (typeof refDocId !== "string") throw new StorageError("INVALID_ARGUMENT", "refDocId must be a string", { store: STORE });
+    if (!storable(refDocId)) return;
+    if (!(await this.existing())) return;
+    await this.db.query(`DELETE FROM ${this.qualifiedTable} WHERE ref_doc_id = $1`, [refDocId], "delete");
+  }
+
+  async deleteNodes(args: { ids?: readonly string[]; filters?: MetadataFilters }): Promise<void> {
+    const where = this.where(args ?? {}, [], { requireOne: true });
+    if (!(await this.existing())) return;
+    await this.db.query(`DELETE FROM ${this.qualifiedTable} WHERE ${where.sql}`, where.params, "deleteNodes");
+  }
+
+  async clear(): Promise<void> {
+    if (!(await this.existing())) return;
+    await this.db.query(`DELETE FROM ${this.qualifiedTable}`, [], "clear");
+  }
+
+  /** Drops the table (tests, teardown). */
+  async drop(): Promise<void> {
+    await this.db.query(`DROP TABLE IF EXISTS ${this.qualifiedTable}`, [], "drop");
+    this.layout = undefined;
+    this.create = undefined;
+    this.probe.reset();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reads
+
+  async getNodes(args: { ids?: readonly string[]; filters?: MetadataFilters } = {}): Promise<BaseNode[]> {
+    const where = this.where(args, [], { requireOne: false });
+    if (!(await this.existing())) return [];
+    const r = await this.db.query<Row>(
+      `SELECT id, node::text AS node, embedding::text AS emb, NULL AS score FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY id`,
+      where.params,
+      "getNodes",
+    );
+    return r.rows.map(toNode);
+  }
+
+  async query(query: VectorStoreQuery): Promise<VectorStoreQueryResult> {
+    if (query === null || typeof query !== "object") throw new StorageError("INVALID_ARGUMENT", "query must be an object", { store: STORE });
+    const mode = query.mode ?? "default";
+    if (!MODES.includes(mode)) throw new StorageError("INVALID_ARGUMENT", `unknown query mode ${JSON.stringify(mode)}`, { store: STORE });
+    const topK = query.topK ?? 2;
+    if (!Number.isInteger(topK) || topK < 0) throw new StorageError("INVALID_ARGUMENT", "topK must be a non-negative integer", { store: STORE });
+    const needsEmbedding = mode !== "text";
+    const needsText = mode === "text" || mode === "hybrid";
+    let emb: string | undefined;
+    if (needsEmbedding) {
+      if (!query.embedding || query.embedding.length === 0) {
+        throw new StorageError("INVALID_ARGUMENT", `a ${mode} query needs an embedding`, { store: STORE });
+      }
+      if (this.dimensions !== undefined && query.embedding.length !== this.dimensions) {
+        throw new StorageError("DIMENSION_MISMATCH", `query has ${query.embedding.length} dimensions, the store ${this.dimensions}`, {
+          store: STORE,
+        });
+      }
+      emb = vectorLiteral(query.embedding, "query");
+    }
+    if (needsText && (typeof query.queryStr !== "string" || query.queryStr.trim() === "")) {
+      throw new StorageError("INVALID_ARGUMENT", `a ${mode} query needs a non-empty queryStr`, { store: STORE });
+    }
+    const alpha = query.alpha ?? 0.5;
+    if (typeof alpha !== "number" || !(alpha >= 0 && alpha <= 1)) {
+      throw new StorageError("INVALID_ARGUMENT", "alpha must be a number in [0, 1]", { store: STORE });
+    }
+    const lambda = query.mmrThreshold ?? 0.5;
+    if (typeof lambda !== "number" || !(lambda >= 0 && lambda <= 1)) {
+      throw new StorageError("INVALID_ARGUMENT", "mmrThreshold must be a number in [0, 1]", { store: STORE });
+    }
+    if (query.similarityCutoff !== undefined && query.similarityCutoff !== null && !Number.isFinite(query.similarityCutoff)) {
+      throw new StorageError("INVALID_ARGUMENT", "similarityCutoff must be a finite number", { store: STORE });
+    }
+    // Compile the filter before any I/O (INVALID_ARGUMENT / UNSUPPORTED surface here).
+    const where = this.where({ ids: query.nodeIds, filters: query.filters, docIds: query.docIds }, [], { requireOne: false });
+    const layout = await this.existing();
+    if (topK === 0 || !layout) return { ids: [], similarities: [], nodes: [] };
+    if (layout.dims !== (query.embedding?.length ?? layout.dims)) {
+      throw new StorageError("DIMENSION_MISMATCH", `query has ${query.embedding!.length} dimensions, the store ${layout.dims}`, {
+        store: STORE,
+      });
+    }
+
+    let scored: { row: Row; score: number }[];
+    if (mode === "default") scored = await this.vectorSearch(layout, emb!, where, topK);
+    else if (mode === "mmr") {
+      const n = Math.max(20, topK * this.candidateMultiplier);
+      let cands = await this.vectorSearch(layout, emb!, where, n);
+      const cut = query.similarityCutoff;
+      if (cut !== undefined && cut !== null) cands = cands.filter((c) => c.score >= cut);
+      const picks = mmrSelect(
+        this.metric,
+        cands.map((c) => Float64Array.from(JSON.parse(c.row.emb) as number[])),
+        cands.map((c) => c.score),
+        cands.map((c) => c.row.id),
+        topK,
+        lambda,
+      );
+      scored = picks.map((i) => cands[i]!);
+    } else if (mode === "text") scored = await this.textSearch(where, query.queryStr!, topK);
+    else scored = await this.hybridSearch(layout, emb!, where, query.queryStr!, topK, alpha);
+
+    if (mode !== "mmr") scored.sort((a, b) => b.score - a.score || compareByCodePoint(a.row.id, b.row.id));
+    const cutoff = query.similarityCutoff;
+    if (cutoff !== undefined && cutoff !== null) scored = scored.filter((s) => s.score >= cutoff);
+    scored = scored.slice(0, topK);
+    return {
+      ids: scored.map((s) => s.row.id),
+      similarities: scored.map((s) => s.score),
+      nodes: scored.map((s) => toNode(s.row)),
+    };
+  }
+
+  /** `SET LOCAL` for the ANN index in the query's transaction (numbers validated at construction). */
+  private annSettings(layout: Layout, k: number): string {
+    // The ANN statement is only run to use the index: without fresh statistics (right after a bulk
+    // load) the planner may prefer a full scan + sort, hundreds of times slower.
+    const parts: string[] = this.index.type === "none" ? [] : ["SET LOCAL enable_seqscan = off"];
+    if (this.index.type === "hnsw") {
+      parts.push(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(this.index.efSearch ?? 100, k))}`);
+      if (layout.iterative) parts.push(`SET LOCAL hnsw.iterative_scan = ${this.iterativeScan}`);
+    } else if (this.index.type === "ivfflat") {
+      parts.push(`SET LOCAL ivfflat.probes = ${this.index.probes ?? 10}`);
+      if (layout.iterative) parts.push(`SET LOCAL ivfflat.iterative_scan = relaxed_order`);
+    }
+    return parts.join("; ");
+  }
+
+  private scoreSql(layout: Layout, p: string, column = "embedding"): string {
+    const d = `(${column} ${layout.op} ${p})`;
+    return this.metric === "cosine" ? `(1 - ${d})` : this.metric === "dot" ? `(-${d})` : `(-${d})`;
+  }
+
+  private async vectorSearch(layout: Layout, emb: string, where: Where, k: number): Promise<{ row: Row; score: number }[]> {
+    const params = [...where.params, emb, k];
+    const qp = `$${where.params.length + 1}::${layout.vtype}`;
+    const sql = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
+      FROM ${this.qualifiedTable} WHERE ${where.sql}
+      ORDER BY embedding ${layout.op} ${qp} LIMIT $${where.params.length + 2}`;
+    const settings = this.annSettings(layout, k);
+    if (where.params.length === 0 && where.sql === "TRUE") {
+      // Unrestricted: one round trip. A multi-statement simple query runs as one implicit
+      // transaction, so SET LOCAL applies to the SELECT only (and an error rolls it all back).
+      // Only numbers are inlined: the vector literal is built from finite numbers, k is an integer.
+      const lit = `'${emb}'::${layout.vtype}`;
+      const select = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
+        FROM ${this.qualifiedTable} ORDER BY embedding ${layout.op} ${lit} LIMIT ${Math.trunc(k)}`;
+      const run = async (prefix: string) => {
+        const res = (await this.db.query(prefix ? `${prefix}; ${select}` : select, [], "query")) as unknown;
+        const last = Array.isArray(res) ? (res[res.length - 1] as { rows: Row[] }) : (res as { rows: Row[] });
+        return last.rows;
+      };
+      let rows = await run(settings);
+      if (rows.length < k && this.index.type !== "none") {
+        // See below: an ANN scan can stop early; an exact scan settles it.
+        rows = await run("SET LOCAL enable_indexscan = off");
+      }
+      return rows.map((row) => ({ row, score: Number(row.score) }));
+    }
+    const cap = where.sql !== "TRUE" && this.index.type !== "none" ? this.exactSearchThreshold : 0;
+    const exactSql = `WITH m AS MATERIALIZED (SELECT id, embedding FROM ${this.qualifiedTable} WHERE ${where.sql} LIMIT $${where.params.length + 3}),
+        c AS (SELECT count(*) AS n FROM m),
+        top AS (SELECT id FROM m ORDER BY embedding ${layout.op} ${qp}, id LIMIT $${where.params.length + 2})
+      SELECT t.id, t.node::text AS node, t.embedding::text AS emb, ${this.scoreSql(layout, qp, "t.embedding")} AS score, c.n
+        FROM top JOIN ${this.qualifiedTable} t ON t.id = top.id CROSS JOIN c`;
+    // Unrestricted queries send the settings with BEGIN (one round trip fewer).
+    const begin = cap === 0 && settings ? `BEGIN; ${settings}` : "BEGIN";
+    const rows = await this.db.tx(async (q) => {
+      if (cap > 0) {
+        // Selective restriction: fewer than `cap` rows match, so rank them all exactly.
+        const r = (await q.query(exactSql, [...params, cap])).rows as (Row & { n: string })[];
+        if (r.length === 0 || Number(r[0]!.n) < cap) return r;
+        if (settings) await q.query(settings);
+      }
+      let r = (await q.query(sql, params)).rows as Row[];
+      if (r.length < k && this.index.type !== "none") {
+        // The ANN scan may stop early (max_scan_tuples, IVF probes, pgvector < 0.8): an exact scan
+        // tells whether more rows match. Only paid when fewer than k rows came back.
+        await q.query("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on");
+        r = (await q.query(sql, params)).rows as Row[];
+      }
+      return r;
+    }, "query", begin);
+    return rows.map((row) => ({ row, score: Number(row.score) }));
+  }
+
+  private tsQuerySql(p: string): string {
+    // OR of the query's lexemes (normalized by the column's configuration), built as a tsquery
+    // literal so user text is never parsed as tsquery syntax.
+    return `(SELECT string_agg('''' || replace(replace(l, '\\', '\\\\'), '''', '''''') || '''', ' | ')
+               FROM unnest(tsvector_to_array(to_tsvector('${this.tsConfig}'::regconfig, ${p}))) AS l)::tsquery`;
+  }
+
+  private async textSearch(where: Where, queryStr: string, k: number): Promise<{ row: Row; score: number }[]> {
+    const p = `$${where.params.length + 1}::text`;
+    const r = await this.db.query<Row>(
+      `WITH q AS (SELECT ${this.tsQuerySql(p)} AS tsq)
+       SELECT id, node::text AS node, embedding::text AS emb, ts_rank_cd(text_search, q.tsq) AS score
+         FROM ${this.qualifiedTable}, q WHERE ${where.sql} AND text_search @@ q.tsq
+        ORDER BY score DESC, id LIMIT $${where.params.length + 2}`,
+      [...where.params, searchableText(queryStr), k],
+      "query",
+    );
+    return r.rows.map((row) => ({ row, score: Number(row.score) }));
+  }
+
+  private async hybridSearch(
+    layout: Layout,
+    emb: string,
+    where: Where,
+    queryStr: string,
+    k: number,
+    alpha: number,
+  ): Promise<{ row: Row; score: number }[]> {
+    const n = Math.max(20, k * this.candidateMultiplier);
+    const base = where.params.length;
+    const qp = `$${base + 1}::${layout.vtype}`;
+    const tp = `$${base + 2}::text`;
+    const sql = `WITH q AS (SELECT ${this.tsQuerySql(tp)} AS tsq),
+        v AS (SELECT id FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY embedding ${layout.op} ${qp} LIMIT $${base + 3}),
+        s AS (SELECT id FROM ${this.qualifiedTable}, q WHERE ${where.sql} AND text_search @@ q.tsq
+               ORDER BY ts_rank_cd(text_search, q.tsq) DESC, id LIMIT $${base + 3})
+      SELECT t.id, t.node::text AS node, t.embedding::text AS emb, ${this.scoreSql(layout, qp, "t.embedding")} AS score,
+             CASE WHEN t.text_search @@ q.tsq THEN ts_rank_cd(t.text_search, q.tsq) ELSE 0 END AS tscore
+        FROM ${this.qualifiedTable} t, q WHERE t.id IN (SELECT id FROM v UNION SELECT id FROM s)`;
+    const settings = this.annSettings(layout, n);
+    const rows = await this.db.tx(async (qq) => {
+      if (settings) await qq.query(settings);
+      return (await qq.query(sql, [...where.params, emb, searchableText(queryStr), n])).rows as Row[];
+    }, "query");
+    const cands = rows.map((row) => ({ row, v: Number(row.score), t: Number(row.tscore ?? 0) }));
+    if (this.fusion === "rrf") {
+      const rank = (key: "v" | "t") => {
+        const order = [...cands].filter((c) => key === "v" || c.t > 0).sort((a, b) => b[key] - a[key] || compareByCodePoint(a.row.id, b.row.id));
+        return new Map(order.map((c, i) => [c.row.id, i + 1]));
+      };
+      const rv = rank("v");
+      const rt = rank("t");
+      return cands.map((c) => {
+        const a = rv.get(c.row.id);
+        const b = rt.get(c.row.id);
+        const score = (a ? alpha / (60 + a) : 0) + (b ? (1 - alpha) / (60 + b) : 0);
+        return { row: c.row, score };
+      });
+    }
+    const maxT = Math.max(0, ...cands.map((c) => c.t));
+    return cands.map((c) => ({ row: c.row, score: alpha * c.v + (1 - alpha) * (maxT > 0 ? c.t / maxT : 0) }));
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** WHERE clause for ids / ref doc ids / filters; `TRUE` when none. */
+  private where(
+    args: { ids?: readonly string[] | undefined; filters?: MetadataFilters | undefined; docIds?: readonly string[] | undefined },
+    params: unknown[],
+    opts: { requireOne: boolean },
+  ): Where {
+    const parts: string[] = [];
+    if (args.ids !== undefined && args.ids !== null) {
+      if (!Array.isArray(args.ids) || args.ids.some((x) => typeof x !== "string")) {
+        throw new StorageError("INVALID_ARGUMENT", "ids must be an array of strings", { store: STORE });
+      }
+      params.push(args.ids.filter(storable));
+      parts.push(`id = ANY($${params.length}::text[])`);
+    }
+    if (args.docIds !== undefined && args.docIds !== null) {
+      if (!Array.isArray(args.docIds) || args.docIds.some((x) => typeof x !== "string")) {
+        throw new StorageError("INVALID_ARGUMENT", "docIds must be an array of strings", { store: STORE });
+      }
+      params.push(args.docIds.filter(storable));
+      parts.push(`ref_doc_id = ANY($${params.length}::text[])`);
+    }
+    if (args.filters !== undefined && args.filters !== null) {
+      const f = compileFilters(args.filters, { metadata: "metadata", metadataFolded: "metadata_folded" }, params.length, STORE)!;
+      params.push(...f.params);
+      parts.push(f.sql);
+    }
+    if (opts.requireOne && parts.length === 0) {
+      throw new StorageError("INVALID_ARGUMENT", "deleteNodes needs ids or filters (it never means \"delete everything\"; use clear())", {
+        store: STORE,
+      });
+    }
+    return { sql: parts.length ? parts.join(" AND ") : "TRUE", params };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+interface Where {
+  sql: string;
+  params: unknown[];
+}
+
+async function vectorExtension(q: Queryable): Promise<{ schema: string; iterative: boolean }> {
+  let r = await q.query(`SELECT n.nspname AS schema, e.extversion AS version FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`);
+  if (r.rows.length === 0) {
+    try {
+      await q.query("SAVEPOINT larder_ext");
+      await q.query("CREATE EXTENSION IF NOT EXISTS vector");
+      await q.query("RELEASE SAVEPOINT larder_ext");
+    } catch (cause) {
+      throw new StorageError(
+        "UNSUPPORTED",
+        `the pgvector extension is not installed in this database and could not be created (${(cause as Error).message}); ` +
+          "install pgvector >= 0.5 and run CREATE EXTENSION vector as a privileged user",
+        { store: STORE, cause },
+      );
+    }
+    r = await q.query(`SELECT n.nspname AS schema, e.extversion AS version FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`);
+  }
+  const row = r.rows[0] as { schema: string; version: string };
+  const [major = 0, minor = 0] = row.version.split(".").map(Number);
+  return { schema: quoteIdentifier(row.schema, "extension schema", STORE), iterative: major > 0 || minor >= 8 };
+}
+
+function opFor(metric: DistanceMetric): string {
+  return metric === "cosine" ? "<=>" : metric === "dot" ? "<#>" : "<->";
+}
+
+function toNode(row: Row): BaseNode {
+  const node = jsonToNode(JSON.parse(row.node));
+  node.embedding = JSON.parse(row.emb) as number[];
+  return node;
+}
+
+function checkMemory(mem: string | undefined): string | undefined {
+  if (mem !== undefined && !/^[0-9]+\s*(kB|MB|GB)$/.test(mem)) {
+    throw new StorageError("INVALID_ARGUMENT", 'maintenanceWorkMem must look like "512MB" or "2GB"', { store: STORE });
+  }
+  return mem;
+}
+
+function checkFinite(v: readonly number[] | Float32Array, what: string): void {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new StorageError("INVALID_ARGUMENT", `embedding of ${JSON.stringify(what)} has a non-finite value at ${i}`, { store: STORE });
+    }
+  }
+}
+
+function vectorLiteral(v: readonly number[] | Float32Array, what: string): string {
+  let s = "[";
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new StorageError("INVALID_ARGUMENT", `embedding of ${what} has a non-finite value at ${i}`, { store: STORE });
+    }
+    if (i) s += ",";
+    s += x;
+  }
+  return s + "]";
+}
+
+const UNSTORABLE_IN_JSON = /\\u0000|\\ud[89abcdef][0-9a-f]{2}/i;
+
+/** Metadata as stored: its JSON round trip (undefined dropped, NaN -> null), without NUL / lone surrogates. */
+function metadataJson(metadata: unknown, id: string): string {
+  if (metadata === null || metadata === undefined) return "{}";
+  if (typeof metadata !== "object" || Array.isArray(metadata)) {
+    throw new StorageError("INVALID_ARGUMENT", `node ${JSON.stringify(id)}: metadata must be an object`, { store: STORE });
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(metadata);
+  } catch (cause) {
+    throw new StorageError("INVALID_ARGUMENT", `node ${JSON.stringify(id)}: metadata is not JSON`, { store: STORE, cause });
+  }
+  if (UNSTORABLE_IN_JSON.test(text)) {
+    throw new StorageError(
+      "INVALID_ARGUMENT",
+      `node ${JSON.stringify(id)}: metadata contains U+0000 or a lone surrogate, which Postgres JSONB cannot hold (filters must see the exact value)`,
+      { store: STORE },
+    );
+  }
+  return text;
+}
+
+/** Text for the full-text column: Postgres text cannot hold NUL, lone surrogates would become U+FFFD anyway. */
+function searchableText(text: unknown): string {
+  if (typeof text !== "string") return "";
+  return isWellFormedUtf16(text) && !text.includes("\u0000") ? text : text.replace(/\u0000/g, " ").replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+}
+
+function storable(s: string): boolean {
+  return s !== "" && !s.includes("\u0000") && isWellFormedUtf16(s);
+}
+
+function dimensions(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 16000) {
+    throw new StorageError("INVALID_ARGUMENT", "dimensions must be an integer in 1..16000", { store: STORE });
+  }
+  return n;
+}
+
+function positiveInt(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new StorageError("INVALID_ARGUMENT", `${what} must be a positive integer`, { store: STORE });
+  return n;
+}
+
+function checkIndex(index: PostgresVectorIndex): void {
+  const int = (v: unknown, what: string, lo: number, hi: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi)) {
+      throw new StorageError("INVALID_ARGUMENT", `${what} must be an integer in ${lo}..${hi}`, { store: STORE });
+    }
+  };
+  if (index.type === "hnsw") {
+    int(index.m, "index.m", 2, 100);
+    int(index.efConstruction, "index.efConstruction", 4, 1000);
+    int(index.efSearch, "index.efSearch", 1, 1000);
+  } else if (index.type === "ivfflat") {
+    int(index.lists, "index.lists", 1, 32768);
+    int(index.probes, "index.probes", 1, 32768);
+  } else if (index.type !== "none") {
+    throw new StorageError("INVALID_ARGUMENT", "index.type must be hnsw, ivfflat or none", { store: STORE });
+  }
+}
