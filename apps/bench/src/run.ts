@@ -1,6 +1,21 @@
 // Entry point: `pnpm bench [suite...]` runs the named suites (all when none) and prints a report.
 // Each suite lives in its own module and registers here.
-const suites: Record<string, () => Promise<void>> = {};
+import { runGraphBench } from "./graph.js";
+import { runRedisBench } from "./redis.js";
+import { runVectorBench } from "./vector.js";
+import { runNeo4jBench } from "./neo4j.js";
+import { runPersistBench } from "./persist.js";
+import { runPostgresBench } from "./postgres.js";
+import { runS3Bench } from "./s3.js";
+const suites: Record<string, () => Promise<void>> = {
+  redis: runRedisBench,
+  graph: runGraphBench,
+  vector: runVectorBench,
+  neo4j: runNeo4jBench,
+  persist: runPersistBench,
+  postgres: runPostgresBench,
+  s3: runS3Bench,
+};
 
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {

@@ -46,14 +46,11 @@ export class SimpleKVStore implements KVStore {
 
   /**
    * For persistence only: adopts already-validated data (a checksum-verified Larder file) without
-   * validation or copies. Use {@link fromDict} for anything else.
+   * validation or copies; the maps become the store's own. Use {@link fromDict} for anything else.
    */
-  static fromTrustedDict(data: KVDict): SimpleKVStore {
+  static fromTrustedMaps(data: Map<string, Map<string, JsonObject>>): SimpleKVStore {
     const store = new SimpleKVStore();
-    for (const [c, entries] of Object.entries(data)) {
-      const m = new Map(Object.entries(entries));
-      if (m.size > 0) store.#data.set(c, m);
-    }
+    for (const [c, m] of data) if (m.size > 0) store.#data.set(c, m);
     return store;
   }
 

@@ -1,0 +1,437 @@
+/**
+ * JSON helpers for persistence that never build one giant string.
+ *
+ * V8 caps a string at ~2^29 UTF-16 units (~512 MiB), and a 100k-node store serialised with one
+ * `JSON.stringify` gets close to it. Everything here works on small parts: values are stringified
+ * one entry at a time and the parts are packed into ~1 MiB UTF-8 chunks for `FileSystem.writeStream`;
+ * reading goes line by line (Larder's JSON-lines files) or value by value (big LlamaIndex files).
+ */
+import { errors } from "../errors.js";
+
+const CHUNK_TARGET = 1 << 20;
+
+/**
+ * Encodes string parts as UTF-8 straight into ~`target`-byte buffers (no joined string in between).
+ * Every chunk is a fresh buffer: consumers may keep it.
+ */
+export async function* utf8Chunks(
+  parts: Iterable<string> | AsyncIterable<string>,
+  target: number = CHUNK_TARGET,
+): AsyncGenerator<Uint8Array> {
+  let buf = Buffer.allocUnsafe(target);
+  let off = 0;
+  for await (const part of parts) {
+    // UTF-16 unit -> at most 3 UTF-8 bytes.
+    if (off + part.length * 3 > buf.length) {
+      if (off > 0) {
+        yield buf.subarray(0, off);
+        buf = Buffer.allocUnsafe(target);
+        off = 0;
+      }
+      if (part.length * 3 > buf.length) {
+        yield Buffer.from(part, "utf8");
+        continue;
+      }
+    }
+    off += buf.write(part, off, "utf8");
+  }
+  if (off > 0) yield buf.subarray(0, off);
+}
+
+/** Splits a UTF-8 byte stream into lines (without the `\n`). A final unterminated line is yielded too. */
+export async function* utf8Lines(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<string> {
+  // Not fatal: damaged bytes become U+FFFD and the checksum check names the file.
+  const decoder = new TextDecoder("utf-8");
+  let rest = "";
+  for await (const chunk of chunks) {
+    const text = rest + decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) yield line;
+  }
+  rest += decoder.decode();
+  if (rest.length > 0) yield rest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON "tree lines": a big nested object written as one line per entry, so it can be streamed out
+// and parsed back line by line. Line = `[path, value]`; containers above `depth` get a marker line
+// (`[path, {}]` or `[path, []]`) before their children, so empty containers survive the round trip.
+// ---------------------------------------------------------------------------------------------
+
+type Path = (string | number)[];
+
+/** Lines (each ending in `\n`) encoding `value`, exploding objects/arrays down to `depth` levels. */
+export function* treeLines(value: unknown, depth: number): Generator<string> {
+  if (depth === 2 && isDictOfDicts(value)) {
+    // Fast path for `{collection: {key: value}}` (docstore, index store): no per-entry path arrays.
+    yield "[[],{}]\n";
+    for (const [c, entries] of Object.entries(value)) {
+      const prefix = `[[${JSON.stringify(c)},`;
+      yield `${prefix.slice(0, -1)}],{}]\n`;
+      for (const [k, v] of Object.entries(entries)) {
+        if (v === undefined) continue;
+        yield `${prefix}${JSON.stringify(k)}],${JSON.stringify(v)}]\n`;
+      }
+    }
+    return;
+  }
+  function* walk(v: unknown, path: Path, level: number): Generator<string> {
+    const container = typeof v === "object" && v !== null;
+    if (!container || level >= depth) {
+      yield `${JSON.stringify([path, v === undefined ? null : v])}\n`;
+      return;
+    }
+    if (Array.isArray(v)) {
+      yield `${JSON.stringify([path, []])}\n`;
+      for (let i = 0; i < v.length; i++) yield* walk(v[i], [...path, i], level + 1);
+    } else {
+      yield `${JSON.stringify([path, {}])}\n`;
+      for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+        if (child === undefined) continue;
+        yield* walk(child, [...path, k], level + 1);
+      }
+    }
+  }
+  yield* walk(value, [], 0);
+}
+
+function isDictOfDicts(v: unknown): v is Record<string, Record<string, unknown>> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  for (const x of Object.values(v)) if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  return true;
+}
+
+/** Rebuilds the value written by {@link treeLines}; `file` names the file in `CORRUPT` errors. */
+export class TreeAssembler {
+  private root: unknown;
+  private lineNo = 0;
+  /**
+   * `root`: start from an existing value (applying a delta file): then `[path]` lines delete and
+   * missing parents are created.
+   */
+  constructor(
+    private readonly file: string,
+    root?: unknown,
+  ) {
+    this.root = root;
+    this.delta = root !== undefined;
+  }
+  private readonly delta: boolean;
+
+  addLine(line: string): void {
+    this.lineNo += 1;
+    if (line.length === 0) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (cause) {
+      throw errors.corrupt(`${this.file}: line ${this.lineNo} is not JSON`, { cause, details: { file: this.file } });
+    }
+    const isDelete = this.delta && Array.isArray(parsed) && parsed.length === 1 && Array.isArray(parsed[0]);
+    if (!Array.isArray(parsed) || (parsed.length !== 2 && !isDelete) || !Array.isArray(parsed[0])) {
+      throw errors.corrupt(`${this.file}: line ${this.lineNo} is not a [path, value] pair`, { details: { file: this.file } });
+    }
+    const path = parsed[0] as unknown[];
+    const value = parsed[1] as unknown;
+    if (path.length === 0) {
+      if (!isDelete) this.root = value;
+      return;
+    }
+    let node = this.root;
+    for (let i = 0; i < path.length - 1; i++) {
+      if (typeof node !== "object" || node === null) break;
+      let next = (node as Record<string, unknown>)[path[i] as string];
+      if ((next === undefined || !Object.prototype.hasOwnProperty.call(node, path[i] as string)) && this.delta && !isDelete) {
+        next = {};
+        Object.defineProperty(node, path[i] as string, { value: next, enumerable: true, writable: true, configurable: true });
+      }
+      node = next;
+    }
+    if (isDelete) {
+      if (typeof node === "object" && node !== null) delete (node as Record<string, unknown>)[path[path.length - 1] as string];
+      return;
+    }
+    const key = path[path.length - 1];
+    if (typeof node !== "object" || node === null || (typeof key !== "string" && typeof key !== "number")) {
+      throw errors.corrupt(`${this.file}: line ${this.lineNo} has a path with no parent`, { details: { file: this.file } });
+    }
+    if (key === "__proto__") Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+    else (node as Record<string | number, unknown>)[key] = value;
+  }
+
+  result(): unknown {
+    if (this.root === undefined) {
+      throw errors.corrupt(`${this.file}: no root line`, { details: { file: this.file } });
+    }
+    return this.root;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python-compatible JSON (what `json.dumps(obj)` writes with its defaults): `", "` and `": "`
+// separators, `ensure_ascii=True` (every character outside printable ASCII as a lowercase
+// `\uXXXX`, astral characters as surrogate pairs), floats in `repr` form (`1.0`, `1e-05`).
+// ---------------------------------------------------------------------------------------------
+
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+/** A JSON string literal as Python's `json.dumps` (ensure_ascii) writes it. */
+export function pyJsonString(s: string): string {
+  const json = JSON.stringify(s);
+  return json.replace(NON_ASCII, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Python's `repr(float)`: shortest round trip, always with a `.` or an exponent of 2+ digits. */
+export function pyFloat(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "Infinity";
+  if (n === -Infinity) return "-Infinity";
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  const abs = n < 0 ? -n : n;
+  if (abs >= 1e-4 && abs < 1e16) {
+    // Both languages print the shortest round-trip digits in fixed notation in this range.
+    const fixed = String(n);
+    return fixed.includes(".") ? fixed : `${fixed}.0`;
+  }
+  const [mantissa, expText] = n.toExponential().split("e") as [string, string];
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) {
+    return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const fixed = String(n);
+  return fixed.includes(".") ? fixed : `${fixed}.0`;
+}
+
+function pyNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
+  return pyFloat(n);
+}
+
+/** Keys whose number arrays Python holds as floats (so `0` is written `0.0`). */
+const FLOAT_ARRAY_KEYS = new Set(["embedding", "text_embedding"]);
+
+/** Python-style `json.dumps(value)`. Arrays under `embedding` keys are written as floats. */
+export function pyJson(value: unknown, key?: string): string {
+  if (value === null || value === undefined) return "null";
+  switch (typeof value) {
+    case "string":
+      return pyJsonString(value);
+    case "number":
+      return pyNumber(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (Array.isArray(value) || ArrayBuffer.isView(value)) {
+        const arr = value as ArrayLike<unknown>;
+        if (arr.length === 0) return "[]";
+        const floats = key !== undefined && FLOAT_ARRAY_KEYS.has(key);
+        const parts: string[] = new Array(arr.length);
+        for (let i = 0; i < arr.length; i++) {
+          const v = arr[i];
+          parts[i] = floats && typeof v === "number" ? pyFloat(v) : pyJson(v);
+        }
+        return `[${parts.join(", ")}]`;
+      }
+      const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+      if (typeof toJSON === "function") return pyJson(toJSON.call(value), key);
+      const parts: string[] = [];
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v === undefined) continue;
+        parts.push(`${pyJsonString(k)}: ${pyJson(v, k)}`);
+      }
+      return parts.length === 0 ? "{}" : `{${parts.join(", ")}}`;
+    }
+    default:
+      throw errors.invalid(`cannot serialise a ${typeof value} as JSON`);
+  }
+}
+
+/** A float list as Python writes it (`[0.1, -2.0]`). */
+export function pyFloatList(values: ArrayLike<number>): string {
+  if (values.length === 0) return "[]";
+  const parts: string[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) parts[i] = pyFloat(values[i]!);
+  return `[${parts.join(", ")}]`;
+}
+
+/**
+ * Python-style JSON of an object whose values at `depth` are emitted one by one, so the whole text
+ * never exists as one string. `depth` 1 streams the top-level members, 2 the members of those, ...
+ * `write` receives the value and its key and returns its JSON (default {@link pyJson}).
+ */
+export function* pyJsonParts(
+  value: Record<string, unknown>,
+  depth: number,
+  write: (v: unknown, key: string, path: readonly string[]) => string = (v, k) => pyJson(v, k),
+  path: readonly string[] = [],
+): Generator<string> {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) {
+    yield "{}";
+    return;
+  }
+  yield "{";
+  let first = true;
+  for (const [k, v] of entries) {
+    yield `${first ? "" : ", "}${pyJsonString(k)}: `;
+    first = false;
+    if (depth > 1 && typeof v === "object" && v !== null && !Array.isArray(v)) {
+      yield* pyJsonParts(v as Record<string, unknown>, depth - 1, write, [...path, k]);
+    } else {
+      yield write(v, k, [...path, k]);
+    }
+  }
+  yield "}";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing JSON that may not fit in one string.
+// ---------------------------------------------------------------------------------------------
+
+/** Beyond this many bytes the text would approach V8's string limit: parse value by value. */
+const ONE_STRING_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Parses a JSON document from bytes. Small documents go through `JSON.parse`; big ones are split
+ * at the first `splitDepth` levels of objects/arrays and each deeper value is parsed on its own,
+ * so a 2 GB `docstore.json` loads as long as each node fits in a string.
+ * Syntax errors are `CORRUPT` naming `file`.
+ */
+export function parseJsonBytes(bytes: Uint8Array, file: string, splitDepth = 2, limit = ONE_STRING_LIMIT): unknown {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  try {
+    if (bytes.byteLength < limit) return JSON.parse(decoder.decode(bytes));
+    return new SplitParser(bytes, decoder, splitDepth).parseDocument();
+  } catch (cause) {
+    throw errors.corrupt(`${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+      details: { file },
+    });
+  }
+}
+
+class SplitParser {
+  private i = 0;
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly decoder: { decode(b: Uint8Array): string },
+    private readonly splitDepth: number,
+  ) {}
+
+  parseDocument(): unknown {
+    const v = this.value(0);
+    this.ws();
+    if (this.i !== this.b.length) throw new SyntaxError(`unexpected data at byte ${this.i}`);
+    return v;
+  }
+
+  private ws(): void {
+    const b = this.b;
+    while (this.i < b.length) {
+      const c = b[this.i];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
+      else break;
+    }
+  }
+
+  private expect(c: number): void {
+    this.ws();
+    if (this.b[this.i] !== c) throw new SyntaxError(`expected '${String.fromCharCode(c)}' at byte ${this.i}`);
+    this.i++;
+  }
+
+  private stringEnd(start: number): number {
+    const b = this.b;
+    let j = start + 1;
+    while (j < b.length) {
+      const c = b[j];
+      if (c === 0x5c) j += 2;
+      else if (c === 0x22) return j + 1;
+      else j++;
+    }
+    throw new SyntaxError("unterminated string");
+  }
+
+  /** End (exclusive) of the value starting at `this.i`. */
+  private skip(): number {
+    const b = this.b;
+    const c = b[this.i];
+    if (c === 0x22) return this.stringEnd(this.i);
+    if (c === 0x7b || c === 0x5b) {
+      let depth = 0;
+      let j = this.i;
+      while (j < b.length) {
+        const x = b[j];
+        if (x === 0x22) {
+          j = this.stringEnd(j);
+          continue;
+        }
+        if (x === 0x7b || x === 0x5b) depth++;
+        else if (x === 0x7d || x === 0x5d) {
+          depth--;
+          if (depth === 0) return j + 1;
+        }
+        j++;
+      }
+      throw new SyntaxError("unterminated container");
+    }
+    let j = this.i;
+    while (j < b.length) {
+      const x = b[j];
+      if (x === 0x2c || x === 0x7d || x === 0x5d || x === 0x20 || x === 0x0a || x === 0x0d || x === 0x09) break;
+      j++;
+    }
+    return j;
+  }
+
+  private value(level: number): unknown {
+    this.ws();
+    const c = this.b[this.i];
+    if (level < this.splitDepth && c === 0x7b) {
+      this.i++;
+      const obj: Record<string, unknown> = {};
+      this.ws();
+      if (this.b[this.i] === 0x7d) {
+        this.i++;
+        return obj;
+      }
+      for (;;) {
+        this.ws();
+        if (this.b[this.i] !== 0x22) throw new SyntaxError(`expected a key at byte ${this.i}`);
+        const end = this.stringEnd(this.i);
+        const key = JSON.parse(this.decoder.decode(this.b.subarray(this.i, end))) as string;
+        this.i = end;
+        this.expect(0x3a);
+        const v = this.value(level + 1);
+        if (key === "__proto__") Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else obj[key] = v;
+        this.ws();
+        const sep = this.b[this.i++];
+        if (sep === 0x7d) return obj;
+        if (sep !== 0x2c) throw new SyntaxError(`expected ',' or '}' at byte ${this.i - 1}`);
+      }
+    }
+    if (level < this.splitDepth && c === 0x5b) {
+      this.i++;
+      const arr: unknown[] = [];
+      this.ws();
+      if (this.b[this.i] === 0x5d) {
+        this.i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(this.value(level + 1));
+        this.ws();
+        const sep = this.b[this.i++];
+        if (sep === 0x5d) return arr;
+        if (sep !== 0x2c) throw new SyntaxError(`expected ',' or ']' at byte ${this.i - 1}`);
+      }
+    }
+    if (this.i >= this.b.length) throw new SyntaxError("unexpected end of data");
+    const start = this.i;
+    const end = this.skip();
+    this.i = end;
+    return JSON.parse(this.decoder.decode(this.b.subarray(start, end)));
+  }
+}

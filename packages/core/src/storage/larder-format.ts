@@ -1,0 +1,383 @@
+/**
+ * The Larder persistence format: component files named by generation plus a manifest
+ * (`larder.json`) written last, atomically and conditionally.
+ *
+ * Commit protocol (see docs/persistence.md):
+ *  1. read the current manifest and its etag (generation G, or none);
+ *  2. write every changed component under generation G+1 with a random writer token in the name;
+ *     unchanged components keep pointing at their existing files;
+ *  3. write `larder.json` with `ifMatch` = the etag read in 1 (or `"absent"`): a concurrent writer
+ *     that committed meanwhile makes this fail with CONFLICT and nothing visible changes;
+ *  4. delete files of generations <= G that the new manifest does not reference.
+ * A crash before 3 leaves generation G intact (plus orphans that a later commit removes).
+ */
+import { randomBytes } from "node:crypto";
+import { endianness } from "node:os";
+import { errors, isStorageError } from "../errors.js";
+import type { FileSystem } from "../fs/types.js";
+import { joinPath, readChunks, readFile, writeHashed } from "./fs-io.js";
+import { treeLines, utf8Chunks, utf8Lines } from "./json-stream.js";
+import {
+  type ComponentEntry,
+  type ComponentKind,
+  type FileRef,
+  type LarderManifest,
+  LARDER_FORMAT_VERSION,
+  MANIFEST_FILE,
+  type SkippedEntry,
+  type VectorFileRef,
+  componentFileName,
+  entryFiles,
+  generationOfFile,
+  validateManifest,
+} from "./manifest.js";
+import { HashingCounter } from "./sha256.js";
+
+const LITTLE_ENDIAN = endianness() === "LE";
+
+/** Packed vectors handed to / returned by the format. */
+export interface PackedVectors {
+  dim: number;
+  count: number;
+  /** `count * dim` floats, row-major. */
+  data: Float32Array;
+}
+
+/** Where and under which generation a component writes its files. */
+export interface ComponentWriteContext {
+  fs: FileSystem;
+  dir: string;
+  generation: number;
+  token: string;
+  /** The component's entry in the manifest being replaced, if any. */
+  previous: ComponentEntry | undefined;
+  /** File name for this generation: `gNNNNNN-token.<suffix>`. */
+  fileName(suffix: string): string;
+}
+
+/** One in-memory store to persist, and how to write it. */
+export interface LarderComponent {
+  /** Manifest key: `docstore`, `index_store`, `vector_store/default`, ... */
+  name: string;
+  kind: ComponentKind;
+  namespace?: string;
+  storeName: string;
+  /**
+   * Writes the component's files (or reuses `previous` when nothing changed) and returns its
+   * manifest entry. `reused` tells whether no file was written.
+   */
+  write(ctx: ComponentWriteContext): Promise<{ entry: ComponentEntry; reused: boolean }>;
+  /** Called once the manifest referencing `entry` is committed (to remember what is on disk). */
+  committed?(entry: ComponentEntry): void;
+}
+
+/** A JSON value written as tree lines; `unchanged()` lets a store with a mutation counter skip the write. */
+export function jsonTreeComponent(args: {
+  name: string;
+  kind: ComponentKind;
+  storeName: string;
+  suffix: string;
+  depth: number;
+  tree: () => unknown;
+  /** True when the store did not change since `previous` was written (e.g. same mutation counter). */
+  unchanged?: (previous: ComponentEntry) => boolean;
+  committed?: (entry: ComponentEntry) => void;
+}): LarderComponent {
+  const component: LarderComponent = {
+    name: args.name,
+    kind: args.kind,
+    storeName: args.storeName,
+    async write(ctx) {
+      if (ctx.previous && ctx.previous.encoding === "json-tree-lines" && args.unchanged?.(ctx.previous)) {
+        return { entry: ctx.previous, reused: true };
+      }
+      const file = ctx.fileName(`${args.suffix}.jsonl`);
+      const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(treeLines(args.tree(), args.depth)));
+      const entry: ComponentEntry = {
+        kind: args.kind,
+        file,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        encoding: "json-tree-lines",
+        generation: ctx.generation,
+        store: args.storeName,
+      };
+      return { entry, reused: false };
+    },
+  };
+  if (args.committed) component.committed = args.committed;
+  return component;
+}
+
+export interface ManifestRead {
+  manifest: LarderManifest;
+  etag: string | undefined;
+}
+
+/** Reads `larder.json` with a consistent etag; `undefined` when there is none. */
+export async function readManifest(fs: FileSystem, dir: string): Promise<ManifestRead | undefined> {
+  const path = joinPath(dir, MANIFEST_FILE);
+  for (let attempt = 0; ; attempt++) {
+    const before = await fs.stat(path);
+    if (!before) return undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.read(path);
+    } catch (err) {
+      if (isStorageError(err, "NOT_FOUND") && attempt < 5) continue;
+      throw err;
+    }
+    const after = await fs.stat(path);
+    // A commit between the stat and the read would pair new bytes with an old etag: re-read.
+    if (before.etag !== after?.etag && attempt < 5) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (cause) {
+      throw errors.corrupt(`${path} is not valid JSON`, { cause, details: { file: path } });
+    }
+    return { manifest: validateManifest(parsed, path), etag: after?.etag };
+  }
+}
+
+function newToken(): string {
+  return randomBytes(4).toString("hex");
+}
+
+/** Writes packed float32 rows (little-endian on disk whatever the host). */
+export async function writeVectors(fs: FileSystem, dir: string, file: string, v: PackedVectors): Promise<VectorFileRef> {
+  if (v.data.length !== v.dim * v.count) {
+    throw errors.invalid(`vector data has ${v.data.length} floats, expected ${v.count} x ${v.dim}`);
+  }
+  const CHUNK = 1 << 22;
+  function* chunks(): Generator<Uint8Array> {
+    const bytes = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    for (let off = 0; off < bytes.byteLength; off += CHUNK) {
+      const part = bytes.subarray(off, Math.min(off + CHUNK, bytes.byteLength));
+      yield LITTLE_ENDIAN ? part : swap32(part);
+    }
+  }
+  const w = await writeHashed(fs, joinPath(dir, file), chunks());
+  return { file, bytes: w.bytes, sha256: w.sha256, dtype: "float32le", dim: v.dim, count: v.count };
+}
+
+function swap32(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  for (let i = 0; i < bytes.byteLength; i += 4) {
+    out[i] = bytes[i + 3]!;
+    out[i + 1] = bytes[i + 2]!;
+    out[i + 2] = bytes[i + 1]!;
+    out[i + 3] = bytes[i]!;
+  }
+  return out;
+}
+
+export interface WriteLarderOptions {
+  writer?: string;
+  now?: () => Date;
+}
+
+export interface WriteLarderResult {
+  manifest: LarderManifest;
+  /** Component names whose previous files were reused as they were. */
+  reused: string[];
+}
+
+/** Persists components as a new generation and commits it (see the protocol above). */
+export async function writeLarder(
+  fs: FileSystem,
+  dir: string,
+  components: readonly LarderComponent[],
+  skipped: Record<string, SkippedEntry>,
+  options: WriteLarderOptions = {},
+): Promise<WriteLarderResult> {
+  const current = await readManifest(fs, dir);
+  const generation = (current?.manifest.generation ?? 0) + 1;
+  const token = newToken();
+  const entries: Record<string, ComponentEntry> = {};
+  const reused: string[] = [];
+  const fileName = (suffix: string) => componentFileName(generation, token, suffix);
+  try {
+    // Components are written side by side: one's fsync/upload overlaps another's serialisation.
+    const written = await Promise.allSettled(
+      components.map((c) => c.write({ fs, dir, generation, token, previous: current?.manifest.components[c.name], fileName })),
+    );
+    written.forEach((r, i) => {
+      if (r.status === "fulfilled") {
+        entries[components[i]!.name] = r.value.entry;
+        if (r.value.reused) reused.push(components[i]!.name);
+      }
+    });
+    const failed = written.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await deleteFiles(fs, dir, newFilesOf(entries, generation)).catch(() => undefined);
+    throw err;
+  }
+
+  const manifest: LarderManifest = {
+    format: "larder",
+    formatVersion: LARDER_FORMAT_VERSION,
+    generation,
+    createdAt: (options.now?.() ?? new Date()).toISOString(),
+    writer: options.writer ?? "@larder/core",
+    components: entries,
+    skipped,
+  };
+  const manifestPath = joinPath(dir, MANIFEST_FILE);
+  const body = `${JSON.stringify(manifest, null, 2)}\n`;
+  try {
+    await fs.write(manifestPath, body, {
+      // Without etags (a FileSystem that has none) the commit is unconditional: documented limitation.
+      ...(current ? (current.etag !== undefined ? { ifMatch: { etag: current.etag } } : {}) : { ifMatch: "absent" as const }),
+    });
+  } catch (err) {
+    // Our files are unreferenced; remove them so a lost race leaves nothing behind.
+    await deleteFiles(fs, dir, newFilesOf(entries, generation)).catch(() => undefined);
+    if (isStorageError(err, "CONFLICT")) {
+      throw errors.conflict(
+        `another writer committed ${manifestPath} while generation ${generation} was being written; reload and persist again`,
+        { cause: err, details: { file: manifestPath, generation } },
+      );
+    }
+    throw err;
+  }
+  for (const c of components) c.committed?.(entries[c.name]!);
+  await collectGarbage(fs, dir, manifest).catch(() => undefined);
+  return { manifest, reused };
+}
+
+/** Whether two entries reference the same files with the same checksums. */
+export function sameFiles(a: ComponentEntry, b: ComponentEntry): boolean {
+  const fa = entryFiles(a);
+  const fb = entryFiles(b);
+  return fa.length === fb.length && fa.every((f, i) => f.file === fb[i]!.file && f.sha256 === fb[i]!.sha256);
+}
+
+function newFilesOf(entries: Record<string, ComponentEntry>, generation: number): string[] {
+  return Object.values(entries)
+    .flatMap((e) => entryFiles(e).map((f) => f.file))
+    .filter((f) => generationOfFile(f) === generation);
+}
+
+async function deleteFiles(fs: FileSystem, dir: string, files: readonly string[]): Promise<void> {
+  if (files.length === 0) return;
+  const paths = files.map((f) => joinPath(dir, f));
+  if (fs.deleteMany) await fs.deleteMany(paths);
+  else await Promise.all(paths.map((p) => fs.delete(p)));
+}
+
+/**
+ * Deletes component files of generations older than the manifest's that it does not reference.
+ * Files of the same or later generations may belong to a writer still at work and are left alone
+ * (a crashed writer's leftovers go at the next commit).
+ */
+export async function collectGarbage(fs: FileSystem, dir: string, manifest: LarderManifest): Promise<string[]> {
+  const keep = new Set(Object.values(manifest.components).flatMap((e) => entryFiles(e).map((f) => f.file)));
+  const prefix = dir === "" ? "" : `${dir.replace(/\/+$/, "")}/`;
+  const listed = await fs.list(prefix);
+  const garbage: string[] = [];
+  for (const path of listed) {
+    const name = path.slice(prefix.length);
+    if (name.includes("/")) continue;
+    const gen = generationOfFile(name);
+    if (gen !== undefined && gen < manifest.generation && !keep.has(name)) garbage.push(name);
+  }
+  await deleteFiles(fs, dir, garbage);
+  return garbage;
+}
+
+function checkSize(ref: FileRef, path: string, actual: number): void {
+  if (actual !== ref.bytes) {
+    throw errors.corrupt(`${path} has ${actual} bytes, the manifest says ${ref.bytes} (truncated or overwritten)`, {
+      details: { file: path, expectedBytes: ref.bytes, actualBytes: actual },
+    });
+  }
+}
+
+function checkSha(ref: FileRef, path: string, actual: string): void {
+  if (actual !== ref.sha256) {
+    throw errors.corrupt(`${path} fails its SHA-256 check (manifest ${ref.sha256.slice(0, 12)}..., file ${actual.slice(0, 12)}...)`, {
+      details: { file: path },
+    });
+  }
+}
+
+/**
+ * Feeds a file's lines to `onLine` while checking its size and SHA-256 against `ref`. A checksum
+ * or size mismatch is CORRUPT naming the file, and wins over any error `onLine` threw (which is
+ * rethrown only for a file that verified). Callers discard what they built when this throws.
+ */
+export async function readVerifiedLines(fs: FileSystem, dir: string, ref: FileRef, what: string, onLine: (line: string) => void): Promise<void> {
+  const path = joinPath(dir, ref.file);
+  const stat = await fs.stat(path);
+  if (!stat) throw errors.notFound(`${path} (${what}) is missing`, { details: { file: path } });
+  checkSize(ref, path, stat.size);
+  const counter = new HashingCounter();
+  let lineError: unknown;
+  for await (const line of utf8Lines(counter.tap(readChunks(fs, path)))) {
+    if (lineError !== undefined) continue;
+    try {
+      onLine(line);
+    } catch (err) {
+      lineError = err;
+    }
+  }
+  checkSize(ref, path, counter.bytes);
+  checkSha(ref, path, counter.digest());
+  if (lineError !== undefined) {
+    if (isStorageError(lineError)) throw lineError;
+    throw errors.corrupt(`${path}: ${(lineError as Error)?.message ?? String(lineError)}`, { cause: lineError, details: { file: path } });
+  }
+}
+
+export async function readVectors(fs: FileSystem, dir: string, ref: VectorFileRef): Promise<PackedVectors> {
+  const path = joinPath(dir, ref.file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) throw errors.notFound(`${path} (packed vectors) is missing`, { cause: err, details: { file: path } });
+    throw err;
+  }
+  checkSize(ref, path, bytes.byteLength);
+  const counter = new HashingCounter();
+  counter.update(bytes);
+  checkSha(ref, path, counter.digest());
+  let data: Float32Array;
+  if (!LITTLE_ENDIAN) {
+    const swapped = swap32(bytes);
+    data = new Float32Array(swapped.buffer, swapped.byteOffset, ref.dim * ref.count);
+  } else if (bytes.byteOffset % 4 === 0) {
+    data = new Float32Array(bytes.buffer, bytes.byteOffset, ref.dim * ref.count);
+  } else {
+    data = new Float32Array(bytes.slice().buffer, 0, ref.dim * ref.count);
+  }
+  return { dim: ref.dim, count: ref.count, data };
+}
+
+/**
+ * Reads the current generation with `load` (which reads the components it needs). When a file
+ * vanished because a concurrent writer committed a newer generation and collected the old files,
+ * the read starts over on the new manifest (a few times); a file missing for any other reason is
+ * NOT_FOUND naming it.
+ */
+export async function readLarder<T>(
+  fs: FileSystem,
+  dir: string,
+  load: (manifest: LarderManifest) => Promise<T>,
+): Promise<{ manifest: LarderManifest; value: T } | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const read = await readManifest(fs, dir);
+    if (!read) return undefined;
+    try {
+      return { manifest: read.manifest, value: await load(read.manifest) };
+    } catch (err) {
+      if (attempt < 3 && isStorageError(err) && (err.code === "NOT_FOUND" || err.code === "CORRUPT")) {
+        const again = await readManifest(fs, dir).catch(() => undefined);
+        if (again && again.manifest.generation !== read.manifest.generation) continue;
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * LlamaIndex's persist-dir files, written the way Python writes them and read from directories
+ * Python wrote (including older variants). Shapes: ../../../../shared reference §2.5, §3.4, §4.4,
+ * §5.3, §5.4, §6.3, §7. Each file is streamed (never one big string) and written atomically, but
+ * the set of files is not committed as a whole: that is what the Larder format adds.
+ */
+import { errors, isStorageError } from "../errors.js";
+import type { FileSystem } from "../fs/types.js";
+import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
+import { parseJsonBytes, pyFloatList, pyJson, pyJsonParts, utf8Chunks } from "./json-stream.js";
+
+export const LLAMAINDEX_FILES = {
+  docstore: "docstore.json",
+  indexStore: "index_store.json",
+  graphStore: "graph_store.json",
+  propertyGraphStore: "property_graph_store.json",
+  /** Python writes it relative to the CWD; Larder keeps it in the persist dir. */
+  chatStore: "chat_store.json",
+} as const;
+
+export const VECTOR_STORE_SUFFIX = "vector_store.json";
+/** LlamaIndex's `NAMESPACE_SEP`. */
+export const NAMESPACE_SEP = "__";
+
+export function vectorStoreFileName(namespace: string): string {
+  return `${namespace}${NAMESPACE_SEP}${VECTOR_STORE_SUFFIX}`;
+}
+
+/** `{embedding_dict, text_id_to_ref_doc_id, metadata_dict}` (`SimpleVectorStoreData`). */
+export interface VectorStoreDict {
+  embedding_dict: Record<string, ArrayLike<number>>;
+  text_id_to_ref_doc_id: Record<string, string>;
+  metadata_dict: Record<string, Record<string, unknown>>;
+}
+
+/** Streams a Python-`json.dumps`-style file. */
+export function writePyJson(fs: FileSystem, dir: string, file: string, parts: Iterable<string>): Promise<WrittenFile> {
+  return writeHashed(fs, joinPath(dir, file), utf8Chunks(parts));
+}
+
+/** `docstore.json`, `index_store.json`, `graph_store.json`: `json.dumps` of a 2-level dict. */
+export function pyDictParts(dict: Record<string, unknown>): Generator<string> {
+  return pyJsonParts(dict, 2);
+}
+
+/** `{ns}__vector_store.json`: embeddings as Python float lists, streamed entry by entry. */
+export function* vectorStoreParts(d: VectorStoreDict): Generator<string> {
+  yield* pyJsonParts(
+    {
+      embedding_dict: d.embedding_dict,
+      text_id_to_ref_doc_id: d.text_id_to_ref_doc_id,
+      metadata_dict: d.metadata_dict,
+    },
+    2,
+    (v, _key, path) => (path[0] === "embedding_dict" ? pyFloatList(v as ArrayLike<number>) : pyJson(v)),
+  );
+}
+
+/**
+ * Pydantic's `model_dump_json()` (property graph, chat store): compact separators and raw UTF-8,
+ * unlike `json.dumps`. Streams the members at `depth`.
+ */
+export function* compactJsonParts(value: Record<string, unknown>, depth: number): Generator<string> {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  yield "{";
+  let first = true;
+  for (const [k, v] of entries) {
+    yield `${first ? "" : ","}${JSON.stringify(k)}:`;
+    first = false;
+    if (depth > 1 && typeof v === "object" && v !== null && !Array.isArray(v)) yield* compactJsonParts(v as Record<string, unknown>, depth - 1);
+    else if (depth > 1 && Array.isArray(v)) {
+      yield "[";
+      for (let i = 0; i < v.length; i++) yield `${i ? "," : ""}${JSON.stringify(v[i])}`;
+      yield "]";
+    } else yield JSON.stringify(v);
+  }
+  yield "}";
+}
+
+/** Reads and parses a JSON file (value by value when it is too big for one string). `undefined` when missing. */
+export async function readJsonFile(fs: FileSystem, dir: string, file: string): Promise<unknown> {
+  const path = joinPath(dir, file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+  return parseJsonBytes(bytes, path, 2);
+}
+
+/** Names of the files directly in `dir`. */
+export async function listDir(fs: FileSystem, dir: string): Promise<string[]> {
+  const prefix = dir === "" ? "" : `${dir.replace(/\/+$/, "")}/`;
+  const all = await fs.list(prefix);
+  return all.map((p) => p.slice(prefix.length)).filter((n) => n !== "" && !n.includes("/"));
+}
+
+/**
+ * Vector namespaces present in a directory: `{ns}__vector_store.json` gives `ns`; a plain
+ * `vector_store.json` (LlamaIndex before namespaces) is `default` unless `default__vector_store.json`
+ * exists too. Returns namespace -> file name.
+ */
+export function vectorNamespaces(files: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of files) {
+    if (!f.endsWith(VECTOR_STORE_SUFFIX)) continue;
+    if (f === VECTOR_STORE_SUFFIX) continue;
+    if (!f.endsWith(`${NAMESPACE_SEP}${VECTOR_STORE_SUFFIX}`)) continue;
+    const ns = f.slice(0, -(NAMESPACE_SEP.length + VECTOR_STORE_SUFFIX.length));
+    if (ns !== "") out.set(ns, f);
+  }
+  if (files.includes(VECTOR_STORE_SUFFIX) && !out.has("default")) out.set("default", VECTOR_STORE_SUFFIX);
+  return out;
+}
+
+/** Whether a listing looks like a LlamaIndex persist dir. */
+export function isLlamaIndexDir(files: readonly string[]): boolean {
+  return (
+    files.includes(LLAMAINDEX_FILES.docstore) ||
+    files.includes(LLAMAINDEX_FILES.indexStore) ||
+    files.includes(LLAMAINDEX_FILES.propertyGraphStore) ||
+    vectorNamespaces(files).size > 0
+  );
+}
+
+/** Checks a parsed file is an object (Python never writes anything else at the top level). */
+export function expectObject(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw errors.corrupt(`${path} does not hold a JSON object`, { details: { file: path } });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * A vector store file read from disk, normalised to `VectorStoreDict`. Older files may lack
+ * `metadata_dict` or `text_id_to_ref_doc_id`; embeddings must be number lists.
+ */
+export function normaliseVectorDict(value: unknown, path: string): VectorStoreDict {
+  const o = expectObject(value, path);
+  const embedding_dict = (o["embedding_dict"] ?? {}) as Record<string, unknown>;
+  const refs = (o["text_id_to_ref_doc_id"] ?? {}) as Record<string, unknown>;
+  const metadata = (o["metadata_dict"] ?? {}) as Record<string, unknown>;
+  for (const [name, part] of [["embedding_dict", embedding_dict], ["text_id_to_ref_doc_id", refs], ["metadata_dict", metadata]] as const) {
+    if (typeof part !== "object" || part === null || Array.isArray(part)) {
+      throw errors.corrupt(`${path}: ${name} is not an object`, { details: { file: path } });
+    }
+  }
+  for (const [id, emb] of Object.entries(embedding_dict)) {
+    if (!Array.isArray(emb) || emb.some((x) => typeof x !== "number")) {
+      throw errors.corrupt(`${path}: embedding of ${JSON.stringify(id)} is not a list of numbers`, { details: { file: path } });
+    }
+  }
+  return {
+    embedding_dict: embedding_dict as Record<string, number[]>,
+    text_id_to_ref_doc_id: refs as Record<string, string>,
+    metadata_dict: metadata as Record<string, Record<string, unknown>>,
+  };
+}
+
+/** Legacy chat stores were a JSON *string* holding the object. */
+export function normaliseChatDict(value: unknown, path: string): Record<string, unknown> {
+  let v = value;
+  if (typeof v === "string") {
+    try {
+      v = JSON.parse(v);
+    } catch (cause) {
+      throw errors.corrupt(`${path}: legacy string content is not JSON`, { cause, details: { file: path } });
+    }
+  }
+  return expectObject(v, path);
+}
