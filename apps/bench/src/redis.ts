@@ -8,6 +8,7 @@
 // The server is LARDER_REDIS_URL (tooling/services, default redis://127.0.0.1:6390). Every run
 // writes under its own key prefix and deletes it afterwards.
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KVDocumentStore } from "@larder/core/docstore";
 import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "@larder/core/kv";
@@ -62,6 +63,18 @@ class PerKeyRedisKVStore implements KVStore {
   }
   async collections(): Promise<string[]> {
     return [];
+  }
+}
+
+/**
+ * The strictest per-key baseline: reads batched (one pipelined HMGET per `getMany`, as Larder does),
+ * writes one `HSET` per `await` for each of the three collections. Only the writes differ from Larder.
+ */
+class PerKeyWritesRedisKVStore extends PerKeyRedisKVStore {
+  override async getMany(keys: readonly string[], collection = DEFAULT_COLLECTION): Promise<(JsonObject | undefined)[]> {
+    if (keys.length === 0) return [];
+    const raws = await this.client.hmget(this.prefix + collection, ...keys);
+    return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as JsonObject)));
   }
 }
 
@@ -130,6 +143,7 @@ export async function runRedisBench(): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   const info = await client.info("server");
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
   console.log(`Redis ${version} at ${url.replace(/\/\/[^@]*@/, "//***@")}; ${NODES.toLocaleString("en-US")} TextNodes (${CHUNKS_PER_DOC} per source document, ~560 chars of text each)`);
   const nodes = makeNodes(NODES);
   const run = `bench:${Date.now().toString(36)}`;
@@ -144,6 +158,7 @@ export async function runRedisBench(): Promise<void> {
     const warm = nodes.slice(0, 2_000);
     await new RedisDocumentStore(new RedisKVStore({ client, prefix: fresh("warm-larder") })).addDocuments(warm);
     await new KVDocumentStore(new PerKeyRedisKVStore(client, fresh("warm-perkey")), { nodeCollectionSuffix: "/doc" }).addDocuments(warm);
+    await new KVDocumentStore(new PerKeyWritesRedisKVStore(client, fresh("warm-perkey-writes")), { nodeCollectionSuffix: "/doc" }).addDocuments(warm);
 
     const larderRuns: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -158,6 +173,13 @@ export async function runRedisBench(): Promise<void> {
       nodes,
     );
     await check(client, pPer, nodes);
+    const pPerW = fresh("perkey-writes");
+    const perKeyWrites = await timeIngest(
+      "per-key writes baseline (same KVDocumentStore, batched HMGET reads, one HSET per await)",
+      new KVDocumentStore(new PerKeyWritesRedisKVStore(client, pPerW), { nodeCollectionSuffix: "/doc" }),
+      nodes,
+    );
+    await check(client, pPerW, nodes);
 
     // KV level, same payload both sides: the node JSON objects are built before timing; each side
     // serializes inside its timed part. This isolates batching from the docstore's per-node work.
@@ -192,10 +214,12 @@ export async function runRedisBench(): Promise<void> {
     const row = (name: string, ms: number) =>
       console.log(`| ${name} | ${(ms / 1000).toFixed(2)} | ${Math.round(NODES / (ms / 1000)).toLocaleString("en-US")} | ${(ms / median).toFixed(1)}× |`);
     row("Larder `RedisDocumentStore.addDocuments` (median of 3)", median);
-    row("per-key KV store under the same `KVDocumentStore`", perKey);
+    row("per-key KV store under the same `KVDocumentStore` (one `HGET`/`HSET` per `await`)", perKey);
+    row("per-key writes only (same `KVDocumentStore`, batched `HMGET`, one `HSET` per `await`)", perKeyWrites);
     row("bare `await hset` loop, node JSON only (less work: no metadata, no ref docs)", bare);
     if (typeof py !== "string") row(`Python LlamaIndex ${py.version} \`RedisDocumentStore.add_documents\``, py.seconds * 1000);
     console.log("");
+    console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
     console.log(`KV level, node JSON only: Larder \`RedisKVStore.putAll\` ${(kvPut / 1000).toFixed(2)} s vs bare \`await hset\` loop ${(bare / 1000).toFixed(2)} s: ${(bare / kvPut).toFixed(1)}×`);
   } finally {
     for (const p of prefixes) await deletePrefix(client, p);

@@ -40,6 +40,8 @@ export interface RedisKVStoreOptions extends RedisConnectionOptions {
 const DEFAULT_BATCH_SIZE = 1000;
 /** Payload (UTF-16 units) per pipeline (one round trip carrying many HSET batches). */
 const PIPELINE_BYTES = 4 * 1024 * 1024;
+/** Pipelines sent and not yet answered, at most. */
+const PIPELINES_IN_FLIGHT = 2;
 
 /**
  * {@link KVStore} on Redis: one Redis hash per collection (`HSET <prefix><collection> <key> <json>`),
@@ -93,8 +95,51 @@ export class RedisKVStore implements KVStore {
     if (list.length === 0) return;
     // Everything is validated above, so JSON.stringify below cannot fail: a bad value late in the
     // batch has already been refused before the first byte was sent.
-    const batch = options.batchSize ?? this.#batchSize;
-    await guarded(this.client, this.name, "putAll", async () => {
+    await this.#hsetAll(hash, list, (v) => JSON.stringify(v), options.batchSize ?? this.#batchSize, "putAll");
+  }
+
+  /**
+   * {@link KVStore.putAllSerialized}: values are JSON text the caller produced from validated objects
+   * (the docstore does this for node JSON), sent as is. Keys are validated as in `putAll`.
+   */
+  async putAllSerialized(
+    entries: readonly (readonly [string, string])[],
+    collection: string = DEFAULT_COLLECTION,
+    options: { batchSize?: number } = {},
+  ): Promise<void> {
+    const hash = this.keyFor(collection);
+    assertBatchSize(options.batchSize, this.name);
+    if (!Array.isArray(entries)) throw new StorageError("INVALID_ARGUMENT", "entries must be an array of [key, json] pairs", { store: this.name });
+    for (let i = 0; i < entries.length; i++) {
+      const entry: unknown = entries[i];
+      if (!Array.isArray(entry) || entry.length !== 2) {
+        throw new StorageError("INVALID_ARGUMENT", `entry ${i} must be a [key, json] pair`, { store: this.name });
+      }
+      const [k, json] = entry as [unknown, unknown];
+      assertKey(k, this.name);
+      assertEncodable(k, this.name, "key");
+      // A cheap shape check, not a parse: the caller promised JSON.stringify output of a JSON object.
+      if (typeof json !== "string" || json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) {
+        throw new StorageError("INVALID_ARGUMENT", `value of entry ${i} must be the JSON text of an object`, { store: this.name });
+      }
+    }
+    if (entries.length === 0) return;
+    await this.#hsetAll(hash, entries, (json: string) => json, options.batchSize ?? this.#batchSize, "putAllSerialized");
+  }
+
+  /**
+   * Multi-field HSETs of `batch` entries each, sent in pipelines of about {@link PIPELINE_BYTES}, at
+   * most {@link PIPELINES_IN_FLIGHT} at a time: the next window is encoded while Redis works on the
+   * previous ones, without buffering a huge batch client-side. Inputs are already validated.
+   */
+  async #hsetAll<V>(
+    hash: string,
+    list: readonly (readonly [string, V])[],
+    encode: (value: V) => string,
+    batch: number,
+    op: string,
+  ): Promise<void> {
+    await guarded(this.client, this.name, op, async () => {
       const inFlight: Promise<unknown>[] = [];
       let pipeline = this.client.pipeline();
       let queued = 0;
@@ -106,16 +151,14 @@ export class RedisKVStore implements KVStore {
         pipeline = this.client.pipeline();
         queued = 0;
         bytes = 0;
-        // Serialize the next window while Redis works on this one, with at most two windows in flight
-        // so a huge putAll does not buffer everything client-side.
-        if (inFlight.length >= 2) await inFlight.shift();
+        if (inFlight.length >= PIPELINES_IN_FLIGHT) await inFlight.shift();
       };
       for (let i = 0; i < list.length; i += batch) {
         const end = Math.min(i + batch, list.length);
         const fields = new Array<string>((end - i) * 2);
         for (let j = i; j < end; j++) {
           const [k, v] = list[j]!;
-          const json = JSON.stringify(v);
+          const json = encode(v);
           fields[2 * (j - i)] = k;
           fields[2 * (j - i) + 1] = json;
           bytes += k.length + json.length;

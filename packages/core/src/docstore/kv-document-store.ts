@@ -75,8 +75,8 @@ export class KVDocumentStore implements DocStore {
     const storeText = options.storeText ?? true;
     const batchSize = options.batchSize ?? this.#batchSize;
     if (!Array.isArray(nodes)) throw this.#invalid("nodes must be an array of nodes");
-    // Validate and serialize everything before any I/O.
-    const byId = new Map<string, { node: BaseNode; json: JsonObject; hash: string; refDocId: string | undefined }>();
+    // Cheap checks (shapes, ids) first, so that the reads below can go out before the expensive part.
+    const byId = new Map<string, Pending>();
     for (const [i, node] of nodes.entries()) {
       if (node === null || typeof node !== "object" || typeof (node as BaseNode).toJSON !== "function") {
         throw this.#invalid(`nodes[${i}] is not a node`);
@@ -87,19 +87,40 @@ export class KVDocumentStore implements DocStore {
       if (!allowUpdate && byId.has(node.id)) {
         throw new StorageError("CONFLICT", `node id ${JSON.stringify(node.id)} appears twice and allowUpdate is false`, { store: this.name });
       }
-      const json = node.toJSON() as unknown;
-      assertJsonObject(json, this.name, `node ${JSON.stringify(node.id)}`);
-      const hash = node.hash;
       byId.delete(node.id); // a later duplicate wins, and keeps the later position
-      byId.set(node.id, { node, json, hash, refDocId });
+      byId.set(node.id, { node, refDocId, value: "", meta: "" });
     }
     if (byId.size === 0) return;
     const ids = [...byId.keys()];
 
     await this.#mutex.run(async () => {
       const kv = this.kvStore;
-      if (!allowUpdate) {
-        const existing = await kv.getMany(ids, this.nodeCollection);
+      // The first read is answered while the nodes are serialized below; if serialization refuses a
+      // node, its result is dropped (nothing has been written). With allowUpdate false it is the
+      // existence check (a conflict then costs one read), otherwise the old metadata.
+      const existingP = allowUpdate ? undefined : quiet(kv.getMany(ids, this.nodeCollection));
+      let oldMetaP = allowUpdate ? quiet(kv.getMany(ids, this.metadataCollection)) : undefined;
+
+      // Validate and serialize every node before anything is written. When the KV store takes JSON
+      // text, each node's JSON is stringified right after its validation, so the store neither
+      // validates nor serializes it again and only the text is kept until it is written.
+      const serialized = typeof kv.putAllSerialized === "function";
+      for (const e of byId.values()) {
+        const json = e.node.toJSON() as unknown;
+        assertJsonObject(json, this.name, `node ${JSON.stringify(e.node.id)}`);
+        const hash: unknown = e.node.hash;
+        if (typeof hash !== "string") throw this.#invalid(`the hash of node ${JSON.stringify(e.node.id)} is not a string`);
+        e.value = serialized && storeText ? JSON.stringify(json) : json;
+        // The metadata value is `{doc_hash, ref_doc_id?}` of strings: JSON by construction.
+        e.meta = serialized
+          ? `{"doc_hash":${JSON.stringify(hash)}${e.refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(e.refDocId)}`}}`
+          : e.refDocId === undefined
+            ? { doc_hash: hash }
+            : { doc_hash: hash, ref_doc_id: e.refDocId };
+      }
+
+      if (existingP) {
+        const existing = await existingP;
         const taken = ids.filter((_, i) => existing[i] !== undefined);
         if (taken.length > 0) {
           throw new StorageError(
@@ -109,7 +130,7 @@ export class KVDocumentStore implements DocStore {
           );
         }
       }
-      const oldMeta = await kv.getMany(ids, this.metadataCollection);
+      const oldMeta = await (oldMetaP ??= kv.getMany(ids, this.metadataCollection));
 
       // Every ref doc touched: the new ones, and the old ones of nodes that move to another ref doc.
       const refIds = new Set<string>();
@@ -149,19 +170,10 @@ export class KVDocumentStore implements DocStore {
       const emptiedOwn = emptied.filter((r) => !byId.has(r));
 
       if (storeText) {
-        await kv.putAll(ids.map((id) => [id, byId.get(id)!.json] as const), this.nodeCollection, { batchSize });
+        await this.#putValidated(ids.map((id) => [id, byId.get(id)!.value] as const), this.nodeCollection, batchSize);
       }
-      await kv.putAll(
-        ids.map((id) => {
-          const e = byId.get(id)!;
-          const meta: JsonObject = { doc_hash: e.hash };
-          if (e.refDocId !== undefined) meta["ref_doc_id"] = e.refDocId;
-          return [id, meta] as const;
-        }),
-        this.metadataCollection,
-        { batchSize },
-      );
-      if (refPuts.length) await kv.putAll(refPuts, this.refDocCollection, { batchSize });
+      await this.#putValidated(ids.map((id) => [id, byId.get(id)!.meta] as const), this.metadataCollection, batchSize);
+      if (refPuts.length) await this.#putValidated(refPuts, this.refDocCollection, batchSize);
       if (emptied.length) await kv.deleteMany(emptied, this.refDocCollection);
       if (emptiedOwn.length) {
         await kv.deleteMany(emptiedOwn, this.nodeCollection);
@@ -313,6 +325,25 @@ export class KVDocumentStore implements DocStore {
     await this.kvStore.close?.();
   }
 
+  /**
+   * `putAll` for values that are either JSON text made by this class from an object that passed
+   * `assertJsonObject` (node JSON, only when the KV store has `putAllSerialized`) or objects. Objects
+   * are validated here when they go out as text, since the KV store will not look at them.
+   */
+  async #putValidated(entries: (readonly [string, JsonObject | string])[], collection: string, batchSize: number | undefined): Promise<void> {
+    const kv = this.kvStore;
+    if (kv.putAllSerialized) {
+      const texts = entries.map(([k, v]) => {
+        if (typeof v === "string") return [k, v] as const;
+        assertJsonObject(v, this.name);
+        return [k, JSON.stringify(v)] as const;
+      });
+      await kv.putAllSerialized(texts, collection, { batchSize });
+      return;
+    }
+    await kv.putAll(entries as (readonly [string, JsonObject])[], collection, { batchSize });
+  }
+
   /** Deletes nodes (text + metadata) and fixes their ref docs; resolves how many existed. Caller holds the mutex. */
   async #deleteNodes(ids: string[]): Promise<number> {
     const kv = this.kvStore;
@@ -367,6 +398,20 @@ export class KVDocumentStore implements DocStore {
   #invalid(message: string): StorageError {
     return new StorageError("INVALID_ARGUMENT", message, { store: this.name });
   }
+}
+
+/** A node of an `addDocuments` call; `value` and `meta` are filled in once the node is validated. */
+interface Pending {
+  node: BaseNode;
+  refDocId: string | undefined;
+  value: JsonObject | string;
+  meta: JsonObject | string;
+}
+
+/** The same promise, with its rejection marked as handled: it is awaited later, or dropped on purpose. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 function refDocIdOf(meta: JsonObject | undefined): string | undefined {

@@ -36,4 +36,21 @@ export interface KVStore {
   collections(): Promise<string[]>;
   /** Releases what the store itself opened (never a client that was passed in). */
   close?(): Promise<void>;
+  /**
+   * Optional capability: `putAll` for values that are already JSON text, so a caller that has just
+   * validated and serialized them (the core's `KVDocumentStore` does, for node JSON) does not pay
+   * for a second validation and a second `JSON.stringify` inside the store. Callers must check that
+   * the method exists and fall back to `putAll` otherwise.
+   *
+   * Caller's promise: every value is `JSON.stringify(v)` of a `v` that passed `assertJsonObject`
+   * (a plain JSON object). The store still validates keys, collection and `batchSize` like
+   * `putAll` (the whole batch before the first write, `INVALID_ARGUMENT`) and refuses anything that
+   * is not a string shaped like a JSON object (`{...}`), but it does not re-parse the text.
+   * Afterwards `get` returns `JSON.parse(text)`. Same batching and last-value-wins rules as `putAll`.
+   */
+  putAllSerialized?(
+    entries: readonly (readonly [string, string])[],
+    collection?: string,
+    options?: { batchSize?: number },
+  ): Promise<void>;
 }

@@ -41,8 +41,47 @@ export function assertJsonObject(value: unknown, store: string, what = "value"):
   if (!isPlainObject(value)) {
     throw new StorageError("INVALID_ARGUMENT", `${what} must be a plain JSON object, got ${describe(value)}`, { store });
   }
+  // Fast pass first: no path strings, no cycle set. Only a value it cannot vouch for (a real problem,
+  // or nesting deeper than FAST_DEPTH, which is where a cycle would end up) takes the precise walk
+  // that builds the message.
+  if (isJsonFast(value, 0)) return;
   const problem = findNonJson(value, what, new Set());
   if (problem) throw new StorageError("INVALID_ARGUMENT", problem, { store });
+}
+
+/** Nesting depth past which the fast pass gives up (cycles recurse forever; they land here). */
+const FAST_DEPTH = 256;
+
+/**
+ * True when `value` is certainly JSON as {@link assertJsonObject} defines it. False means "not
+ * sure": the caller then runs {@link findNonJson}, which is the authority (so both must agree on
+ * every value this one accepts).
+ */
+function isJsonFast(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth >= FAST_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isJsonFast(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const obj = value as Record<string, unknown>;
+      for (const k of Object.keys(obj)) if (!isJsonFast(obj[k], depth + 1)) return false;
+      return Object.getOwnPropertySymbols(obj).length === 0;
+    }
+    default:
+      return false;
+  }
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
