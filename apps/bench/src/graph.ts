@@ -8,6 +8,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { seededRandom } from "@larder/conformance";
 import type { MetadataFilters } from "@larder/core/filters";
 import {
   entityNode,
@@ -21,17 +22,6 @@ import {
 const ENTITIES = 20_000;
 const RELATIONS = 100_000;
 const TYPES = 10;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,7 +39,7 @@ function fmt(ms: number): string {
 }
 
 export function buildGraph(seed = 1): { entities: EntityNode[]; relations: Relation[] } {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const labels = ["PERSON", "ORG", "PLACE", "PRODUCT", "EVENT"];
   const entities: EntityNode[] = [];
   for (let i = 0; i < ENTITIES; i++) {
@@ -130,7 +120,7 @@ export async function runGraphBench(): Promise<void> {
   }
   console.log(`re-upsert of the same 100k relations (merge): median ${fmt(median(again))} (3 runs)`);
 
-  const rnd = mulberry32(99);
+  const rnd = seededRandom(99);
   const seedSets = Array.from({ length: 300 }, () =>
     Array.from({ length: 10 }, () => entities[Math.floor(rnd() * ENTITIES)]!),
   );
@@ -164,7 +154,7 @@ export async function runGraphBench(): Promise<void> {
 
   // vectorQuery over entity embeddings (dimension 384)
   const DIM = 384;
-  const vrnd = mulberry32(7);
+  const vrnd = seededRandom(7);
   const embedded = entities.map((e, i) => ({ ...e, embedding: Array.from({ length: DIM }, () => vrnd() * 2 - 1), properties: { ...e.properties, bucket: i % 10 } }));
   const vt0 = performance.now();
   await store.upsertNodes(embedded);

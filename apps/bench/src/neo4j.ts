@@ -8,6 +8,7 @@
 // The server is LARDER_NEO4J_URL (tooling/services). Every run writes under its own namespace
 // label and drops it (nodes, constraint, vector index) afterwards.
 import neo4j from "neo4j-driver";
+import { seededRandom } from "@larder/conformance";
 import { entityNode, relation, type LabelledNode, type Relation } from "@larder/core/graph";
 import { Neo4jPropertyGraphStore } from "@larder/storage-neo4j";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
@@ -17,19 +18,8 @@ const ENTITIES = Math.max(10, Math.floor(TRIPLETS / 5));
 const BASELINE_TRIPLETS = 2_000;
 const RELMAP_RUNS = 100;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function graph(seed: number, entities: number, triplets: number): { nodes: LabelledNode[]; relations: Relation[] } {
-  const rnd = rng(seed);
+  const rnd = seededRandom(seed);
   const labels = ["PERSON", "ORG", "PLACE", "THING"];
   const types = ["WORKS_AT", "KNOWS", "LOCATED_IN", "PART_OF", "OWNS", "MENTIONS_ENTITY", "RELATED_TO", "FOUNDED"];
   const nodes = Array.from({ length: entities }, (_, i) =>
@@ -78,7 +68,7 @@ export async function runNeo4jBench(): Promise<void> {
     console.log(`larder upsert total: ${((nodesMs + relsMs) / 1000).toFixed(2)} s (${Math.round(TRIPLETS / ((nodesMs + relsMs) / 1000))} triplets/s)`);
 
     // getRelMap depth 2 from 10 random seeds, default limit (30) and a limit that returns everything.
-    const rnd = rng(7);
+    const rnd = seededRandom(7);
     const seedsOf = () => Array.from({ length: 10 }, () => entityNode({ name: `entity-${Math.floor(rnd() * ENTITIES)}` }));
     for (let i = 0; i < 5; i++) await store.getRelMap(seedsOf(), { depth: 2 }); // warm-up (plan cache)
     for (const limit of [30, 100_000]) {

@@ -23,6 +23,7 @@
 import pg from "pg";
 import { TextNode as LITextNode } from "@llamaindex/core/schema";
 import { PGVectorStore } from "@llamaindex/postgres";
+import { seededRandom } from "@larder/conformance";
 import type { MetadataFilters } from "@larder/core/filters";
 import { TextNode } from "@larder/core/schema";
 import { PostgresVectorStore } from "@larder/storage-postgres";
@@ -33,16 +34,6 @@ const DIM = Number(process.env["PG_BENCH_DIM"] ?? 384);
 const QUERIES = Number(process.env["PG_BENCH_QUERIES"] ?? 200);
 const URL = servicesEnv().LARDER_POSTGRES_URL;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 }
@@ -54,9 +45,9 @@ function normalize(v: Float32Array): Float32Array {
   return v;
 }
 function clustered(count: number, dim: number, seed: number, centroidsSeed = 99): Float32Array[] {
-  const rc = rng(centroidsSeed);
+  const rc = seededRandom(centroidsSeed);
   const centroids = Array.from({ length: 500 }, () => normalize(Float32Array.from({ length: dim }, () => gauss(rc))));
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const sigma = 0.6 / Math.sqrt(dim);
   return Array.from({ length: count }, () => {
     const c = centroids[Math.floor(r() * centroids.length)]!;
@@ -64,7 +55,7 @@ function clustered(count: number, dim: number, seed: number, centroidsSeed = 99)
   });
 }
 function uniform(count: number, dim: number, seed: number): Float32Array[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: count }, () => normalize(Float32Array.from({ length: dim }, () => gauss(r))));
 }
 function uuid(i: number): string {

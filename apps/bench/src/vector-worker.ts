@@ -2,6 +2,7 @@
 //   node --expose-gc --conditions=@larder/source --import tsx src/vector-worker.ts IMPL N DIM QUERIES
 // IMPL: larder | larder-js (JavaScript kernel) | llamaindex (LlamaIndexTS SimpleVectorStore).
 // Prints one JSON line.
+import { seededRandom } from "@larder/conformance";
 import { NodeRelationship, TextNode } from "@larder/core/schema";
 import { SimpleVectorStore } from "@larder/core/vector";
 import * as LI from "llamaindex";
@@ -10,17 +11,7 @@ const [impl = "larder", nArg = "10000", dimArg = "384", qArg = "20"] = process.a
 const N = Number(nArg), DIM = Number(dimArg), QUERIES = Number(qArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const r = rng(42);
+const r = seededRandom(42);
 const vec = () => Array.from({ length: DIM }, () => r() * 2 - 1);
 
 // Same inputs for every implementation: N nodes, 384-dim embeddings, metadata with a 2% group.

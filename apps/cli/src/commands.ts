@@ -33,7 +33,7 @@ import {
   VectorStoreIndex,
 } from "@larder/indexing";
 import { parseFilter } from "./filter-parser.js";
-import { createProgress, formatBytes, snippet } from "./output.js";
+import { createProgress, formatBytes, showIndexProgress, snippet } from "./output.js";
 import { findFiles, readDocuments } from "./readers.js";
 
 export interface GlobalOptions {
@@ -148,17 +148,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
       index = await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
     }
     const bar = createProgress(showProgress, "chunks");
-    let chunks = 0;
-    let started = false;
-    index.onProgress = (p) => {
-      if (p.phase === "split") return;
-      if (!started) {
-        bar.start(p.total, "indexing");
-        started = true;
-      }
-      chunks = p.total;
-      bar.update(p.phase === "embed" ? Math.min(p.done, p.total) : p.done, p.total);
-    };
+    const chunks = showIndexProgress(index, bar);
     const hashesBefore = await ctx.docStore.getAllDocumentHashes().catch(() => ({}) as Record<string, string>);
     const changed = await index.refreshRefDocs(docs);
     bar.stop();
@@ -172,14 +162,14 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
       inserted,
       updated,
       unchanged: docs.length - inserted - updated,
-      chunks,
+      chunks: chunks(),
       indexId: index.indexId,
       embedModel: index.embedModel,
       seconds: Math.round((performance.now() - t0) / 10) / 100,
       ...(persisted ? { persisted: { format: persisted.format, ...(persisted.generation !== undefined ? { generation: persisted.generation } : {}), written: persisted.written.length } } : {}),
     };
     if (!o.json) {
-      out(`ingested ${result.files} files (${result.documents} documents: ${inserted} new, ${updated} changed, ${result.unchanged} unchanged) -> ${chunks} chunks in ${result.seconds}s`);
+      out(`ingested ${result.files} files (${result.documents} documents: ${inserted} new, ${updated} changed, ${result.unchanged} unchanged) -> ${result.chunks} chunks in ${result.seconds}s`);
       out(`index ${result.indexId} (${result.embedModel}) in ${result.target}${persisted?.generation !== undefined ? `, generation ${persisted.generation}` : ""}`);
     }
     return result;

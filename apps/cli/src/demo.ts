@@ -6,7 +6,7 @@ import { type Document, errors, StorageContext } from "@larder/core";
 import { HashEmbedder, loadIndexFromStorage, SentenceSplitter, VectorStoreIndex } from "@larder/indexing";
 import { type GlobalOptions, hits, type Out, printHits, type QueryHit } from "./commands.js";
 import { parseFilter } from "./filter-parser.js";
-import { createProgress } from "./output.js";
+import { createProgress, showIndexProgress } from "./output.js";
 import { displayPath, type FoundFile, readDocuments } from "./readers.js";
 
 /** The repository root: the nearest ancestor of this file with pnpm-workspace.yaml. */
@@ -99,23 +99,13 @@ export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unk
     index = await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, indexId: "larder-demo" });
   }
   const bar = createProgress(!o.json && !o.quiet, "chunks");
-  let started = false;
-  let chunks = 0;
-  index.onProgress = (p) => {
-    if (p.phase === "split") return;
-    if (!started) {
-      bar.start(p.total, "indexing");
-      started = true;
-    }
-    chunks = p.total;
-    bar.update(Math.min(p.done, p.total), p.total);
-  };
+  const chunks = showIndexProgress(index, bar);
   const changed = await index.refreshRefDocs(docs);
   bar.stop();
   const persisted = await ctx.persist(dir);
   const ingestMs = performance.now() - t1;
   log(
-    `1. ingested: ${changed.filter(Boolean).length} documents (re)indexed into ${chunks} chunks, ${changed.filter((c) => !c).length} unchanged; ` +
+    `1. ingested: ${changed.filter(Boolean).length} documents (re)indexed into ${chunks()} chunks, ${changed.filter((c) => !c).length} unchanged; ` +
       `persisted generation ${persisted.generation} (${persisted.written.length} files written) in ${Math.round(ingestMs)} ms`,
   );
 
@@ -139,5 +129,5 @@ export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unk
   }
   log("");
   log(`done in ${Math.round(performance.now() - t0)} ms. Ask your own question: node apps/cli/bin/larder.js query "..." --from ${shown}`);
-  return { dir, documents: docs.length, chunks, vectors, generation: persisted.generation, queries: results };
+  return { dir, documents: docs.length, chunks: chunks(), vectors, generation: persisted.generation, queries: results };
 }

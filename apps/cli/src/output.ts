@@ -1,4 +1,5 @@
 import { isStorageError, redactCredentials, type StorageErrorCode } from "@larder/core";
+import type { IndexProgress } from "@larder/indexing";
 import cliProgress from "cli-progress";
 
 /** Exit codes (documented in the README). */
@@ -109,6 +110,25 @@ export function createProgress(enabled: boolean, unit: string): Progress {
       bar.stop();
     },
   };
+}
+
+/**
+ * Drives `bar` from an index's progress (embedding and storing; splitting is too quick to show) and
+ * returns a reader of the chunk count the index last reported.
+ */
+export function showIndexProgress(index: { onProgress: ((p: IndexProgress) => void) | undefined }, bar: Progress): () => number {
+  let started = false;
+  let chunks = 0;
+  index.onProgress = (p) => {
+    if (p.phase === "split") return;
+    if (!started) {
+      bar.start(p.total, "indexing");
+      started = true;
+    }
+    chunks = p.total;
+    bar.update(Math.min(p.done, p.total), p.total);
+  };
+  return () => chunks;
 }
 
 /** Collapses whitespace and cuts to `n` characters. */

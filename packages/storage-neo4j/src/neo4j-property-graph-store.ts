@@ -1,6 +1,7 @@
 import neo4j, { type Config, type Driver, type ManagedTransaction, type QueryResult, type Session } from "neo4j-driver";
 import {
   errors,
+  graphSchemaFrom,
   hasCriteria,
   nodeId,
   redactCredentials,
@@ -662,14 +663,7 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       const target = labelOf(r["bl"] as string[]);
       patterns.set(JSON.stringify([source, type, target]), { source, relation: type, target });
     }
-    const sorted = (it: Iterable<string>) => [...it].sort(codeUnitOrder);
-    return {
-      nodeLabels: sorted(nodeProps.keys()),
-      relationTypes: sorted(relProps.keys()),
-      nodeProperties: Object.fromEntries(sorted(nodeProps.keys()).map((l) => [l, sorted(nodeProps.get(l)!)])),
-      relationProperties: Object.fromEntries(sorted(relProps.keys()).map((l) => [l, sorted(relProps.get(l)!)])),
-      patterns: [...patterns.entries()].sort(([a], [b]) => codeUnitOrder(a, b)).map(([, p]) => p),
-    };
+    return graphSchemaFrom(nodeProps, relProps, patterns);
   }
 }
 
@@ -739,8 +733,4 @@ function exactCosine(v: string, q: string): string {
     `reduce(d = 0.0, i IN range(0, size(${q}) - 1) | d + ${q}[i] * ${v}[i]) / ($qnorm * sqrt(reduce(s = 0.0, x IN ${v} | s + x * x))), ` +
     `0.0) END`
   );
-}
-
-function codeUnitOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,18 +1,12 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeChatStore } from "@larder/conformance/chat";
 import { expectStorageError, uniqueNamespace } from "@larder/conformance";
 import type { ChatMessage } from "@larder/core/chat";
 import { RedisChatStore, type RedisChatStoreOptions } from "./redis-chat-store.js";
-import { deletePrefix, newClusterClient, newStandaloneClient, probe, whenReachable } from "./testing/env.js";
+import { deletePrefix, whenReachable } from "./testing/env.js";
+import { cleanedPrefixes, redisTargets } from "./testing/targets.js";
 
-const targets = [
-  { label: "standalone", reason: await probe("standalone"), client: newStandaloneClient() },
-  { label: "cluster", reason: await probe("cluster"), client: newClusterClient() },
-] as const;
-
-afterAll(async () => {
-  for (const t of targets) t.client.disconnect();
-});
+const targets = await redisTargets();
 
 const m = (i: number): ChatMessage => ({ role: i % 2 ? "assistant" : "user", content: `m${i}` });
 
@@ -27,15 +21,8 @@ for (const { label, reason, client } of targets) {
     });
 
     describe(`RedisChatStore specifics (${label})`, () => {
-      const used: RedisChatStore[] = [];
-      const store = (o: Omit<RedisChatStoreOptions, "client" | "url" | "nodes"> = {}) => {
-        const s = new RedisChatStore({ client, prefix: `${uniqueNamespace("chatx")}:`, ...o });
-        used.push(s);
-        return s;
-      };
-      afterAll(async () => {
-        for (const s of used) await deletePrefix(client, s.prefix);
-      });
+      const prefix = cleanedPrefixes(client, "chatx");
+      const store = (o: Omit<RedisChatStoreOptions, "client" | "url" | "nodes"> = {}) => new RedisChatStore({ client, prefix: prefix(), ...o });
 
       it("one list per conversation, RPUSH order, message JSON as items (Python's layout)", async () => {
         const cs = store();

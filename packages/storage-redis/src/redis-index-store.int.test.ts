@@ -1,18 +1,12 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeIndexStore } from "@larder/conformance/indexstore";
 import { uniqueNamespace } from "@larder/conformance";
 import { RedisIndexStore } from "./redis-index-store.js";
 import { RedisKVStore } from "./redis-kv-store.js";
-import { deletePrefix, newClusterClient, newStandaloneClient, probe, whenReachable } from "./testing/env.js";
+import { deletePrefix, whenReachable } from "./testing/env.js";
+import { redisTargets } from "./testing/targets.js";
 
-const targets = [
-  { label: "standalone", reason: await probe("standalone"), client: newStandaloneClient() },
-  { label: "cluster", reason: await probe("cluster"), client: newClusterClient() },
-] as const;
-
-afterAll(async () => {
-  for (const t of targets) t.client.disconnect();
-});
+const targets = await redisTargets();
 
 for (const { label, reason, client } of targets) {
   whenReachable(reason, `RedisIndexStore (${label})`, () => {

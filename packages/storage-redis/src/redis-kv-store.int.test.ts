@@ -1,17 +1,11 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeKVStore } from "@larder/conformance/kv";
 import { expectStorageError, uniqueNamespace } from "@larder/conformance";
 import { RedisKVStore } from "./redis-kv-store.js";
-import { deletePrefix, newClusterClient, newStandaloneClient, probe, whenReachable } from "./testing/env.js";
+import { deletePrefix, whenReachable } from "./testing/env.js";
+import { cleanedPrefixes, redisTargets } from "./testing/targets.js";
 
-const targets = [
-  { label: "standalone", reason: await probe("standalone"), client: newStandaloneClient() },
-  { label: "cluster", reason: await probe("cluster"), client: newClusterClient() },
-] as const;
-
-afterAll(async () => {
-  for (const t of targets) t.client.disconnect();
-});
+const targets = await redisTargets();
 
 for (const { label, reason, client } of targets) {
   whenReachable(reason, `RedisKVStore (${label})`, () => {
@@ -25,16 +19,8 @@ for (const { label, reason, client } of targets) {
     });
 
     describe(`RedisKVStore specifics (${label})`, () => {
-      const fresh = () => new RedisKVStore({ client, prefix: `${uniqueNamespace("kvx")}:` });
-      const used: RedisKVStore[] = [];
-      const store = () => {
-        const s = fresh();
-        used.push(s);
-        return s;
-      };
-      afterAll(async () => {
-        for (const s of used) await deletePrefix(client, s.prefix);
-      });
+      const prefix = cleanedPrefixes(client, "kvx");
+      const store = () => new RedisKVStore({ client, prefix: prefix() });
 
       it("stores one hash per collection, named prefix + collection, with JSON fields (Python's layout)", async () => {
         const kv = store();
@@ -51,6 +37,19 @@ for (const { label, reason, client } of targets) {
         await client.hset(key, "n\u00e9", '{"doc_hash": "abc", "ref_doc_id": "caf\\u00e9"}');
         expect(await kv.get("n\u00e9", "docstore/metadata")).toEqual({ doc_hash: "abc", ref_doc_id: "café" });
         expect(await kv.collections()).toEqual(["docstore/metadata"]);
+      });
+
+      it("putAllSerialized stores JSON text as is, in batches, and refuses a bad batch before writing", async () => {
+        const kv = store();
+        const entries = Array.from({ length: 2_500 }, (_, i) => [`k${i}`, JSON.stringify({ i, s: "é\u0000" })] as const);
+        await kv.putAllSerialized([...entries, ["k0", '{"last":"wins"}']], "ser", { batchSize: 300 });
+        expect(await client.hlen(kv.keyFor("ser"))).toBe(2_500);
+        expect(await kv.get("k0", "ser")).toEqual({ last: "wins" });
+        expect(await kv.get("k7", "ser")).toEqual({ i: 7, s: "é\u0000" });
+        for (const bad of [[["ok", "{}"], ["x", "[1]"]], [["ok", "{}"], ["", "{}"]], [["ok", "{}"], ["x", { a: 1 }]], [["ok", "{}"], ["\ud800", "{}"]]]) {
+          await expectStorageError(() => kv.putAllSerialized(bad as [string, string][], "ser-bad"), "INVALID_ARGUMENT");
+        }
+        expect(await client.exists(kv.keyFor("ser-bad"))).toBe(0);
       });
 
       it("putAll of 25 000 entries with a small batchSize lands completely", async () => {
@@ -107,8 +106,7 @@ for (const { label, reason, client } of targets) {
         await Promise.all(names.map((c) => plain.put("k", { c }, c)));
         const plainSlots = new Set(await Promise.all(names.map((c) => slot(plain.keyFor(c)))));
         expect(plainSlots.size).toBeGreaterThan(1); // spread over the cluster
-        const tagged = new RedisKVStore({ client, prefix: `{${uniqueNamespace("tag")}}:` });
-        used.push(tagged);
+        const tagged = new RedisKVStore({ client, prefix: prefix(`{${uniqueNamespace("tag")}}:`) });
         await tagged.putAll(names.map((c) => [c, { c }] as const), "first");
         await Promise.all(names.map((c) => tagged.put("k", { c }, c)));
         const taggedSlots = new Set(await Promise.all([...names, "first"].map((c) => slot(tagged.keyFor(c)))));

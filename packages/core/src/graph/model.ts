@@ -8,6 +8,7 @@ import type {
   ChunkNode,
   EntityNode,
   GraphSchema,
+  GraphSchemaPattern,
   GraphSelector,
   LabelledNode,
   Properties,
@@ -395,4 +396,26 @@ export function formatGraphSchema(schema: GraphSchema): string {
     "The relationships:",
     ...schema.patterns.map((p) => `(:${name(p.source)})-[:${name(p.relation)}]->(:${name(p.target)})`),
   ].join("\n");
+}
+
+/**
+ * Builds a {@link GraphSchema} from what a store collected (label -> property keys, and patterns keyed
+ * by any string unique per pattern). Every list is sorted by UTF-16 code units, so two backends
+ * holding the same graph report the same schema.
+ */
+export function graphSchemaFrom(
+  nodeProps: ReadonlyMap<string, ReadonlySet<string>>,
+  relProps: ReadonlyMap<string, ReadonlySet<string>>,
+  patterns: ReadonlyMap<string, GraphSchemaPattern>,
+): GraphSchema {
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = (it: Iterable<string>) => [...it].sort(order);
+  return {
+    nodeLabels: sorted(nodeProps.keys()),
+    relationTypes: sorted(relProps.keys()),
+    // Object.fromEntries defines own properties, so a label named "__proto__" stays a key.
+    nodeProperties: Object.fromEntries(sorted(nodeProps.keys()).map((l) => [l, sorted(nodeProps.get(l)!)])),
+    relationProperties: Object.fromEntries(sorted(relProps.keys()).map((l) => [l, sorted(relProps.get(l)!)])),
+    patterns: [...patterns.entries()].sort(([a], [b]) => order(a, b)).map(([, p]) => p),
+  };
 }

@@ -2,6 +2,7 @@ import { errors } from "../errors.js";
 import { VectorMatrix } from "../vector/kernel.js";
 import {
   DEFAULT_ENTITY_LABEL,
+  graphSchemaFrom,
   hasCriteria,
   matchesProperties,
   mergeProperties,
@@ -495,18 +496,6 @@ export class SimplePropertyGraphStore implements PropertyGraphStore {
       const p = { source: source.node.label, relation: rel.label, target: target.node.label };
       patterns.set(JSON.stringify([p.source, p.relation, p.target]), p);
     }
-    const sorted = (it: Iterable<string>) => [...it].sort(codeUnitOrder);
-    return {
-      nodeLabels: sorted(nodeProps.keys()),
-      relationTypes: sorted(relProps.keys()),
-      // Object.fromEntries defines own properties, so a label named "__proto__" stays a key.
-      nodeProperties: Object.fromEntries(sorted(nodeProps.keys()).map((l) => [l, sorted(nodeProps.get(l)!)])),
-      relationProperties: Object.fromEntries(sorted(relProps.keys()).map((l) => [l, sorted(relProps.get(l)!)])),
-      patterns: [...patterns.entries()].sort(([a], [b]) => codeUnitOrder(a, b)).map(([, p]) => p),
-    };
+    return graphSchemaFrom(nodeProps, relProps, patterns);
   }
-}
-
-function codeUnitOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
