@@ -8,6 +8,18 @@ export type KVDict = Record<string, Record<string, JsonObject>>;
 const NAME = "SimpleKVStore";
 
 /**
+ * A stored value: a JSON object owned by the store, or — for values adopted from a
+ * checksum-verified Larder file ({@link SimpleKVStore.fromTrustedMaps}) — its JSON text, parsed
+ * only when read (a parse is a fresh copy, like the `structuredClone` of object values) and
+ * written back as is by the next persist.
+ */
+type Stored = JsonObject | string;
+
+/** A caller's copy of a stored value. */
+const copyOut = (v: Stored): JsonObject => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : structuredClone(v));
+const live = (v: Stored): JsonObject => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : v);
+
+/**
  * In-memory {@link KVStore} (LlamaIndex's `SimpleKVStore`). Values are deep-copied on the way in
  * and out (`structuredClone`), so callers can never alias stored data. Every string that is
  * non-empty is a valid key and collection name (including NUL, `__proto__`, 10 kB strings).
@@ -16,8 +28,16 @@ const NAME = "SimpleKVStore";
  */
 export class SimpleKVStore implements KVStore {
   readonly name: string = NAME;
-  readonly #data = new Map<string, Map<string, JsonObject>>();
+  readonly #data = new Map<string, Map<string, Stored>>();
   #version = 0;
+  /**
+   * Change log for incremental persists: collection -> key -> counter value of the key's last put
+   * or delete. Bounded: when it holds more keys than the store, it is dropped and `#resetAt` says
+   * that changes before that point cannot be listed (a full rewrite is as cheap then).
+   */
+  #log = new Map<string, Map<string, number>>();
+  #logSize = 0;
+  #resetAt = 0;
 
   constructor(data?: KVDict) {
     if (data !== undefined) this.#load(data);
@@ -37,18 +57,74 @@ export class SimpleKVStore implements KVStore {
   }
 
   /**
+   * For persistence only: the `[collection, key, value]` entries put or deleted (value `undefined`)
+   * after mutation counter `version`, or `undefined` when that cannot be told any more (a
+   * `clear()` since, or more changes than the store holds keys): then write everything. Values are
+   * the live stored objects, or the JSON text of values adopted by {@link fromTrustedMaps} (see
+   * {@link serializedEntries}). A put of an identical value counts as a change.
+   */
+  changesSince(version: number): [string, string, JsonObject | string | undefined][] | undefined {
+    if (version < this.#resetAt || version > this.#version) return undefined;
+    const out: [string, string, JsonObject | string | undefined][] = [];
+    for (const [c, m] of this.#log) {
+      const data = this.#data.get(c);
+      for (const [k, v] of m) if (v > version) out.push([c, k, data?.get(k)]);
+    }
+    return out;
+  }
+
+  /** Number of stored entries over all collections. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#data.values()) n += m.size;
+    return n;
+  }
+
+  #logged(collection: string, keys: Iterable<string>): void {
+    let m = this.#log.get(collection);
+    if (!m) {
+      m = new Map();
+      this.#log.set(collection, m);
+    }
+    const v = this.#version;
+    for (const k of keys) {
+      const before = m.size;
+      m.set(k, v);
+      this.#logSize += m.size - before;
+    }
+    if (this.#logSize > 1024 && this.#logSize > this.size) {
+      this.#log.clear();
+      this.#logSize = 0;
+      this.#resetAt = v;
+    }
+  }
+
+  /**
    * For persistence only: the live stored values as `[collection, key, value]`, NOT copies (no
    * per-value clone, so 100k values serialise fast). Callers must not mutate or keep them.
    */
   *entriesView(): Generator<readonly [string, string, JsonObject]> {
-    for (const [c, m] of this.#data) for (const [k, v] of m) yield [c, k, v];
+    for (const [c, m] of this.#data) for (const [k, v] of m) yield [c, k, live(v)];
+  }
+
+  /**
+   * For persistence only: `[collection, key, value]` with each value either the live stored
+   * object (not a copy; callers must not mutate it) or the JSON text it was loaded as. Listed
+   * synchronously: the store never mutates a stored object in place, so serialising them later
+   * still sees this state.
+   */
+  serializedEntries(): (readonly [string, string, JsonObject | string])[] {
+    const out: (readonly [string, string, JsonObject | string])[] = [];
+    for (const [c, m] of this.#data) for (const [k, v] of m) out.push([c, k, v]);
+    return out;
   }
 
   /**
    * For persistence only: adopts already-validated data (a checksum-verified Larder file) without
-   * validation or copies; the maps become the store's own. Use {@link fromDict} for anything else.
+   * validation or copies; the maps become the store's own. A string value is the JSON text of an
+   * object (this library's own serialisation), parsed when read. Use {@link fromDict} for anything else.
    */
-  static fromTrustedMaps(data: Map<string, Map<string, JsonObject>>): SimpleKVStore {
+  static fromTrustedMaps(data: Map<string, Map<string, JsonObject | string>>): SimpleKVStore {
     const store = new SimpleKVStore();
     for (const [c, m] of data) if (m.size > 0) store.#data.set(c, m);
     return store;
@@ -57,7 +133,7 @@ export class SimpleKVStore implements KVStore {
   /** A deep copy of everything, in LlamaIndex's `{collection: {key: value}}` shape. */
   toDict(): KVDict {
     return Object.fromEntries(
-      [...this.#data].map(([c, m]) => [c, Object.fromEntries([...m].map(([k, v]) => [k, structuredClone(v)]))]),
+      [...this.#data].map(([c, m]) => [c, Object.fromEntries([...m].map(([k, v]) => [k, copyOut(v)]))]),
     ) as KVDict;
   }
 
@@ -67,6 +143,7 @@ export class SimpleKVStore implements KVStore {
     assertJsonObject(value, this.name);
     this.#collection(collection, true).set(key, structuredClone(value));
     this.#version++;
+    this.#logged(collection, [key]);
   }
 
   async putAll(
@@ -83,13 +160,14 @@ export class SimpleKVStore implements KVStore {
     const target = this.#collection(collection, true);
     for (const [k, v] of copies) target.set(k, v);
     this.#version++;
+    this.#logged(collection, copies.map(([k]) => k));
   }
 
   async get(key: string, collection: string = DEFAULT_COLLECTION): Promise<JsonObject | undefined> {
     assertKey(key, this.name);
     assertCollection(collection, this.name);
     const v = this.#data.get(collection)?.get(key);
-    return v === undefined ? undefined : structuredClone(v);
+    return v === undefined ? undefined : copyOut(v);
   }
 
   async getMany(keys: readonly string[], collection: string = DEFAULT_COLLECTION): Promise<(JsonObject | undefined)[]> {
@@ -98,7 +176,7 @@ export class SimpleKVStore implements KVStore {
     const m = this.#data.get(collection);
     return keys.map((k) => {
       const v = m?.get(k);
-      return v === undefined ? undefined : structuredClone(v);
+      return v === undefined ? undefined : copyOut(v);
     });
   }
 
@@ -106,7 +184,7 @@ export class SimpleKVStore implements KVStore {
     assertCollection(collection, this.name);
     const m = this.#data.get(collection);
     // fromEntries defines own properties, so a key like "__proto__" stays an ordinary key.
-    return m ? Object.fromEntries([...m].map(([k, v]) => [k, structuredClone(v)])) : {};
+    return m ? Object.fromEntries([...m].map(([k, v]) => [k, copyOut(v)])) : {};
   }
 
   async delete(key: string, collection: string = DEFAULT_COLLECTION): Promise<boolean> {
@@ -116,7 +194,10 @@ export class SimpleKVStore implements KVStore {
     if (!m) return false;
     const deleted = m.delete(key);
     if (m.size === 0) this.#data.delete(collection);
-    if (deleted) this.#version++;
+    if (deleted) {
+      this.#version++;
+      this.#logged(collection, [key]);
+    }
     return deleted;
   }
 
@@ -125,11 +206,14 @@ export class SimpleKVStore implements KVStore {
     assertCollection(collection, this.name);
     const m = this.#data.get(collection);
     if (!m) return 0;
-    let n = 0;
-    for (const k of new Set(keys)) if (m.delete(k)) n++;
+    const gone: string[] = [];
+    for (const k of new Set(keys)) if (m.delete(k)) gone.push(k);
     if (m.size === 0) this.#data.delete(collection);
-    if (n > 0) this.#version++;
-    return n;
+    if (gone.length > 0) {
+      this.#version++;
+      this.#logged(collection, gone);
+    }
+    return gone.length;
   }
 
   async *scan(collection: string = DEFAULT_COLLECTION, options: { batchSize?: number } = {}): AsyncIterable<readonly [string, JsonObject]> {
@@ -139,7 +223,7 @@ export class SimpleKVStore implements KVStore {
     const keys = [...(this.#data.get(collection)?.keys() ?? [])];
     for (const k of keys) {
       const v = this.#data.get(collection)?.get(k);
-      if (v !== undefined) yield [k, structuredClone(v)] as const;
+      if (v !== undefined) yield [k, copyOut(v)] as const;
     }
   }
 
@@ -151,17 +235,20 @@ export class SimpleKVStore implements KVStore {
   async clear(): Promise<void> {
     this.#data.clear();
     this.#version++;
+    this.#log.clear();
+    this.#logSize = 0;
+    this.#resetAt = this.#version;
   }
 
   async close(): Promise<void> {}
 
-  #collection(name: string, create: true): Map<string, JsonObject> {
+  #collection(name: string, create: true): Map<string, Stored> {
     let m = this.#data.get(name);
     if (!m && create) {
       m = new Map();
       this.#data.set(name, m);
     }
-    return m as Map<string, JsonObject>;
+    return m as Map<string, Stored>;
   }
 
   #load(data: KVDict): void {

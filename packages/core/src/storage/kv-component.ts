@@ -1,60 +1,50 @@
 /**
  * Docstores and index stores over a `SimpleKVStore`, in the Larder format, with incremental
- * persists. `SimpleKVStore` never mutates a stored value in place (a put stores a new copy), so the
- * identity of each value is an exact change signal: the context keeps the references it wrote last
- * time, and the next persist writes a delta of the entries whose reference changed plus deletions.
- * An unchanged mutation counter skips even that comparison.
+ * persists. The context remembers the store's mutation counter at the last persist (or load) to a
+ * place; the next persist asks the store for the keys put or deleted since
+ * (`SimpleKVStore.changesSince`) and writes a delta of just those. An unchanged counter skips even
+ * that.
  */
 import { errors } from "../errors.js";
 import type { JsonObject } from "../kv/types.js";
 import type { SimpleKVStore } from "../kv/simple-kv-store.js";
 import { joinPath, writeHashed } from "./fs-io.js";
-import { TreeAssembler, treeLines, utf8Chunks } from "./json-stream.js";
+import { TreeAssembler, utf8Chunks } from "./json-stream.js";
 import { type LarderComponent, readVerifiedLines, sameFiles } from "./larder-format.js";
 import type { ComponentDelta, ComponentEntry, ComponentKind } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 
-/** What was last written to / read from a place: the value references per collection and key. */
+/** What was last written to / read from a place: which store, at which mutation counter. */
 export interface KVMemory {
   entry: ComponentEntry;
   version: number;
   kv: SimpleKVStore;
-  refs: Map<string, Map<string, JsonObject>>;
 }
 
 const MAX_DELTAS = 16;
 const MAX_DELTA_FRACTION = 0.25;
 
-function collectRefs(kv: SimpleKVStore): Map<string, Map<string, JsonObject>> {
-  const refs = new Map<string, Map<string, JsonObject>>();
-  for (const [c, k, v] of kv.entriesView()) {
-    let m = refs.get(c);
-    if (!m) {
-      m = new Map();
-      refs.set(c, m);
+/**
+ * The `json-tree-lines` encoding of the store's `{collection: {key: value}}` dict (the same lines
+ * as `treeLines(dict, 2)`), from entries listed in collection order. Values are stringified as
+ * the file is written (see the consistency note in {@link kvComponent}).
+ */
+function* dictLines(entries: readonly (readonly [string, string, JsonObject | string])[]): Generator<string> {
+  yield "[[],{}]\n";
+  let current: string | undefined;
+  let prefix = "";
+  for (const [c, k, v] of entries) {
+    if (c !== current) {
+      current = c;
+      prefix = `[[${JSON.stringify(c)},`;
+      yield `${prefix.slice(0, -1)}],{}]\n`;
     }
-    m.set(k, v);
+    yield `${prefix}${JSON.stringify(k)}],${valueText(v)}]\n`;
   }
-  return refs;
 }
 
-/** The refs as the `{collection: {key: value}}` dict (null-prototype objects: any key is safe). */
-function refsToDict(refs: Map<string, Map<string, JsonObject>>): Record<string, Record<string, JsonObject>> {
-  const out = Object.create(null) as Record<string, Record<string, JsonObject>>;
-  for (const [c, m] of refs) {
-    const o = Object.create(null) as Record<string, JsonObject>;
-    for (const [k, v] of m) o[k] = v;
-    out[c] = o;
-  }
-  return out;
-}
-
-/** A copy of the map structure (values shared): what the context remembers while the store moves on. */
-export function copyRefs(refs: Map<string, Map<string, JsonObject>>): Map<string, Map<string, JsonObject>> {
-  const out = new Map<string, Map<string, JsonObject>>();
-  for (const [c, m] of refs) out.set(c, new Map(m));
-  return out;
-}
+/** A value's JSON: loaded values are kept as the text they were read as. */
+const valueText = (v: JsonObject | string): string => (typeof v === "string" ? v : JSON.stringify(v));
 
 export function kvComponent(args: {
   name: string;
@@ -66,7 +56,7 @@ export function kvComponent(args: {
   remember: (m: KVMemory) => void;
   incremental: boolean;
 }): LarderComponent {
-  let pending: { refs: Map<string, Map<string, JsonObject>>; version: number } | undefined;
+  let pending: number | undefined;
   return {
     name: args.name,
     kind: args.kind,
@@ -74,45 +64,34 @@ export function kvComponent(args: {
     async write(ctx) {
       const { kv, memory: mem } = args;
       const version = kv.version;
+      pending = version;
       const prev = ctx.previous;
       const usable = args.incremental && prev?.encoding === "json-tree-lines" && mem !== undefined && mem.kv === kv && sameFiles(prev, mem.entry);
-      if (usable && mem.version === version) {
-        pending = { refs: mem.refs, version };
-        return { entry: prev, reused: true };
-      }
-      const refs = collectRefs(kv);
-      pending = { refs, version };
-      if (usable) {
+      if (usable && mem.version === version) return { entry: prev, reused: true };
+      const changes = usable ? kv.changesSince(mem.version) : undefined;
+      if (changes) {
         const lines: string[] = [];
         let deleted = 0;
-        let total = 0;
-        for (const [c, m] of refs) {
-          const before = mem.refs.get(c);
-          total += m.size;
-          const prefix = `[[${JSON.stringify(c)},`;
-          for (const [k, v] of m) if (before?.get(k) !== v) lines.push(`${prefix}${JSON.stringify(k)}],${JSON.stringify(v)}]\n`);
+        for (const [c, k, v] of changes) {
+          if (v === undefined) {
+            lines.push(`[[${JSON.stringify(c)},${JSON.stringify(k)}]]\n`);
+            deleted++;
+          } else lines.push(`[[${JSON.stringify(c)},${JSON.stringify(k)}],${valueText(v)}]\n`);
         }
-        for (const [c, before] of mem.refs) {
-          const now = refs.get(c);
-          for (const k of before.keys()) {
-            if (!now?.has(k)) {
-              lines.push(`[[${JSON.stringify(c)},${JSON.stringify(k)}]]\n`);
-              deleted++;
-            }
-          }
-        }
-        if (lines.length === 0) return { entry: prev, reused: true };
-        const deltas = prev.deltas ?? [];
+        if (lines.length === 0) return { entry: prev!, reused: true };
+        const deltas = prev!.deltas ?? [];
         const pendingEntries = deltas.reduce((n, d) => n + d.deleted + (d.upserts ?? 0), 0) + lines.length;
-        if (deltas.length < MAX_DELTAS && pendingEntries <= MAX_DELTA_FRACTION * Math.max(total, 1)) {
+        if (deltas.length < MAX_DELTAS && pendingEntries <= MAX_DELTA_FRACTION * Math.max(kv.size, 1)) {
           const file = ctx.fileName(`${args.suffix}.delta.jsonl`);
           const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(lines));
           const delta: ComponentDelta = { file, bytes: w.bytes, sha256: w.sha256, generation: ctx.generation, deleted, upserts: lines.length - deleted };
-          return { entry: { ...prev, deltas: [...deltas, delta] }, reused: false };
+          return { entry: { ...prev!, deltas: [...deltas, delta] }, reused: false };
         }
       }
+      // A consistent view: the entry list is taken now; values are never mutated in place by the
+      // store (a put stores a new object), so stringifying them while writing sees this state.
       const file = ctx.fileName(`${args.suffix}.jsonl`);
-      const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(treeLines(refsToDict(refs), 2)));
+      const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(dictLines(kv.serializedEntries())));
       const entry: ComponentEntry = {
         kind: args.kind,
         file,
@@ -125,7 +104,7 @@ export function kvComponent(args: {
       return { entry, reused: false };
     },
     committed(entry) {
-      if (pending && args.incremental) args.remember({ entry, version: pending.version, kv: args.kv, refs: pending.refs });
+      if (pending !== undefined && args.incremental) args.remember({ entry, version: pending, kv: args.kv });
       pending = undefined;
     },
   };
@@ -144,17 +123,53 @@ export async function readTreeWithDeltas(fs: FileSystem, dir: string, entry: Com
   return root;
 }
 
+/** Index of the `"` closing the JSON string that opens at `start`, or -1. */
+function stringEnd(s: string, start: number): number {
+  for (let i = start + 1; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 92) i++; // backslash: skip the escaped character
+    else if (ch === 34) return i;
+  }
+  return -1;
+}
+
+/**
+ * Splits an entry line `[["collection","key"],{...}]` without parsing the value: only the two
+ * strings are parsed. Anything else (markers, deletions, other spacing) is `undefined`: the caller
+ * parses the whole line.
+ */
+function splitEntry(line: string): [string, string, string] | undefined {
+  if (!line.startsWith('[["') || !line.endsWith("}]")) return undefined;
+  const e1 = stringEnd(line, 2);
+  if (e1 < 0 || line.charCodeAt(e1 + 1) !== 44 || line.charCodeAt(e1 + 2) !== 34) return undefined;
+  const e2 = stringEnd(line, e1 + 2);
+  if (e2 < 0 || line.charCodeAt(e2 + 1) !== 93 || line.charCodeAt(e2 + 2) !== 44 || line.charCodeAt(e2 + 3) !== 123) return undefined;
+  return [JSON.parse(line.slice(2, e1 + 1)) as string, JSON.parse(line.slice(e1 + 2, e2 + 1)) as string, line.slice(e2 + 3, -1)];
+}
+
 /**
  * Reads a docstore / index store component (base and deltas) straight into maps
  * (`collection -> key -> value`), the layout `SimpleKVStore` keeps: no 100k-key objects in between.
+ * Entry values are kept as their JSON text (the file verified against its checksum; the store
+ * parses a value when it is read), which keeps loading to one pass over the bytes.
  */
-export async function readKVComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<Map<string, Map<string, JsonObject>>> {
-  const maps = new Map<string, Map<string, JsonObject>>();
+export async function readKVComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<Map<string, Map<string, JsonObject | string>>> {
+  const maps = new Map<string, Map<string, JsonObject | string>>();
   const apply = (file: string, delta: boolean) => {
     let n = 0;
     return (line: string) => {
       n++;
       if (line.length === 0) return;
+      const fast = splitEntry(line);
+      if (fast) {
+        let m = maps.get(fast[0]);
+        if (!m) {
+          m = new Map();
+          maps.set(fast[0], m);
+        }
+        m.set(fast[1], fast[2]);
+        return;
+      }
       const bad = () => errors.corrupt(`${file}: line ${n} is not a docstore entry`, { details: { file } });
       let parsed: unknown;
       try {

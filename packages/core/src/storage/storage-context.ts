@@ -35,8 +35,8 @@ import {
 } from "./llamaindex-format.js";
 import { type ComponentEntry, type LarderManifest, MANIFEST_FILE, type SkippedEntry } from "./manifest.js";
 import { SimpleGraphStore } from "./simple-graph-store.js";
-import { readVectorComponent, rowIndex, vectorComponent, type VectorMemory } from "./vector-component.js";
-import { copyRefs, kvComponent as kvLarderComponent, readKVComponent, readTreeWithDeltas, type KVMemory } from "./kv-component.js";
+import { readVectorComponent, vectorComponent, type VectorMemory } from "./vector-component.js";
+import { kvComponent as kvLarderComponent, readKVComponent, readTreeWithDeltas, type KVMemory } from "./kv-component.js";
 
 export type PersistFormat = "larder" | "llamaindex";
 
@@ -77,8 +77,8 @@ export interface PersistOptions {
   format?: PersistFormat;
   /**
    * Larder format: write only what changed since this context's last persist to the same place
-   * (vector deltas, reuse of unchanged components). Default true. Keeps a copy of the last
-   * persisted vectors in memory to diff against.
+   * (vector deltas, reuse of unchanged components). Default true. Changes are found through the
+   * stores' mutation counters and change logs; no copy of persisted data is kept.
    */
   incremental?: boolean;
 }
@@ -297,17 +297,12 @@ export class StorageContext {
     if (loaded.propertyGraphStore) ctx.propertyGraphStore = loaded.propertyGraphStore;
     if (loaded.graphStore) ctx.graphStore = loaded.graphStore;
     if (loaded.chatStore) ctx.chatStore = loaded.chatStore;
-    // Remember what was read, so the next persist to the same place only writes what changed.
-    for (const [name, m] of memory) {
-      const store = ctx.vectorStores[name.slice("vector_store/".length)];
-      if (store) ctx.#vectorOwners.set(m, store);
-    }
+    // (Vector memories name their store; kv memories are built here.)
     const kvMemory = new Map<string, KVMemory>();
     for (const [name, store] of [["docstore", loaded.docStore], ["index_store", loaded.indexStore]] as const) {
       const kv = store ? memoryKV(store) : undefined;
       const entry = read.manifest.components[name];
-      const refs = loaded.refs[name];
-      if (kv && entry && refs) kvMemory.set(name, { entry, version: kv.version, kv, refs });
+      if (kv && entry && loaded.refs[name]) kvMemory.set(name, { entry, version: kv.version, kv });
     }
     ctx.#kvMemory.set(target.key, kvMemory);
     const graphFile = read.manifest.components["graph_store"]?.file;
@@ -379,12 +374,9 @@ export class StorageContext {
           namespace: ns,
           storeName: storeName(store),
           suffix: `${ns}.vectors`,
-          rows: () => store.toSnapshot(),
-          memory: memory.get(name)?.rows && this.#vectorOwners.get(memory.get(name)!) === store ? memory.get(name) : undefined,
-          remember: (m) => {
-            memory.set(name, m);
-            this.#vectorOwners.set(m, store);
-          },
+          store,
+          memory: memory.get(name)?.store === store ? memory.get(name) : undefined,
+          remember: (m) => memory.set(name, m),
           incremental,
         }),
       );
@@ -449,7 +441,6 @@ export class StorageContext {
     };
   }
 
-  readonly #vectorOwners = new WeakMap<VectorMemory, VectorStore>();
   #graphVersion: { store: SimpleGraphStore; version: number; key: string; file: string } | undefined;
 
   async #persistLlamaIndex(target: Target): Promise<PersistResult> {
@@ -575,7 +566,8 @@ async function detectFormat(target: Target): Promise<PersistFormat | undefined> 
 
 interface LoadedStores {
   /** The values the docstore / index store adopted (for incremental persists). */
-  refs: Partial<Record<"docstore" | "index_store", Map<string, Map<string, JsonObject>>>>;
+  /** The KV components loaded from the directory (not passed in), to remember for the next persist. */
+  refs: Partial<Record<"docstore" | "index_store", true>>;
   docStore?: DocStore;
   indexStore?: IndexStore;
   vectorStores: Record<string, VectorStore>;
@@ -615,14 +607,14 @@ async function loadLarderComponents(
       case "docstore":
         if (!init.docStore) {
           const maps = await readKVComponent(fs, dir, entry);
-          out.refs.docstore = copyRefs(maps);
+          out.refs.docstore = true;
           out.docStore = new SimpleDocumentStore(SimpleKVStore.fromTrustedMaps(maps), { namespace: inferNamespace(maps.keys(), DOC_SUFFIXES, "docstore") });
         }
         return;
       case "index_store":
         if (!init.indexStore) {
           const maps = await readKVComponent(fs, dir, entry);
-          out.refs.index_store = copyRefs(maps);
+          out.refs.index_store = true;
           out.indexStore = new SimpleIndexStore(SimpleKVStore.fromTrustedMaps(maps), { namespace: inferNamespace(maps.keys(), ["/data"], "index_store") });
         }
         return;
@@ -632,12 +624,12 @@ async function loadLarderComponents(
         const rows = await readVectorComponent(fs, dir, entry);
         let store: SimpleVectorStore;
         try {
-          store = SimpleVectorStore.fromSnapshot({ version: 1, dim: rows.dim, metric: rows.metric, ids: rows.ids, vectors: rows.vectors, nodes: rows.nodes });
+          store = SimpleVectorStore.fromTrustedSnapshot({ version: 1, dim: rows.dim, metric: rows.metric, ids: rows.ids, vectors: rows.vectors, nodes: rows.nodes });
         } catch (err) {
           throw corruptIn(err, joinPath(dir, entry.file));
         }
         out.vectorStores[ns] = store;
-        memory.set(name, { entry, rows, rowOf: rowIndex(rows.ids) });
+        memory.set(name, { entry, store, version: store.version });
         return;
       }
       case "property_graph_store":

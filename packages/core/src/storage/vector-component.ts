@@ -1,9 +1,10 @@
 /**
  * Vector stores in the Larder format: packed float32 rows plus one node JSON per row, and
- * incremental persists. When the context still holds what it wrote last time (ids, rows, node
- * JSON), a persist compares the current snapshot with it and writes only a *delta* (changed and
- * new rows, deleted ids) next to the unchanged base files. Deltas are folded into a new base when
- * they exceed a quarter of the rows or number 16.
+ * incremental persists. The context remembers, per place, the store's mutation counter at the
+ * last persist (or load); the next persist asks the store which rows were written and which ids
+ * deleted since ({@link SimpleVectorStore.changesSince}) and writes only a *delta* of those next to
+ * the unchanged base files: no snapshot of the whole store, no copy of old rows kept in memory.
+ * Deltas are folded into a new base when they exceed a quarter of the rows or number 16.
  */
 import { errors } from "../errors.js";
 import type { DistanceMetric } from "../vector/types.js";
@@ -12,6 +13,7 @@ import { utf8Chunks } from "./json-stream.js";
 import { type ComponentWriteContext, type LarderComponent, readVectors, readVerifiedLines, sameFiles, writeVectors } from "./larder-format.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
+import type { PersistedRows, SimpleVectorStore } from "../vector/simple-vector-store.js";
 
 /** What the format needs from a vector store (SimpleVectorStore's `toSnapshot()` shape). */
 export interface VectorRows {
@@ -24,111 +26,90 @@ export interface VectorRows {
   nodes: string[];
 }
 
-/** The last state written to (or read from) a directory, to diff the next persist against. */
+/** The last state written to (or read from) a directory: which store, at which mutation counter. */
 export interface VectorMemory {
   entry: ComponentEntry;
-  rows: VectorRows;
-  rowOf: Map<string, number>;
+  store: SimpleVectorStore;
+  version: number;
 }
 
 const MAX_DELTAS = 16;
 const MAX_DELTA_FRACTION = 0.25;
 
-function rowIndex(ids: readonly string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i < ids.length; i++) m.set(ids[i]!, i);
-  return m;
-}
 
-function* rowLines(kind: "base" | "delta", rows: VectorRows, pick: readonly number[] | null, deleted: readonly string[]): Generator<string> {
-  const n = pick ? pick.length : rows.ids.length;
+function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonly string[]): Generator<string> {
+  const n = rows.ids.length;
   yield `${JSON.stringify({ format: "larder-vector-rows", kind, dim: rows.dim, metric: rows.metric, count: n, deleted: deleted.length })}\n`;
-  yield `${JSON.stringify(pick ? pick.map((r) => rows.ids[r]) : rows.ids)}\n`;
+  yield `${JSON.stringify(rows.ids)}\n`;
   yield `${JSON.stringify(deleted)}\n`;
-  for (let i = 0; i < n; i++) yield `${rows.nodes[pick ? pick[i]! : i]}\n`;
+  for (let i = 0; i < n; i++) yield `${rows.node(i)}\n`;
 }
 
-function pickRows(rows: VectorRows, pick: readonly number[]): Float32Array {
-  const dim = rows.dim ?? 0;
-  const out = new Float32Array(pick.length * dim);
-  for (let i = 0; i < pick.length; i++) out.set(rows.vectors.subarray(pick[i]! * dim, (pick[i]! + 1) * dim), i * dim);
-  return out;
-}
-
-async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: VectorRows, pick: number[] | null, deleted: string[]) {
+async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[]) {
   const file = ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.jsonl`);
-  const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, pick, deleted)));
-  const data = pick ? pickRows(rows, pick) : rows.vectors;
+  const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, deleted)));
   const vectors = await writeVectors(ctx.fs, ctx.dir, ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.f32`), {
     dim: rows.dim ?? 0,
-    count: pick ? pick.length : rows.ids.length,
-    data,
+    count: rows.ids.length,
+    data: rows.vectors,
   });
   return { file, bytes: w.bytes, sha256: w.sha256, vectors };
 }
-
-/** Bit-exact row comparison (integer views: -0/NaN payloads count as changes, as they should). */
-function sameRow(a: VectorRows, ia: Int32Array, ra: number, b: VectorRows, ib: Int32Array, rb: number, dim: number): boolean {
-  if (a.nodes[ra] !== b.nodes[rb]) return false;
-  const oa = ra * dim;
-  const ob = rb * dim;
-  for (let j = 0; j < dim; j++) if (ia[oa + j] !== ib[ob + j]) return false;
-  return true;
-}
-
-const int32View = (f: Float32Array) => new Int32Array(f.buffer, f.byteOffset, f.length);
 
 export function vectorComponent(args: {
   name: string;
   namespace: string;
   storeName: string;
   suffix: string;
-  rows: () => VectorRows;
+  store: SimpleVectorStore;
   /** What this context last wrote to / read from this directory for this store. */
   memory: VectorMemory | undefined;
   remember: (m: VectorMemory) => void;
   incremental: boolean;
 }): LarderComponent {
-  let pending: VectorRows | undefined;
+  let pending: number | undefined;
   return {
     name: args.name,
     kind: "vector_store",
     namespace: args.namespace,
     storeName: args.storeName,
     async write(ctx) {
-      const rows = args.rows();
-      if (rows.dim === null && rows.ids.length > 0) throw errors.invalid("vector rows without a dimension", { store: args.storeName });
-      pending = rows;
+      const { store } = args;
+      // Everything below up to the first await reads the store synchronously: a consistent state.
+      const version = store.version;
+      pending = version;
       const prev = ctx.previous;
       const mem = args.memory;
-      if (
-        args.incremental &&
-        prev?.encoding === "vector-rows" &&
-        mem &&
-        sameFiles(prev, mem.entry) &&
-        mem.rows.dim === rows.dim &&
-        mem.rows.metric === rows.metric
-      ) {
-        const upserts: number[] = [];
-        const dim = rows.dim ?? 0;
-        const cur = int32View(rows.vectors);
-        const old = int32View(mem.rows.vectors);
-        for (let r = 0; r < rows.ids.length; r++) {
-          const p = mem.rowOf.get(rows.ids[r]!);
-          if (p === undefined || !sameRow(rows, cur, r, mem.rows, old, p, dim)) upserts.push(r);
-        }
-        const current = rowIndex(rows.ids);
-        const deleted = mem.rows.ids.filter((id) => !current.has(id));
-        if (upserts.length === 0 && deleted.length === 0) return { entry: prev, reused: true };
-        const deltas = prev.deltas ?? [];
+      const changes =
+        args.incremental && prev?.encoding === "vector-rows" && mem && mem.store === store && sameFiles(prev, mem.entry) && prev.vectors?.dim === (store.dim ?? 0)
+          ? store.changesSince(mem.version)
+          : undefined;
+      if (changes) {
+        const { rows: upserts, deleted } = changes;
+        if (upserts.length === 0 && deleted.length === 0) return { entry: prev!, reused: true };
+        const deltas = prev!.deltas ?? [];
         const pendingRows = deltas.reduce((n, d) => n + (d.vectors?.count ?? 0) + d.deleted, 0) + upserts.length + deleted.length;
-        if (deltas.length < MAX_DELTAS && pendingRows <= MAX_DELTA_FRACTION * Math.max(rows.ids.length, 1)) {
-          const w = await writeRows(ctx, args.suffix, "delta", rows, upserts, deleted);
+        if (deltas.length < MAX_DELTAS && pendingRows <= MAX_DELTA_FRACTION * Math.max(store.size, 1)) {
+          const w = await writeRows(ctx, args.suffix, "delta", store.snapshotRows(upserts), deleted);
           const delta: VectorDelta = { ...w, generation: ctx.generation, deleted: deleted.length };
-          return { entry: { ...prev, deltas: [...deltas, delta] }, reused: false };
+          return { entry: { ...prev!, deltas: [...deltas, delta] }, reused: false };
         }
       }
-      const w = await writeRows(ctx, args.suffix, "base", rows, null, []);
+      // The vectors are written from a live view of the store's buffer (no 150 MB copy per 100k
+      // rows). A mutation while the files are written (other tasks run during the awaits) shows as
+      // a new version: then the base is written again from a copy taken at once.
+      // (A failed add can also grow the buffer, detaching the view, without a new version.)
+      const rows = store.snapshotRows(null, { viewVectors: true });
+      if (rows.dim === null && rows.ids.length > 0) throw errors.invalid("vector rows without a dimension", { store: args.storeName });
+      const moved = () => store.version !== version || (rows.vectors.length > 0 && rows.vectors.buffer.byteLength === 0);
+      let w = await writeRows(ctx, args.suffix, "base", rows, []).catch((err: unknown) => {
+        if (!moved()) throw err;
+        return undefined;
+      });
+      if (!w || moved()) {
+        pending = store.version;
+        w = await writeRows(ctx, args.suffix, "base", store.snapshotRows(null), []);
+      }
       const entry: ComponentEntry = {
         kind: "vector_store",
         encoding: "vector-rows",
@@ -143,7 +124,7 @@ export function vectorComponent(args: {
       return { entry, reused: false };
     },
     committed(entry) {
-      if (pending && args.incremental) args.remember({ entry, rows: pending, rowOf: rowIndex(pending.ids) });
+      if (pending !== undefined && args.incremental) args.remember({ entry, store: args.store, version: pending });
       pending = undefined;
     },
   };
@@ -234,4 +215,3 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
   return { dim, metric, ids, vectors, nodes };
 }
 
-export { rowIndex };

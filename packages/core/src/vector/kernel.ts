@@ -178,6 +178,39 @@ export class VectorMatrix {
     return -1;
   }
 
+  /**
+   * Bulk {@link write} of `n` packed rows (`dim` floats each, no padding) to rows `from`...: one
+   * copy, then one pass for finiteness and norms. Returns the first offending row (relative to
+   * `from`) holding a non-finite value, or -1.
+   */
+  writePacked(from: number, packed: Float32Array, n: number): number {
+    if (from + n > this.capacity) throw new RangeError(`rows ${from}+${n} beyond capacity ${this.capacity}`);
+    const { dim, stride } = this;
+    const d = this.data;
+    if (stride === dim) d.set(packed.subarray(0, n * dim), from * dim);
+    else {
+      for (let r = 0; r < n; r++) {
+        const off = (from + r) * stride;
+        d.set(packed.subarray(r * dim, (r + 1) * dim), off);
+        d.fill(0, off + dim, off + stride);
+      }
+    }
+    const cosine = this.metric === "cosine";
+    const inv = this.invNorms;
+    for (let r = 0; r < n; r++) {
+      const off = (from + r) * stride;
+      let sq = 0;
+      for (let j = 0; j < dim; j++) {
+        const v = d[off + j]!;
+        sq += v * v;
+      }
+      // A NaN or an infinity anywhere makes the sum NaN or +Infinity (float64 cannot overflow here).
+      if (sq - sq !== 0) return r;
+      if (cosine) inv[from + r] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    }
+    return -1;
+  }
+
   /** Makes `k` rows written past `size` with {@link write} part of the matrix. */
   commitAppend(k: number): void {
     if (this.count + k > this.capacity) throw new RangeError("commit beyond capacity");
@@ -215,6 +248,14 @@ export class VectorMatrix {
   }
 
   /** The rows packed without padding: `size * dim` floats (a copy). */
+  /**
+   * The rows as one packed view without copying, when rows carry no padding (`dim` a multiple of
+   * 4); else undefined. The view is only valid until the next write, delete or growth.
+   */
+  packedView(): Float32Array | undefined {
+    return this.stride === this.dim ? this.data.subarray(0, this.count * this.dim) : undefined;
+  }
+
   packed(): Float32Array {
     if (this.stride === this.dim) return this.data.slice(0, this.count * this.dim);
     const out = new Float32Array(this.count * this.dim);

@@ -41,6 +41,17 @@ export interface SimpleVectorStoreSnapshot {
   nodes: string[];
 }
 
+/** Rows for the persistence layer ({@link SimpleVectorStore.snapshotRows}). */
+export interface PersistedRows {
+  dim: number | null;
+  metric: DistanceMetric;
+  ids: string[];
+  /** `ids.length * dim` floats. */
+  vectors: Float32Array;
+  /** Node JSON text of row `i` (embedding null; never contains a raw newline). */
+  node(i: number): string;
+}
+
 /** LlamaIndex's `{namespace}__vector_store.json` (`SimpleVectorStoreData.to_dict()`). */
 export interface LlamaIndexVectorStoreDict {
   embedding_dict: Record<string, number[]>;
@@ -57,9 +68,21 @@ const LI_RESERVED = ["_node_content", "_node_type", "document_id", "doc_id", "re
  * their LlamaIndex JSON. Ids, metadata and ref docs live in per-row arrays. This is several times
  * cheaper per add than building LlamaIndex JSON for every node.
  */
-type StoredNode = string | BaseNodeInit | NodeJson;
+type StoredNode = string | BaseNodeInit | NodeJson | RawNode;
 
-const isJson = (s: StoredNode): s is NodeJson => typeof s === "object" && "__type__" in s;
+/**
+ * A row loaded from a checksum-verified Larder file, kept as the node JSON text it was read as:
+ * loading parses it once (for id and metadata) and keeps no object tree per node, and the next
+ * persist writes the text back as is. It becomes a node only when a query or getNodes returns it.
+ */
+class RawNode {
+  constructor(readonly json: string) {}
+  parse(): NodeJson {
+    return JSON.parse(this.json) as NodeJson;
+  }
+}
+
+const isJson = (s: StoredNode): s is NodeJson => typeof s === "object" && !(s instanceof RawNode) && "__type__" in s;
 
 /**
  * The init of a TextNode stored as an object or as a bare string (its text: a plain node whose
@@ -75,19 +98,35 @@ function initOf(s: string | BaseNodeInit, id: string, metadata: Metadata, ref: s
 }
 
 function storedToNode(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): BaseNode {
+  if (s instanceof RawNode) return jsonToNode(s.parse());
   return isJson(s) ? jsonToNode(cloneJson(s)) : new TextNode(initOf(s, id, metadata, ref));
 }
 
-function storedToJson(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): NodeJson {
+function storedToJson(s: Exclude<StoredNode, RawNode>, id: string, metadata: Metadata, ref: string | undefined): NodeJson {
   if (isJson(s)) return s;
   const json = new TextNode(initOf(s, id, metadata, ref)).toJSON();
   json.__data__["embedding"] = null;
   return json;
 }
 
+/**
+ * The row's node JSON text (what the Larder format stores per row). Serialising needs no copy of
+ * the stored fields (the node built here only lends them to `toJSON`, which copies what it changes).
+ */
+function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string {
+  if (s instanceof RawNode) return s.json;
+  if (isJson(s)) return JSON.stringify(s);
+  const init: BaseNodeInit = typeof s === "string" ? { id, text: s, metadata } : { ...s };
+  if ((typeof s === "string" || s.relationships === undefined) && ref !== undefined) {
+    init.relationships = { [NodeRelationship.SOURCE]: { nodeId: ref } };
+  }
+  delete init.embedding;
+  return JSON.stringify(new TextNode(init).toJSON());
+}
+
 function storedText(s: StoredNode): string {
   if (typeof s === "string") return s;
-  const t = isJson(s) ? s.__data__["text"] : s.text;
+  const t = s instanceof RawNode ? s.parse().__data__["text"] : isJson(s) ? s.__data__["text"] : s.text;
   return typeof t === "string" ? t : "";
 }
 
@@ -121,6 +160,15 @@ export class SimpleVectorStore implements VectorStore {
   private index = new MetadataIndex(() => this.metas);
   /** BM25 index, built by the first text/hybrid query. */
   private text: TextIndex | undefined;
+  /**
+   * Change tracking for incremental persists: a mutation counter, the counter value of each row's
+   * last write, and the ids deleted since (an id leaves the log when it is added again). Before
+   * `resetAt` (a `clear()`, or a log that grew past the store's size) changes cannot be listed.
+   */
+  #version = 0;
+  private vers: number[] = [];
+  #deletedAt = new Map<string, number>();
+  #resetAt = 0;
 
   constructor(options: SimpleVectorStoreOptions = {}) {
     const metric = options.metric ?? "cosine";
@@ -176,6 +224,7 @@ export class SimpleVectorStore implements VectorStore {
    */
   private addAll(nodes: readonly BaseNode[]): string[] {
     if (nodes.length === 0) return [];
+    this.#materialize();
     let dim = this.dim;
     if (dim === undefined) {
       const first = nodes[0];
@@ -224,6 +273,7 @@ export class SimpleVectorStore implements VectorStore {
       }
       // Commit: nothing below can fail on input.
       matrix.commitAppend(fresh);
+      this.#version++;
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes[i]!;
         const t = target[i]!;
@@ -247,6 +297,8 @@ export class SimpleVectorStore implements VectorStore {
     this.jsons.push(stored);
     this.metas.push(metadata);
     this.refs.push(refDocId);
+    this.vers.push(this.#version);
+    this.#deletedAt.delete(id);
     // (idToRow already holds `row`: the staging loop entered it.)
     this.index.add(row, metadata);
     this.text?.add(row, storedText(stored));
@@ -261,6 +313,7 @@ export class SimpleVectorStore implements VectorStore {
     this.jsons[row] = stored;
     this.metas[row] = metadata;
     this.refs[row] = refDocId;
+    this.vers[row] = this.#version;
     this.index.add(row, metadata);
     this.ref(row);
   }
@@ -288,10 +341,13 @@ export class SimpleVectorStore implements VectorStore {
 
   /** Removes rows (any order, no duplicates needed) by swap-remove, highest row first. */
   private removeRows(rows: Iterable<number>): void {
+    this.#materialize();
     const sorted = Int32Array.from(new Set(rows)).sort().reverse();
     const matrix = this.matrix;
-    if (!matrix) return;
+    if (!matrix || sorted.length === 0) return;
+    const version = ++this.#version;
     for (const row of sorted) {
+      this.#deletedAt.set(this.ids[row]!, version);
       this.index.remove(row, this.metas[row]!);
       this.text?.remove(row, storedText(this.jsons[row]!));
       this.unref(row);
@@ -310,17 +366,25 @@ export class SimpleVectorStore implements VectorStore {
         this.jsons[row] = this.jsons[moved]!;
         this.metas[row] = meta;
         this.refs[row] = ref;
+        this.vers[row] = this.vers[moved]!;
         this.idToRow.set(this.ids[row], row);
       }
       this.ids.pop();
       this.jsons.pop();
       this.metas.pop();
       this.refs.pop();
+      this.vers.pop();
+    }
+    // Bound the log: past the store's size a full rewrite is as cheap as listing deletions.
+    if (this.#deletedAt.size > Math.max(1024, this.ids.length)) {
+      this.#deletedAt.clear();
+      this.#resetAt = version;
     }
   }
 
   async delete(refDocId: string): Promise<void> {
     if (typeof refDocId !== "string") throw new StorageError("INVALID_ARGUMENT", "delete() takes a ref doc id string", { store: STORE });
+    this.#materialize();
     const rows = this.refRows.get(refDocId);
     if (rows) this.removeRows([...rows]);
   }
@@ -337,15 +401,20 @@ export class SimpleVectorStore implements VectorStore {
     this.jsons = [];
     this.metas = [];
     this.refs = [];
+    this.vers = [];
     this.refRows = new Map();
     this.index.clear();
     this.text = undefined;
+    this.#deletedAt.clear();
+    this.#resetAt = ++this.#version;
+    this.#lazy = false;
   }
 
   // ------------------------------------------------------------------------------------ reads
 
   /** Rows selected by ids and/or filters (validated before anything happens). */
   private selectRows(args: { ids?: readonly string[]; filters?: MetadataFilters } | undefined, method: string, requireOne: boolean): number[] {
+    this.#materialize();
     if (args !== undefined && (typeof args !== "object" || args === null)) {
       throw new StorageError("INVALID_ARGUMENT", `${method}() takes {ids?, filters?}`, { store: STORE });
     }
@@ -516,6 +585,7 @@ export class SimpleVectorStore implements VectorStore {
    * index narrows selective filters so that only candidates are evaluated and scored.
    */
   private allowedRows(nodeIds: readonly string[] | undefined, docIds: readonly string[] | undefined, tree: MetadataFilters | undefined): Int32Array | null {
+    if (docIds || tree) this.#materialize();
     let cand: Set<number> | ReadonlySet<number> | null = null;
     const narrow = (s: ReadonlySet<number>) => {
       if (cand === null) cand = s;
@@ -610,8 +680,161 @@ export class SimpleVectorStore implements VectorStore {
       metric: this.metric,
       ids: [...this.ids],
       vectors: this.matrix ? this.matrix.packed() : new Float32Array(0),
-      nodes: this.jsons.map((j, r) => JSON.stringify(storedToJson(j, this.ids[r]!, this.metas[r]!, this.refs[r]))),
+      nodes: this.jsons.map((j, r) => storedToLine(j, this.ids[r]!, this.metas[r]!, this.refs[r])),
     };
+  }
+
+  /**
+   * For persistence: a mutation counter, bumped by every change (add, delete, clear). Together with
+   * {@link changesSince} it lets a persist find what changed without comparing contents.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * For persistence: the rows written (added or replaced) after `version` and the ids deleted after
+   * it and not added again; `undefined` when that cannot be told any more (a `clear()` since, or
+   * too many deletions to remember), which means "rewrite everything". An upsert of identical
+   * content counts as a change.
+   */
+  changesSince(version: number): { rows: number[]; deleted: string[] } | undefined {
+    if (version < this.#resetAt || version > this.#version) return undefined;
+    const rows: number[] = [];
+    const vers = this.vers;
+    for (let r = 0; r < vers.length; r++) if (vers[r]! > version) rows.push(r);
+    const deleted: string[] = [];
+    for (const [id, v] of this.#deletedAt) if (v > version) deleted.push(id);
+    return { rows, deleted };
+  }
+
+  /**
+   * For persistence: a consistent snapshot of some rows (`rows`, in that order) or of all of them
+   * (`null`): ids, packed float32 vectors, and each row's node JSON text through `node(i)`. The
+   * node texts are produced on demand from the stored forms captured now (stored forms are never
+   * mutated in place, only replaced), so a full snapshot holds no 100 MB of strings at once. With
+   * `viewVectors` (all rows only) the vectors may be a live view of the store's buffer instead of a
+   * copy: valid only while {@link version} stays the same.
+   */
+  snapshotRows(rows: readonly number[] | null, options: { viewVectors?: boolean } = {}): PersistedRows {
+    const dim = this.dim ?? 0;
+    const pick = rows ?? null;
+    const n = pick ? pick.length : this.ids.length;
+    const ids: string[] = pick ? pick.map((r) => this.ids[r]!) : this.ids.slice();
+    const jsons = pick ? pick.map((r) => this.jsons[r]!) : this.jsons.slice();
+    const metas = pick ? pick.map((r) => this.metas[r]!) : this.metas.slice();
+    const refs = pick ? pick.map((r) => this.refs[r]) : this.refs.slice();
+    let vectors: Float32Array;
+    if (pick) {
+      vectors = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) vectors.set(this.matrix!.row(pick[i]!), i * dim);
+    } else {
+      const view = options.viewVectors ? this.matrix?.packedView() : undefined;
+      vectors = view ?? (this.matrix ? this.matrix.packed() : new Float32Array(0));
+    }
+    return {
+      dim: this.dim ?? null,
+      metric: this.metric,
+      ids,
+      vectors,
+      node: (i) => storedToLine(jsons[i]!, ids[i]!, metas[i]!, refs[i]),
+    };
+  }
+
+  /**
+   * For persistence only: builds a store from rows read back from a checksum-verified Larder file
+   * (node JSON this library wrote). Vectors go straight into the matrix (checked finite); each
+   * row's node JSON is kept as text and only checked to start with its id. Metadata, ref doc and
+   * the metadata index are extracted from that text on the first operation that needs them (a
+   * write, a delete, a filter); a plain similarity query parses only the nodes it returns. A row
+   * without the expected shape falls back to {@link fromSnapshot}'s full validation (`CORRUPT`).
+   */
+  static fromTrustedSnapshot(snapshot: SimpleVectorStoreSnapshot, options: Omit<SimpleVectorStoreOptions, "metric" | "dim"> = {}): SimpleVectorStore {
+    const { dim, ids, vectors, nodes } = snapshot;
+    const n = Array.isArray(ids) ? ids.length : -1;
+    if (
+      snapshot.version !== 1 ||
+      n <= 0 ||
+      dim === null ||
+      !Number.isInteger(dim) ||
+      dim <= 0 ||
+      !Array.isArray(nodes) ||
+      nodes.length !== n ||
+      !(vectors instanceof Float32Array) ||
+      vectors.length !== n * dim
+    ) {
+      return SimpleVectorStore.fromSnapshot(snapshot, options);
+    }
+    const store = new SimpleVectorStore({ ...options, metric: snapshot.metric, dim });
+    const matrix = store.ensureMatrix(dim);
+    matrix.reserve(n);
+    store.#version = 1;
+    store.#lazy = true;
+    for (let r = 0; r < n; r++) {
+      const id = ids[r];
+      const line = nodes[r];
+      if (
+        typeof id !== "string" ||
+        id.length === 0 ||
+        typeof line !== "string" ||
+        store.idToRow.has(id) ||
+        !line.startsWith(`{"__data__":{"id_":${JSON.stringify(id)},`)
+      ) {
+        return SimpleVectorStore.fromSnapshot(snapshot, options);
+      }
+      store.idToRow.set(id, r);
+      store.ids.push(id);
+      store.jsons.push(new RawNode(line));
+      store.metas.push(undefined as unknown as Metadata); // extracted by #materialize()
+      store.refs.push(undefined);
+      store.vers.push(1);
+    }
+    if (matrix.writePacked(0, vectors, n) !== -1) return SimpleVectorStore.fromSnapshot(snapshot, options);
+    matrix.commitAppend(n);
+    return store;
+  }
+
+  /** Rows adopted by {@link fromTrustedSnapshot} whose metadata and ref doc are not extracted yet. */
+  #lazy = false;
+
+  /** Extracts metadata and ref doc of lazily loaded rows and indexes them (once). */
+  #materialize(): void {
+    if (!this.#lazy) return;
+    for (let r = 0; r < this.ids.length; r++) {
+      if (this.metas[r] !== undefined) continue;
+      const s = this.jsons[r];
+      if (!(s instanceof RawNode)) continue;
+      const corrupt = (cause?: unknown) =>
+        new StorageError("CORRUPT", `vector store: the persisted node JSON of ${nodeLabel(this.ids[r]!)} is unreadable`, { store: STORE, cause });
+      let parsed: unknown;
+      try {
+        parsed = s.parse();
+      } catch (cause) {
+        throw corrupt(cause);
+      }
+      const data = (parsed as { __data__?: unknown } | null)?.__data__ as Record<string, unknown> | undefined;
+      const meta = data?.["metadata"];
+      const rels = data?.["relationships"];
+      const src = rels && typeof rels === "object" ? (rels as Record<string, unknown>)[NodeRelationship.SOURCE] : undefined;
+      const ref = src && typeof src === "object" && !Array.isArray(src) ? (src as Record<string, unknown>)["node_id"] : undefined;
+      if (
+        typeof data !== "object" ||
+        data === null ||
+        Array.isArray(data) ||
+        data["id_"] !== this.ids[r] ||
+        typeof meta !== "object" ||
+        meta === null ||
+        Array.isArray(meta) ||
+        (ref !== undefined && typeof ref !== "string")
+      ) {
+        throw corrupt();
+      }
+      this.metas[r] = meta as Metadata;
+      this.refs[r] = ref as string | undefined;
+      this.index.add(r, meta as Metadata);
+      this.ref(r);
+    }
+    this.#lazy = false;
   }
 
   /** Rebuilds a store from {@link toSnapshot}'s output; inconsistent input is `CORRUPT`. */
@@ -658,13 +881,14 @@ export class SimpleVectorStore implements VectorStore {
     const embedding_dict = Object.create(null) as Record<string, number[]>;
     const text_id_to_ref_doc_id = Object.create(null) as Record<string, string>;
     const metadata_dict = Object.create(null) as Record<string, Record<string, unknown>>;
+    this.#materialize();
     for (let r = 0; r < this.ids.length; r++) {
       const id = this.ids[r]!;
       const ref = this.refs[r] ?? "None";
       embedding_dict[id] = Array.from(this.matrix!.row(r));
       text_id_to_ref_doc_id[id] = ref;
       const j = this.jsons[r]!;
-      const cls = isJson(j) ? j.__data__["class_name"] : "TextNode";
+      const cls = j instanceof RawNode ? j.parse().__data__["class_name"] : isJson(j) ? j.__data__["class_name"] : "TextNode";
       const type = typeof cls === "string" ? cls : "TextNode";
       metadata_dict[id] = { ...this.metas[r], _node_type: type, document_id: ref, doc_id: ref, ref_doc_id: ref };
     }
