@@ -1,4 +1,5 @@
 // Unit tests (no server): options, presets, URL parsing, validation before I/O, error mapping.
+import { Readable } from "node:stream";
 import { S3Client } from "@aws-sdk/client-s3";
 import { expectStorageError } from "@larder/conformance";
 import { registeredFileSystemSchemes, resolveFileSystem } from "@larder/core/fs";
@@ -182,5 +183,42 @@ describe("error mapping", () => {
     const mapped = toS3StorageError(withResponse, ctx);
     expect((mapped.cause as Record<string, unknown>)["$response"]).toBeUndefined();
     expect(JSON.stringify(mapped.details)).not.toContain("AKIDEXAMPLE");
+  });
+});
+
+describe("read() of a response body (fake client, no server)", () => {
+  function fsWith(body: Readable | undefined, contentLength: number | undefined): S3FileSystem {
+    const client = { send: async () => ({ Body: body, ContentLength: contentLength }) } as unknown as S3Client;
+    return new S3FileSystem({ bucket: "ok-bucket", client });
+  }
+  const chunks = () => [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5]), new Uint8Array([6])];
+
+  it("fills one buffer of Content-Length from the chunks, or joins them when the length is missing", async () => {
+    expect(Array.from(await fsWith(Readable.from(chunks()), 6).read("f"))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(await fsWith(Readable.from(chunks()), undefined).read("f"))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await fsWith(undefined, 0).read("f")).length).toBe(0);
+    const out = await fsWith(Readable.from(chunks()), 6).read("f");
+    expect(out.buffer.byteLength).toBe(6); // exactly the object, not a view into a larger buffer
+  });
+
+  it("a body shorter or longer than Content-Length is CONNECTION, and the body is destroyed", async () => {
+    for (const length of [7, 5]) {
+      const body = Readable.from(chunks());
+      const e = await expectStorageError(() => fsWith(body, length).read("f"), "CONNECTION");
+      expect(e.message).toContain("s3://ok-bucket/f");
+      expect(e.message).toContain(`Content-Length`);
+      expect(body.destroyed).toBe(true);
+    }
+  });
+
+  it("a body failing mid-way is CONNECTION, and the body is destroyed", async () => {
+    const body = Readable.from(
+      (async function* () {
+        yield new Uint8Array(2);
+        throw Object.assign(new Error("aborted"), { code: "ECONNRESET" });
+      })(),
+    );
+    await expectStorageError(() => fsWith(body, 10).read("f"), "CONNECTION");
+    expect(body.destroyed).toBe(true);
   });
 });

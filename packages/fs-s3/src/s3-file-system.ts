@@ -79,6 +79,7 @@ const MIN_PART = 5 * MIB;
 const DELETE_BATCH = 1000; // DeleteObjects' limit
 const MAX_KEY_BYTES = 1024; // S3's key limit
 const HEAD_CONCURRENCY = 16;
+const MAX_READ_BYTES = 2 ** 32 - 1; // below every Node version's largest typed array
 const utf8 = new TextEncoder();
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -182,14 +183,23 @@ export class S3FileSystem implements FileSystem {
     return key;
   }
 
+  /**
+   * The whole object in one buffer of its `Content-Length`, filled from the body stream as it
+   * arrives: peak memory is about the object's size (the SDK's `transformToByteArray` keeps every
+   * chunk and then a joined copy, about twice the size).
+   */
   async read(path: string): Promise<Uint8Array> {
     const key = this.keyOf(path);
     this.#open();
+    let body: unknown;
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (!out.Body) return new Uint8Array(0);
-      return await out.Body.transformToByteArray();
+      body = out.Body;
+      if (!body) return new Uint8Array(0);
+      return await readBody(body as NonNullable<typeof out.Body>, out.ContentLength, `s3://${this.bucket}/${key}`, this.name);
     } catch (err) {
+      // A body left half-read would keep its socket out of the pool.
+      discardBody(body);
       throw await this.#error(err, "read", key);
     }
   }
@@ -508,6 +518,75 @@ export function s3ClientConfig(options: S3FileSystemOptions): S3ClientConfig {
   if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
   return config;
+}
+
+/**
+ * Copies a GetObject body into one `Uint8Array` of `contentLength` bytes; without a length (never
+ * the case for S3's GetObject, but a proxy may drop it) the chunks are collected and joined.
+ */
+async function readBody(
+  body: { transformToByteArray(): Promise<Uint8Array> },
+  contentLength: number | undefined,
+  where: string,
+  store: string,
+): Promise<Uint8Array> {
+  // A body that is not async-iterable (a browser Blob) is left to the SDK.
+  if (!(Symbol.asyncIterator in body)) return body.transformToByteArray();
+  const chunks = body as unknown as AsyncIterable<Uint8Array>;
+  if (contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const c of chunks) {
+      parts.push(c);
+      total += c.length;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  if (contentLength > MAX_READ_BYTES) {
+    throw new StorageError(
+      "INVALID_ARGUMENT",
+      `read ${where}: the object (${contentLength} bytes) is larger than one buffer can hold (${MAX_READ_BYTES} bytes); use readStream()`,
+      { store },
+    );
+  }
+  const out = new Uint8Array(contentLength);
+  let at = 0;
+  for await (const c of chunks) {
+    if (at + c.length > contentLength) {
+      throw new StorageError("CONNECTION", `read ${where}: the response body is longer than its Content-Length (${contentLength} bytes)`, {
+        store,
+        details: { contentLength },
+      });
+    }
+    out.set(c, at);
+    at += c.length;
+  }
+  if (at !== contentLength) {
+    throw new StorageError(
+      "CONNECTION",
+      `read ${where}: the response body ended after ${at} of ${contentLength} bytes (Content-Length); the connection was cut`,
+      { store, details: { contentLength, received: at } },
+    );
+  }
+  return out;
+}
+
+/** Stops a response body (Node stream or web stream) that will not be read to its end; never throws. */
+function discardBody(body: unknown): void {
+  if (typeof body !== "object" || body === null) return;
+  try {
+    const b = body as { destroy?: () => void; cancel?: () => Promise<void>; locked?: boolean };
+    if (typeof b.destroy === "function") b.destroy();
+    else if (typeof b.cancel === "function" && !b.locked) b.cancel().catch(() => {});
+  } catch {
+    // Best effort: the error being reported matters more.
+  }
 }
 
 function decodeKey(key: string): string {
