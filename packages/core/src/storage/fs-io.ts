@@ -1,6 +1,6 @@
 import { errors, isStorageError, toStorageError } from "../errors.js";
 import type { FileSystem, WriteOptions } from "../fs/types.js";
-import { HashingCounter } from "./sha256.js";
+import { AsyncHashingCounter } from "./sha256.js";
 
 /** `dir/name` inside a FileSystem (an empty dir is the root). */
 export function joinPath(dir: string, name: string): string {
@@ -24,15 +24,21 @@ export async function writeHashed(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options?: WriteOptions,
 ): Promise<WrittenFile> {
-  const counter = new HashingCounter();
-  if (fs.writeStream) {
-    await fs.writeStream(path, counter.tap(chunks), options);
-  } else {
-    const parts: Uint8Array[] = [];
-    for await (const c of counter.tap(chunks)) parts.push(c);
-    await fs.write(path, parts.length === 1 ? parts[0]! : Buffer.concat(parts), options);
+  // A big file is hashed on a worker thread while the main thread produces the next chunks.
+  const counter = new AsyncHashingCounter();
+  try {
+    if (fs.writeStream) {
+      await fs.writeStream(path, counter.tap(chunks), options);
+    } else {
+      const parts: Uint8Array[] = [];
+      for await (const c of counter.tap(chunks)) parts.push(c);
+      await fs.write(path, parts.length === 1 ? parts[0]! : Buffer.concat(parts), options);
+    }
+  } catch (err) {
+    counter.discard();
+    throw err;
   }
-  return { bytes: counter.bytes, sha256: counter.digest() };
+  return { bytes: counter.bytes, sha256: await counter.digest() };
 }
 
 /** Reads a whole file; a missing file is `NOT_FOUND` naming it. */

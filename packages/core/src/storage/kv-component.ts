@@ -144,8 +144,16 @@ function splitEntry(line: string): [string, string, string] | undefined {
   if (e1 < 0 || line.charCodeAt(e1 + 1) !== 44 || line.charCodeAt(e1 + 2) !== 34) return undefined;
   const e2 = stringEnd(line, e1 + 2);
   if (e2 < 0 || line.charCodeAt(e2 + 1) !== 93 || line.charCodeAt(e2 + 2) !== 44 || line.charCodeAt(e2 + 3) !== 123) return undefined;
-  return [JSON.parse(line.slice(2, e1 + 1)) as string, JSON.parse(line.slice(e1 + 2, e2 + 1)) as string, line.slice(e2 + 3, -1)];
+  return [jsonString(line, 2, e1), jsonString(line, e1 + 2, e2), line.slice(e2 + 3, -1)];
 }
+
+/** The JSON string literal `s[start..end]` (quotes included); one without escapes is just sliced. */
+function jsonString(s: string, start: number, end: number): string {
+  const inner = s.slice(start + 1, end);
+  return NEEDS_PARSE.test(inner) ? (JSON.parse(s.slice(start, end + 1)) as string) : inner;
+}
+// An escape, or a raw control character (invalid JSON: JSON.parse rejects it).
+const NEEDS_PARSE = /[\\\u0000-\u001f]/;
 
 /**
  * Reads a docstore / index store component (base and deltas) straight into maps

@@ -16,7 +16,7 @@ import { endianness } from "node:os";
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
 import { joinPath, readChunks, readFile, writeHashed } from "./fs-io.js";
-import { treeLines, utf8Chunks, utf8Lines } from "./json-stream.js";
+import { Utf8LineSplitter, treeLines, utf8Chunks } from "./json-stream.js";
 import {
   type ComponentEntry,
   type ComponentKind,
@@ -31,7 +31,7 @@ import {
   generationOfFile,
   validateManifest,
 } from "./manifest.js";
-import { HashingCounter } from "./sha256.js";
+import { AsyncHashingCounter } from "./sha256.js";
 
 const LITTLE_ENDIAN = endianness() === "LE";
 
@@ -313,18 +313,31 @@ export async function readVerifiedLines(fs: FileSystem, dir: string, ref: FileRe
   const stat = await fs.stat(path);
   if (!stat) throw errors.notFound(`${path} (${what}) is missing`, { details: { file: path } });
   checkSize(ref, path, stat.size);
-  const counter = new HashingCounter();
+  // A big file is hashed on a worker thread while this thread decodes and parses it; the load
+  // still waits for the digest (and fails with CORRUPT) before anything is returned.
+  const counter = new AsyncHashingCounter();
   let lineError: unknown;
-  for await (const line of utf8Lines(counter.tap(readChunks(fs, path)))) {
-    if (lineError !== undefined) continue;
+  const splitter = new Utf8LineSplitter((line) => {
+    if (lineError !== undefined) return;
     try {
       onLine(line);
     } catch (err) {
       lineError = err;
     }
+  });
+  try {
+    for await (const chunk of readChunks(fs, path)) {
+      counter.update(chunk);
+      splitter.push(chunk);
+    }
+    splitter.end();
+  } catch (err) {
+    counter.discard();
+    throw err;
   }
+  if (counter.bytes !== ref.bytes) counter.discard();
   checkSize(ref, path, counter.bytes);
-  checkSha(ref, path, counter.digest());
+  checkSha(ref, path, await counter.digest());
   if (lineError !== undefined) {
     if (isStorageError(lineError)) throw lineError;
     throw errors.corrupt(`${path}: ${(lineError as Error)?.message ?? String(lineError)}`, { cause: lineError, details: { file: path } });
@@ -341,9 +354,11 @@ export async function readVectors(fs: FileSystem, dir: string, ref: VectorFileRe
     throw err;
   }
   checkSize(ref, path, bytes.byteLength);
-  const counter = new HashingCounter();
-  counter.update(bytes);
-  checkSha(ref, path, counter.digest());
+  // Hashed on the worker thread (in slices) while other components' files are parsed.
+  const counter = new AsyncHashingCounter();
+  const SLICE = 1 << 22;
+  for (let off = 0; off < bytes.byteLength; off += SLICE) counter.update(bytes.subarray(off, Math.min(off + SLICE, bytes.byteLength)));
+  checkSha(ref, path, await counter.digest());
   let data: Float32Array;
   if (!LITTLE_ENDIAN) {
     const swapped = swap32(bytes);

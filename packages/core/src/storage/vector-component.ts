@@ -47,13 +47,19 @@ function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonl
 
 async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[]) {
   const file = ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.jsonl`);
-  const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, deleted)));
-  const vectors = await writeVectors(ctx.fs, ctx.dir, ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.f32`), {
-    dim: rows.dim ?? 0,
-    count: rows.ids.length,
-    data: rows.vectors,
-  });
-  return { file, bytes: w.bytes, sha256: w.sha256, vectors };
+  // Both files are written side by side: the packed vectors' write and fsync (kernel work) overlap
+  // the serialisation of the node JSON on the main thread. Both settle before any error is thrown.
+  const [w, vectors] = await Promise.allSettled([
+    writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, deleted))),
+    writeVectors(ctx.fs, ctx.dir, ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.f32`), {
+      dim: rows.dim ?? 0,
+      count: rows.ids.length,
+      data: rows.vectors,
+    }),
+  ]);
+  if (w.status === "rejected") throw w.reason;
+  if (vectors.status === "rejected") throw vectors.reason;
+  return { file, bytes: w.value.bytes, sha256: w.value.sha256, vectors: vectors.value };
 }
 
 export function vectorComponent(args: {
@@ -166,8 +172,12 @@ async function readRowsFile(fs: FileSystem, dir: string, ref: FileRef, what: str
 /** Reads a `vector-rows` component (base plus deltas) back into rows; verifies every file. */
 export async function readVectorComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<VectorRows> {
   const what = `vector store ${entry.namespace ?? ""}`;
-  const baseFile = await readRowsFile(fs, dir, entry, what);
-  const baseVec = await readVectors(fs, dir, entry.vectors!);
+  // The packed vectors are read (kernel work) while the rows file is parsed; both verified.
+  const [rowsRead, vecRead] = await Promise.allSettled([readRowsFile(fs, dir, entry, what), readVectors(fs, dir, entry.vectors!)]);
+  if (rowsRead.status === "rejected") throw rowsRead.reason;
+  if (vecRead.status === "rejected") throw vecRead.reason;
+  const baseFile = rowsRead.value;
+  const baseVec = vecRead.value;
   const dim = baseFile.header.dim;
   const metric = baseFile.header.metric;
   if (baseVec.count !== baseFile.ids.length || (dim !== null && baseVec.dim !== dim)) {
