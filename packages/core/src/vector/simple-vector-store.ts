@@ -115,6 +115,7 @@ function storedToJson(s: Exclude<StoredNode, RawNode>, id: string, metadata: Met
  */
 function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string {
   if (s instanceof RawNode) return s.json;
+  if (typeof s === "string") return plainLine(id, s, metadata, ref);
   if (isJson(s)) return JSON.stringify(s);
   const init: BaseNodeInit = typeof s === "string" ? { id, text: s, metadata } : { ...s };
   if ((typeof s === "string" || s.relationships === undefined) && ref !== undefined) {
@@ -122,6 +123,47 @@ function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string
   }
   delete init.embedding;
   return JSON.stringify(new TextNode(init).toJSON());
+}
+
+/**
+ * A plain TextNode's line without building the node and its JSON object tree (persist was bound
+ * by that garbage): the constant fragments come from serialising one node with sentinel values
+ * through the ordinary path, so the output is byte for byte what `storedToLine` produced before.
+ */
+type LineTemplate = { parts: string[]; order: ("id" | "text" | "metadata" | "ref")[] };
+let plainTemplates: [LineTemplate, LineTemplate] | undefined;
+function lineTemplate(withRef: boolean): LineTemplate {
+  const sentinel = { id: "\u0001larder-id\u0001", text: "\u0001larder-text\u0001", ref: "\u0001larder-ref\u0001" };
+  const metaSentinel = { "\u0001larder-metadata\u0001": 0 };
+  const init: BaseNodeInit = { id: sentinel.id, text: sentinel.text, metadata: metaSentinel as Metadata };
+  if (withRef) init.relationships = { [NodeRelationship.SOURCE]: { nodeId: sentinel.ref } };
+  const full = JSON.stringify(new TextNode(init).toJSON());
+  const marks: [number, string, LineTemplate["order"][number]][] = [
+    [full.indexOf(JSON.stringify(sentinel.id)), JSON.stringify(sentinel.id), "id"],
+    [full.indexOf(JSON.stringify(sentinel.text)), JSON.stringify(sentinel.text), "text"],
+    [full.indexOf(JSON.stringify(metaSentinel)), JSON.stringify(metaSentinel), "metadata"],
+  ];
+  if (withRef) marks.push([full.indexOf(JSON.stringify(sentinel.ref)), JSON.stringify(sentinel.ref), "ref"]);
+  marks.sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let at = 0;
+  for (const [pos, text] of marks) {
+    if (pos < 0 || full.indexOf(text, pos + 1) >= 0) throw new Error("unexpected TextNode JSON shape");
+    parts.push(full.slice(at, pos));
+    at = pos + text.length;
+  }
+  parts.push(full.slice(at));
+  return { parts, order: marks.map((m) => m[2]) };
+}
+function plainLine(id: string, text: string, metadata: Metadata, ref: string | undefined): string {
+  plainTemplates ??= [lineTemplate(false), lineTemplate(true)];
+  const t = plainTemplates[ref === undefined ? 0 : 1];
+  let out = t.parts[0]!;
+  for (let k = 0; k < t.order.length; k++) {
+    const f = t.order[k]!;
+    out += (f === "id" ? JSON.stringify(id) : f === "text" ? JSON.stringify(text) : f === "ref" ? JSON.stringify(ref) : JSON.stringify(metadata)) + t.parts[k + 1]!;
+  }
+  return out;
 }
 
 function storedText(s: StoredNode): string {

@@ -411,3 +411,23 @@ describe("SimpleVectorStore and prototype-named ids", () => {
     expect((await snap.getNodes()).map((n) => n.id)).toEqual(["constructor"]);
   });
 });
+
+describe("SimpleVectorStore persisted node JSON", () => {
+  it("writes a plain TextNode's line exactly as TextNode.toJSON() serialises it", async () => {
+    const cases: TextNode[] = [
+      new TextNode({ id: "a", text: "plain", metadata: {} }),
+      new TextNode({ id: 'q"uote\\\n', text: 'line\nbreak "quoted" \u2028 é 🙂', metadata: { k: 1, nested: { z: [1, "x", null] }, "w\"eird": true } }),
+      new TextNode({ id: "r", text: "", metadata: { page: 3 }, relationships: { [NodeRelationship.SOURCE]: { nodeId: 'doc "1"' } } }),
+      new TextNode({ id: "\u0001larder-id\u0001", text: "\u0001larder-text\u0001", metadata: { "\u0001larder-metadata\u0001": 0 } }),
+    ];
+    const store = new SimpleVectorStore();
+    await store.add(cases.map((n, i) => Object.assign(n.clone(), { embedding: [i + 1, 1] })));
+    const lines = store.toSnapshot().nodes;
+    const rows = store.snapshotRows(null);
+    cases.forEach((n, i) => {
+      const expected = JSON.stringify(new TextNode({ ...n, embedding: null }).toJSON());
+      expect(lines[i]).toBe(expected);
+      expect(rows.node(i)).toBe(expected);
+    });
+  });
+});
