@@ -19,49 +19,40 @@ export async function* utf8Chunks(
   parts: Iterable<string> | AsyncIterable<string>,
   target: number = CHUNK_TARGET,
 ): AsyncGenerator<Uint8Array> {
+  const packer = new Utf8Packer(target);
   if (Symbol.iterator in parts) {
     // A sync source is drained synchronously: \`for await\` would cost a microtask per part.
-    yield* utf8ChunksSync(parts, target);
-    return;
+    for (const part of parts) yield* packer.push(part);
+  } else {
+    for await (const part of parts) yield* packer.push(part);
   }
-  let buf = Buffer.allocUnsafe(target);
-  let off = 0;
-  for await (const part of parts) {
-    // UTF-16 unit -> at most 3 UTF-8 bytes.
-    if (off + part.length * 3 > buf.length) {
-      if (off > 0) {
-        yield buf.subarray(0, off);
-        buf = Buffer.allocUnsafe(target);
-        off = 0;
-      }
-      if (part.length * 3 > buf.length) {
-        yield Buffer.from(part, "utf8");
-        continue;
-      }
-    }
-    off += buf.write(part, off, "utf8");
-  }
-  if (off > 0) yield buf.subarray(0, off);
+  yield* packer.flush();
 }
 
-function* utf8ChunksSync(parts: Iterable<string>, target: number): Generator<Uint8Array> {
-  let buf = Buffer.allocUnsafe(target);
-  let off = 0;
-  for (const part of parts) {
-    if (off + part.length * 3 > buf.length) {
-      if (off > 0) {
-        yield buf.subarray(0, off);
-        buf = Buffer.allocUnsafe(target);
-        off = 0;
-      }
-      if (part.length * 3 > buf.length) {
+/** Packs string parts as UTF-8 into fresh ~`target`-byte buffers; shared by both source kinds. */
+class Utf8Packer {
+  #buf: Buffer;
+  #off = 0;
+  constructor(private readonly target: number) {
+    this.#buf = Buffer.allocUnsafe(target);
+  }
+  *push(part: string): Generator<Uint8Array> {
+    // UTF-16 unit -> at most 3 UTF-8 bytes.
+    if (this.#off + part.length * 3 > this.#buf.length) {
+      yield* this.flush();
+      if (part.length * 3 > this.#buf.length) {
         yield Buffer.from(part, "utf8");
-        continue;
+        return;
       }
     }
-    off += buf.write(part, off, "utf8");
+    this.#off += this.#buf.write(part, this.#off, "utf8");
   }
-  if (off > 0) yield buf.subarray(0, off);
+  *flush(): Generator<Uint8Array> {
+    if (this.#off === 0) return;
+    yield this.#buf.subarray(0, this.#off);
+    this.#buf = Buffer.allocUnsafe(this.target);
+    this.#off = 0;
+  }
 }
 
 /**

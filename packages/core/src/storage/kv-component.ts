@@ -10,7 +10,7 @@ import type { JsonObject } from "../kv/types.js";
 import type { SimpleKVStore } from "../kv/simple-kv-store.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { TreeAssembler, utf8Chunks } from "./json-stream.js";
-import { type LarderComponent, readVerifiedLines, sameFiles } from "./larder-format.js";
+import { type LarderComponent, readVerifiedLines, sameFiles, writeTreeLinesEntry } from "./larder-format.js";
 import type { ComponentDelta, ComponentEntry, ComponentKind } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 
@@ -90,18 +90,7 @@ export function kvComponent(args: {
       }
       // A consistent view: the entry list is taken now; values are never mutated in place by the
       // store (a put stores a new object), so stringifying them while writing sees this state.
-      const file = ctx.fileName(`${args.suffix}.jsonl`);
-      const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(dictLines(kv.serializedEntries())));
-      const entry: ComponentEntry = {
-        kind: args.kind,
-        file,
-        bytes: w.bytes,
-        sha256: w.sha256,
-        encoding: "json-tree-lines",
-        generation: ctx.generation,
-        store: args.storeName,
-      };
-      return { entry, reused: false };
+      return { entry: await writeTreeLinesEntry(ctx, args, dictLines(kv.serializedEntries())), reused: false };
     },
     committed(entry) {
       if (pending !== undefined && args.incremental) args.remember({ entry, version: pending, kv: args.kv });

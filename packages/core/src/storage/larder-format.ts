@@ -71,6 +71,25 @@ export interface LarderComponent {
   committed?(entry: ComponentEntry): void;
 }
 
+/** Writes `lines` as this generation's `{suffix}.jsonl` and describes it as a "json-tree-lines" entry. */
+export async function writeTreeLinesEntry(
+  ctx: ComponentWriteContext,
+  args: { kind: ComponentKind; storeName: string; suffix: string },
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<ComponentEntry> {
+  const file = ctx.fileName(`${args.suffix}.jsonl`);
+  const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(lines));
+  return {
+    kind: args.kind,
+    file,
+    bytes: w.bytes,
+    sha256: w.sha256,
+    encoding: "json-tree-lines",
+    generation: ctx.generation,
+    store: args.storeName,
+  };
+}
+
 /** A JSON value written as tree lines; `unchanged()` lets a store with a mutation counter skip the write. */
 export function jsonTreeComponent(args: {
   name: string;
@@ -91,18 +110,7 @@ export function jsonTreeComponent(args: {
       if (ctx.previous && ctx.previous.encoding === "json-tree-lines" && args.unchanged?.(ctx.previous)) {
         return { entry: ctx.previous, reused: true };
       }
-      const file = ctx.fileName(`${args.suffix}.jsonl`);
-      const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(treeLines(args.tree(), args.depth)));
-      const entry: ComponentEntry = {
-        kind: args.kind,
-        file,
-        bytes: w.bytes,
-        sha256: w.sha256,
-        encoding: "json-tree-lines",
-        generation: ctx.generation,
-        store: args.storeName,
-      };
-      return { entry, reused: false };
+      return { entry: await writeTreeLinesEntry(ctx, args, treeLines(args.tree(), args.depth)), reused: false };
     },
   };
   if (args.committed) component.committed = args.committed;
