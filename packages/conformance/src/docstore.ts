@@ -431,6 +431,65 @@ export const docStoreTests = {
     await expectRefDoc(ds, "d", ["keep"]);
   }) as Body,
 
+  "docstore.invalid.bad-field-of-a-text-node-writes-nothing": (async (ctx) => {
+    // Each field of an ordinary TextNode that can hold a non-JSON value, one at a time: a store may
+    // take a shortcut for plain TextNodes, and must still refuse every one of these.
+    const ds = await ctx.store();
+    await ds.addDocuments([chunk("keep", "d")]);
+    const breakers: [string, (n: TextNode) => void][] = [
+      ["metadata value undefined", (n) => (n.metadata = { a: undefined })],
+      ["nested metadata NaN", (n) => (n.metadata = { a: { b: [1, Number.POSITIVE_INFINITY] } })],
+      ["metadata Date", (n) => (n.metadata = { when: new Date(0) })],
+      ["metadata bigint", (n) => (n.metadata = { big: 1n })],
+      ["embedding NaN", (n) => (n.embedding = [0.5, Number.NaN])],
+      ["embedding hole", (n) => (n.embedding = [0.5, , 1] as number[])],
+      ["relationship metadata function", (n) => (n.relationships = { [NodeRelationship.SOURCE]: { nodeId: "d", metadata: { f: () => 1 } } })],
+      ["child relationship undefined id", (n) => (n.relationships = { [NodeRelationship.SOURCE]: { nodeId: "d" }, [NodeRelationship.CHILD]: [{ nodeId: undefined as unknown as string }] })],
+      ["excluded keys undefined entry", (n) => (n.excludedEmbedMetadataKeys = [undefined as unknown as string])],
+      ["start index NaN", (n) => (n.startCharIdx = Number.NaN)],
+      ["text undefined", (n) => (n.text = undefined as unknown as string)],
+      ["extra field undefined", (n) => (n.extra = { custom: undefined })],
+    ];
+    for (const [what, breakIt] of breakers) {
+      const bad = chunk("bad", "d");
+      breakIt(bad);
+      await expectStorageError(() => ds.addDocuments([chunk("ok", "d"), bad]), "INVALID_ARGUMENT");
+      expect(await ds.getAllDocumentIds(), what).toEqual(["keep"]);
+    }
+    await expectRefDoc(ds, "d", ["keep"]);
+  }) as Body,
+
+  "docstore.add.every-node-shape-stores-its-exact-json": (async (ctx) => {
+    // Plain TextNodes next to ones that must take the general path (extra fields, a subclass, an
+    // instance that shapes its own JSON): each stored JSON equals the node's own toJSON().
+    class TaggedNode extends TextNode {
+      protected override dataJson(): Record<string, unknown> {
+        return { ...super.dataJson(), tag: "t" };
+      }
+    }
+    const own = new TextNode({ id: "own", text: "own" });
+    const ownToJSON = own.toJSON.bind(own);
+    own.toJSON = () => {
+      const j = ownToJSON();
+      j.__data__["own_field"] = 1;
+      return j;
+    };
+    const nodes: BaseNode[] = [
+      chunk("plain", "d", "plain text", { k: "v", n: [1, null, { x: true }] }),
+      new TextNode({ id: "extra", text: "x", extra: { custom_field: { a: 1 } } }),
+      new TaggedNode({ id: "sub", text: "sub" }),
+      own,
+      new TextNode({ id: "rels", relationships: { [NodeRelationship.CHILD]: [{ nodeId: "c1", metadata: null as unknown as undefined }, { nodeId: "c2", nodeType: null, hash: null }] } }),
+    ];
+    const ds = await ctx.store();
+    await ds.addDocuments(nodes);
+    const got = await ds.getNodes(nodes.map((n) => n.id));
+    got.forEach((n, i) => expect(n.toJSON(), n.id).toEqual(nodes[i]!.toJSON()));
+    expect(got.find((n) => n.id === "extra")?.extra).toEqual({ custom_field: { a: 1 } });
+    expect(got.find((n) => n.id === "sub")?.toJSON().__data__["tag"]).toBe("t");
+    expect(got.find((n) => n.id === "own")?.toJSON().__data__["own_field"]).toBe(1);
+  }) as Body,
+
   "docstore.layout.llamaindex-collections": (async (ctx) => {
     const ds = kvBacked(await ctx.store());
     const n = chunk("node-1", "doc-1", "Hello world.", { file_name: "a.txt" });

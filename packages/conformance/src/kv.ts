@@ -193,6 +193,53 @@ export const kvTests = {
     expect(await kv.getAll(C1)).toEqual({ existing: { keep: true } });
   }) as Body,
 
+  "kv.putAllSerialized.pulls-text-once-in-order": (async (ctx) => {
+    const kv = await ctx.store();
+    // An optional capability: a store without it is fine (callers fall back to putAll).
+    if (kv.putAllSerialized === undefined) {
+      await kv.putAll([["k", { a: 1 }]]);
+      expect(await kv.get("k")).toEqual({ a: 1 });
+      return;
+    }
+    const values = Array.from({ length: 25 }, (_, i) => richValue(i));
+    const keys = values.map((_, i) => `s${i % 20}`); // 5 duplicates: the last one wins
+    const pulled: number[] = [];
+    await kv.putAllSerialized(
+      keys,
+      (i) => {
+        pulled.push(i);
+        return JSON.stringify(values[i]);
+      },
+      C1,
+      { batchSize: 7 },
+    );
+    expect(pulled).toEqual(keys.map((_, i) => i));
+    for (let k = 0; k < 20; k++) expect(await kv.get(`s${k}`, C1), `s${k}`).toEqual(values[k < 5 ? k + 20 : k]);
+    expect((await collect(kv.scan(C1))).length).toBe(20);
+    await kv.putAllSerialized([], () => "{}", C2);
+    expect(await kv.getAll(C2)).toEqual({});
+  }) as Body,
+
+  "kv.putAllSerialized.validates-keys-before-pulling": (async (ctx) => {
+    const kv = await ctx.store();
+    if (kv.putAllSerialized === undefined) {
+      await expectStorageError(() => kv.putAll([["", { a: 1 }]]), "INVALID_ARGUMENT");
+      return;
+    }
+    for (const keys of [["ok", ""], ["ok", 7], ["ok", null], "ok", null] as unknown[]) {
+      let pulled = 0;
+      const serialize = () => {
+        pulled++;
+        return "{}";
+      };
+      await expectStorageError(() => kv.putAllSerialized!(keys as string[], serialize, C1), "INVALID_ARGUMENT");
+      expect(pulled, JSON.stringify(keys)).toBe(0);
+    }
+    await expectStorageError(() => kv.putAllSerialized!(["ok"], () => "{}", C1, { batchSize: 0 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => kv.putAllSerialized!(["ok"], () => "{}", ""), "INVALID_ARGUMENT");
+    expect(await kv.getAll(C1)).toEqual({});
+  }) as Body,
+
   "kv.getMany.order-and-missing": (async (ctx) => {
     const kv = await ctx.store();
     await kv.putAll([["a", { v: "a" }], ["b", { v: "b" }], ["c", { v: "c" }]], C1);

@@ -297,10 +297,16 @@ export async function guarded<T>(client: RedisClient, store: string, op: string,
  * would come back as U+FFFD, so names containing one are refused up front.
  */
 export function assertEncodable(name: string, store: string, what: string): void {
-  if (/\p{Cs}/u.test(name)) {
+  if (!isWellFormed(name)) {
     throw new StorageError("INVALID_ARGUMENT", `${what} contains a lone UTF-16 surrogate, which Redis cannot store losslessly`, { store });
   }
 }
+
+/** `String.prototype.isWellFormed` (Node 20+), else the equivalent regular expression. */
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function"
+    ? (s) => (s as string & { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/\p{Cs}/u.test(s);
 
 /** Runs the pipeline and throws the first per-command error (ioredis reports them per command). */
 export async function execPipeline(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {

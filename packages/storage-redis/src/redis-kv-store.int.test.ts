@@ -39,16 +39,36 @@ for (const { label, reason, client } of targets) {
         expect(await kv.collections()).toEqual(["docstore/metadata"]);
       });
 
-      it("putAllSerialized stores JSON text as is, in batches, and refuses a bad batch before writing", async () => {
+      it("putAllSerialized pulls each text once, in order, stores it as is, and refuses bad keys before writing", async () => {
         const kv = store();
         const entries = Array.from({ length: 2_500 }, (_, i) => [`k${i}`, JSON.stringify({ i, s: "é\u0000" })] as const);
-        await kv.putAllSerialized([...entries, ["k0", '{"last":"wins"}']], "ser", { batchSize: 300 });
+        const all = [...entries, ["k0", '{"last":"wins"}'] as const];
+        const calls: number[] = [];
+        const serialize = (i: number) => {
+          calls.push(i);
+          return all[i]![1];
+        };
+        await kv.putAllSerialized(
+          all.map(([k]) => k),
+          serialize,
+          "ser",
+          { batchSize: 300 },
+        );
+        expect(calls).toEqual(all.map((_, i) => i));
         expect(await client.hlen(kv.keyFor("ser"))).toBe(2_500);
         expect(await kv.get("k0", "ser")).toEqual({ last: "wins" });
         expect(await kv.get("k7", "ser")).toEqual({ i: 7, s: "é\u0000" });
-        for (const bad of [[["ok", "{}"], ["x", "[1]"]], [["ok", "{}"], ["", "{}"]], [["ok", "{}"], ["x", { a: 1 }]], [["ok", "{}"], ["\ud800", "{}"]]]) {
-          await expectStorageError(() => kv.putAllSerialized(bad as [string, string][], "ser-bad"), "INVALID_ARGUMENT");
+        // A bad key anywhere in the batch: refused before serialize is called or anything is written.
+        for (const keys of [["ok", ""], ["ok", "\ud800"], ["ok", 5], "ok"]) {
+          let pulled = 0;
+          await expectStorageError(
+            () => kv.putAllSerialized(keys as string[], () => (pulled++, "{}"), "ser-bad"),
+            "INVALID_ARGUMENT",
+          );
+          expect(pulled).toBe(0);
         }
+        // Text that is not a JSON object is refused when it is pulled (the caller broke its promise).
+        await expectStorageError(() => kv.putAllSerialized(["x"], () => "[1]", "ser-bad"), "INVALID_ARGUMENT");
         expect(await client.exists(kv.keyFor("ser-bad"))).toBe(0);
       });
 

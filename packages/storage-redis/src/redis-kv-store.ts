@@ -39,7 +39,7 @@ export interface RedisKVStoreOptions extends RedisConnectionOptions {
 
 const DEFAULT_BATCH_SIZE = 1000;
 /** Payload (UTF-16 units) per pipeline (one round trip carrying many HSET batches). */
-const PIPELINE_BYTES = 4 * 1024 * 1024;
+const PIPELINE_BYTES = 1024 * 1024;
 /** Pipelines sent and not yet answered, at most. */
 const PIPELINES_IN_FLIGHT = 2;
 
@@ -95,36 +95,41 @@ export class RedisKVStore implements KVStore {
     if (list.length === 0) return;
     // Everything is validated above, so JSON.stringify below cannot fail: a bad value late in the
     // batch has already been refused before the first byte was sent.
-    await this.#hsetAll(hash, list, (v) => JSON.stringify(v), options.batchSize ?? this.#batchSize, "putAll");
+    await this.#hsetAll(
+      hash,
+      list.map(([k]) => k),
+      (i) => JSON.stringify(list[i]![1]),
+      options.batchSize ?? this.#batchSize,
+      "putAll",
+    );
   }
 
   /**
-   * {@link KVStore.putAllSerialized}: values are JSON text the caller produced from validated objects
-   * (the docstore does this for node JSON), sent as is. Keys are validated as in `putAll`.
+   * {@link KVStore.putAllSerialized}: every key is validated first (as in `putAll`), then
+   * `serialize(i)` is called for each entry only as its HSET is built, so only the texts of the
+   * pipelines in flight are alive at once. Texts not shaped like a JSON object are refused.
    */
   async putAllSerialized(
-    entries: readonly (readonly [string, string])[],
+    keys: readonly string[],
+    serialize: (index: number) => string,
     collection: string = DEFAULT_COLLECTION,
     options: { batchSize?: number } = {},
   ): Promise<void> {
     const hash = this.keyFor(collection);
     assertBatchSize(options.batchSize, this.name);
-    if (!Array.isArray(entries)) throw new StorageError("INVALID_ARGUMENT", "entries must be an array of [key, json] pairs", { store: this.name });
-    for (let i = 0; i < entries.length; i++) {
-      const entry: unknown = entries[i];
-      if (!Array.isArray(entry) || entry.length !== 2) {
-        throw new StorageError("INVALID_ARGUMENT", `entry ${i} must be a [key, json] pair`, { store: this.name });
-      }
-      const [k, json] = entry as [unknown, unknown];
-      assertKey(k, this.name);
-      assertEncodable(k, this.name, "key");
+    assertKeys(keys, this.name);
+    for (const k of keys) assertEncodable(k, this.name, "key");
+    if (typeof serialize !== "function") throw new StorageError("INVALID_ARGUMENT", "serialize must be a function", { store: this.name });
+    if (keys.length === 0) return;
+    const encode = (i: number): string => {
+      const json: unknown = serialize(i);
       // A cheap shape check, not a parse: the caller promised JSON.stringify output of a JSON object.
       if (typeof json !== "string" || json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) {
-        throw new StorageError("INVALID_ARGUMENT", `value of entry ${i} must be the JSON text of an object`, { store: this.name });
+        throw new StorageError("INVALID_ARGUMENT", `value ${i} (key ${short(keys[i]!)}) must be the JSON text of an object`, { store: this.name });
       }
-    }
-    if (entries.length === 0) return;
-    await this.#hsetAll(hash, entries, (json: string) => json, options.batchSize ?? this.#batchSize, "putAllSerialized");
+      return json;
+    };
+    await this.#hsetAll(hash, keys, encode, options.batchSize ?? this.#batchSize, "putAllSerialized");
   }
 
   /**
@@ -132,13 +137,7 @@ export class RedisKVStore implements KVStore {
    * most {@link PIPELINES_IN_FLIGHT} at a time: the next window is encoded while Redis works on the
    * previous ones, without buffering a huge batch client-side. Inputs are already validated.
    */
-  async #hsetAll<V>(
-    hash: string,
-    list: readonly (readonly [string, V])[],
-    encode: (value: V) => string,
-    batch: number,
-    op: string,
-  ): Promise<void> {
+  async #hsetAll(hash: string, keys: readonly string[], encode: (index: number) => string, batch: number, op: string): Promise<void> {
     await guarded(this.client, this.name, op, async () => {
       const inFlight: Promise<unknown>[] = [];
       let pipeline = this.client.pipeline();
@@ -153,12 +152,12 @@ export class RedisKVStore implements KVStore {
         bytes = 0;
         if (inFlight.length >= PIPELINES_IN_FLIGHT) await inFlight.shift();
       };
-      for (let i = 0; i < list.length; i += batch) {
-        const end = Math.min(i + batch, list.length);
+      for (let i = 0; i < keys.length; i += batch) {
+        const end = Math.min(i + batch, keys.length);
         const fields = new Array<string>((end - i) * 2);
         for (let j = i; j < end; j++) {
-          const [k, v] = list[j]!;
-          const json = encode(v);
+          const k = keys[j]!;
+          const json = encode(j);
           fields[2 * (j - i)] = k;
           fields[2 * (j - i) + 1] = json;
           bytes += k.length + json.length;

@@ -1,7 +1,7 @@
 import { StorageError } from "../errors.js";
 import type { JsonObject, KVStore } from "../kv/types.js";
 import { assertJsonObject, assertKey, isPlainObject } from "../kv/validate.js";
-import { type BaseNode, jsonToNode } from "../schema/node.js";
+import { type BaseNode, isPlainTextNodeJson, jsonToNode } from "../schema/node.js";
 import { Mutex } from "./mutex.js";
 import type { AddDocumentsOptions, DocStore, RefDocInfo } from "./types.js";
 
@@ -88,7 +88,7 @@ export class KVDocumentStore implements DocStore {
         throw new StorageError("CONFLICT", `node id ${JSON.stringify(node.id)} appears twice and allowUpdate is false`, { store: this.name });
       }
       byId.delete(node.id); // a later duplicate wins, and keeps the later position
-      byId.set(node.id, { node, refDocId, value: "", meta: "" });
+      byId.set(node.id, { node, refDocId, value: undefined, meta: "" });
     }
     if (byId.size === 0) return;
     const ids = [...byId.keys()];
@@ -101,16 +101,19 @@ export class KVDocumentStore implements DocStore {
       const existingP = allowUpdate ? undefined : quiet(kv.getMany(ids, this.nodeCollection));
       let oldMetaP = allowUpdate ? quiet(kv.getMany(ids, this.metadataCollection)) : undefined;
 
-      // Validate and serialize every node before anything is written. When the KV store takes JSON
-      // text, each node's JSON is stringified right after its validation, so the store neither
-      // validates nor serializes it again and only the text is kept until it is written.
+      // Validate every node before anything is written. When the KV store can pull JSON text
+      // (`putAllSerialized`), a node's text is only made when the store is about to send it, so
+      // 100k texts never pile up in memory (their garbage dies young); a plain TextNode is checked
+      // from its fields without building its JSON. Otherwise the validated JSON objects are kept.
       const serialized = typeof kv.putAllSerialized === "function";
       for (const e of byId.values()) {
-        const json = e.node.toJSON() as unknown;
-        assertJsonObject(json, this.name, `node ${JSON.stringify(e.node.id)}`);
+        if (!serialized || !isPlainTextNodeJson(e.node)) {
+          const json = e.node.toJSON() as unknown;
+          assertJsonObject(json, this.name, `node ${JSON.stringify(e.node.id)}`);
+          if (!serialized) e.value = json;
+        }
         const hash: unknown = e.node.hash;
         if (typeof hash !== "string") throw this.#invalid(`the hash of node ${JSON.stringify(e.node.id)} is not a string`);
-        e.value = serialized && storeText ? JSON.stringify(json) : json;
         // The metadata value is `{doc_hash, ref_doc_id?}` of strings: JSON by construction.
         e.meta = serialized
           ? `{"doc_hash":${JSON.stringify(hash)}${e.refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(e.refDocId)}`}}`
@@ -169,10 +172,19 @@ export class KVDocumentStore implements DocStore {
       // being (re)added in this call, keep its own data and hash.
       const emptiedOwn = emptied.filter((r) => !byId.has(r));
 
+      const pending = ids.map((id) => byId.get(id)!);
       if (storeText) {
-        await this.#putValidated(ids.map((id) => [id, byId.get(id)!.value] as const), this.nodeCollection, batchSize);
+        if (serialized) {
+          await kv.putAllSerialized!(ids, (i) => JSON.stringify(pending[i]!.node.toJSON()), this.nodeCollection, { batchSize });
+        } else {
+          await kv.putAll(
+            pending.map((e) => [e.node.id, e.value as JsonObject] as const),
+            this.nodeCollection,
+            { batchSize },
+          );
+        }
       }
-      await this.#putValidated(ids.map((id) => [id, byId.get(id)!.meta] as const), this.metadataCollection, batchSize);
+      await this.#putValidated(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
       if (refPuts.length) await this.#putValidated(refPuts, this.refDocCollection, batchSize);
       if (emptied.length) await kv.deleteMany(emptied, this.refDocCollection);
       if (emptiedOwn.length) {
@@ -326,19 +338,24 @@ export class KVDocumentStore implements DocStore {
   }
 
   /**
-   * `putAll` for values that are either JSON text made by this class from an object that passed
-   * `assertJsonObject` (node JSON, only when the KV store has `putAllSerialized`) or objects. Objects
-   * are validated here when they go out as text, since the KV store will not look at them.
+   * `putAll` for values that are either JSON text made by this class (only when the KV store has
+   * `putAllSerialized`) or objects. Objects are validated here when they go out as text, since the
+   * KV store will not look at them.
    */
   async #putValidated(entries: (readonly [string, JsonObject | string])[], collection: string, batchSize: number | undefined): Promise<void> {
     const kv = this.kvStore;
     if (kv.putAllSerialized) {
-      const texts = entries.map(([k, v]) => {
-        if (typeof v === "string") return [k, v] as const;
+      const texts = entries.map(([, v]) => {
+        if (typeof v === "string") return v;
         assertJsonObject(v, this.name);
-        return [k, JSON.stringify(v)] as const;
+        return JSON.stringify(v);
       });
-      await kv.putAllSerialized(texts, collection, { batchSize });
+      await kv.putAllSerialized(
+        entries.map(([k]) => k),
+        (i) => texts[i]!,
+        collection,
+        { batchSize },
+      );
       return;
     }
     await kv.putAll(entries as (readonly [string, JsonObject])[], collection, { batchSize });
@@ -400,11 +417,14 @@ export class KVDocumentStore implements DocStore {
   }
 }
 
-/** A node of an `addDocuments` call; `value` and `meta` are filled in once the node is validated. */
+/**
+ * A node of an `addDocuments` call; `meta` is filled in once the node is validated, and `value` (its
+ * validated JSON) only when the KV store takes objects rather than pulling text.
+ */
 interface Pending {
   node: BaseNode;
   refDocId: string | undefined;
-  value: JsonObject | string;
+  value: JsonObject | undefined;
   meta: JsonObject | string;
 }
 

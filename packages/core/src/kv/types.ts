@@ -37,19 +37,23 @@ export interface KVStore {
   /** Releases what the store itself opened (never a client that was passed in). */
   close?(): Promise<void>;
   /**
-   * Optional capability: `putAll` for values that are already JSON text, so a caller that has just
-   * validated and serialized them (the core's `KVDocumentStore` does, for node JSON) does not pay
-   * for a second validation and a second `JSON.stringify` inside the store. Callers must check that
-   * the method exists and fall back to `putAll` otherwise.
+   * Optional capability: `putAll` for values the caller serializes itself, on demand. The core's
+   * `KVDocumentStore` uses it for node JSON: it validates every node first, then lets the store pull
+   * each node's JSON text only when that entry is about to be sent, so 100k node texts never sit in
+   * memory together and the store neither validates nor stringifies them again. Callers must check
+   * that the method exists and fall back to `putAll` otherwise.
    *
-   * Caller's promise: every value is `JSON.stringify(v)` of a `v` that passed `assertJsonObject`
-   * (a plain JSON object). The store still validates keys, collection and `batchSize` like
-   * `putAll` (the whole batch before the first write, `INVALID_ARGUMENT`) and refuses anything that
-   * is not a string shaped like a JSON object (`{...}`), but it does not re-parse the text.
+   * The store validates `keys`, `collection` and `batchSize` like `putAll` (all of them before the
+   * first write, `INVALID_ARGUMENT`), then calls `serialize(i)` exactly once per key, in order,
+   * while it writes. Caller's promise: `serialize(i)` returns `JSON.stringify(v)` of a `v` that
+   * passed `assertJsonObject`, and does not throw (the values must not change while the call is in
+   * flight). The store refuses text that is not shaped like a JSON object (`{...}`), but it does not
+   * re-parse it; a refusal or a throw at that point can leave the entries before it written.
    * Afterwards `get` returns `JSON.parse(text)`. Same batching and last-value-wins rules as `putAll`.
    */
   putAllSerialized?(
-    entries: readonly (readonly [string, string])[],
+    keys: readonly string[],
+    serialize: (index: number) => string,
     collection?: string,
     options?: { batchSize?: number },
   ): Promise<void>;

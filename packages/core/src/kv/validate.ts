@@ -49,6 +49,14 @@ export function assertJsonObject(value: unknown, store: string, what = "value"):
   if (problem) throw new StorageError("INVALID_ARGUMENT", problem, { store });
 }
 
+/**
+ * True when `value` is certainly JSON in {@link assertJsonObject}'s sense (any JSON value, not only
+ * an object); false means "not sure" (call `assertJsonObject` or inspect it for the reason).
+ */
+export function isJsonValue(value: unknown): boolean {
+  return isJsonFast(value, 0);
+}
+
 /** Nesting depth past which the fast pass gives up (cycles recurse forever; they land here). */
 const FAST_DEPTH = 256;
 

@@ -52,6 +52,13 @@ describe("node schema", () => {
     }
   });
 
+  it("reproduces Python's repr() of strings: quotes, escapes, non-printable characters", () => {
+    // Expected values printed by CPython 3 (repr of each string).
+    const cases: [string, string][] = [["plain", "'plain'"], ["it's", "\"it's\""], ["say \"hi\"", "'say \"hi\"'"], ["both ' and \"", "'both \\' and \"'"], ["back\\slash", "'back\\\\slash'"], ["line\nbreak\r\ttab", "'line\\nbreak\\r\\ttab'"], ["\u0000\u001f\u007f", "'\\x00\\x1f\\x7f'"], ["\u0080\u0085\u00a0\u00ad", "'\\x80\\x85\\xa0\\xad'"], ["\u00e9 \u00fc", "'\u00e9 \u00fc'"], ["\u2028\u2029", "'\\u2028\\u2029'"], ["\u200b\u3000", "'\\u200b\\u3000'"], ["\ue000", "'\\ue000'"], ["\ud800", "'\\ud800'"], ["x\udc00y", "'x\\udc00y'"], ["\ud83d\ude00", "'\ud83d\ude00'"], ["\udb40\udc01", "'\\U000e0001'"], ["\u0378", "'\\u0378'"], ["\udbff\udfff", "'\\U0010ffff'"]];
+    for (const [s, expected] of cases) expect(pyRepr(s)).toBe(expected);
+    expect(pyRepr({ "k'": ["\u2028", 1] })).toBe(`{"k'": ['\\u2028', 1]}`);
+  });
+
   it("computes Python's TextNode hash (sha256 of text + dict repr)", () => {
     expect(pyRepr({ a: 1, b: "x", c: true, d: null, e: [1.5, "it's"] })).toBe(`{'a': 1, 'b': 'x', 'c': True, 'd': None, 'e': [1.5, "it's"]}`);
     const n = new TextNode({ id: "n", text: "Hello", metadata: {} });

@@ -1,5 +1,7 @@
+import * as nodeCrypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { StorageError } from "../errors.js";
+import { isJsonValue, isPlainObject } from "../kv/validate.js";
 import { pyRepr, pyStr } from "./python-repr.js";
 
 /** LlamaIndex's `ObjectType`: digit strings in JSON. */
@@ -158,7 +160,11 @@ export abstract class BaseNode {
   }
 
   protected dataJson(): Record<string, unknown> {
-    return { ...this.baseData(), ...this.extra, class_name: this.className };
+    const data = this.baseData();
+    // Same result as `{...data, ...extra, class_name}`, without copying `data` when `extra` is empty.
+    if (Reflect.ownKeys(this.extra).length > 0) return { ...data, ...this.extra, class_name: this.className };
+    data["class_name"] = this.className;
+    return data;
   }
 
   /** LlamaIndex's `doc_to_json`: `{__data__, __type__}` (data first). */
@@ -308,8 +314,70 @@ export class IndexNode extends BaseNode {
   }
 }
 
+/** Node's one-shot `crypto.hash` (20.12+, 21.7+) when present: no Hash object per call. */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
+/**
+ * True when `node.toJSON()` is certainly a plain JSON object (what `assertJsonObject` accepts),
+ * decided from the node's fields without building the JSON: a `TextNode` (exactly, not a subclass,
+ * no own methods) with no `extra` fields whose fields all have their declared types and whose
+ * metadata, relationship metadata and embedding are JSON. False means "not sure": build
+ * `toJSON()` and validate it (that also produces the precise error).
+ */
+export function isPlainTextNodeJson(node: BaseNode): boolean {
+  if (Object.getPrototypeOf(node) !== TextNode.prototype) return false;
+  const n = node as unknown as Record<string, unknown>;
+  // An instance may shadow the methods that shape its JSON.
+  for (const m of SHAPING_MEMBERS) if (Object.hasOwn(n, m)) return false;
+  if (
+    typeof n["id"] !== "string" ||
+    typeof n["text"] !== "string" ||
+    typeof n["metadataTemplate"] !== "string" ||
+    typeof n["metadataSeparator"] !== "string" ||
+    typeof n["textTemplate"] !== "string" ||
+    typeof n["mimetype"] !== "string"
+  ) {
+    return false;
+  }
+  const extra = n["extra"];
+  if (!isPlainObject(extra) || Object.keys(extra).length > 0) return false;
+  if (!isPlainObject(n["metadata"]) || !isJsonValue(n["metadata"])) return false;
+  if (n["embedding"] !== null && !(Array.isArray(n["embedding"]) && isJsonValue(n["embedding"]))) return false;
+  if (!Array.isArray(n["excludedEmbedMetadataKeys"]) || !isJsonValue(n["excludedEmbedMetadataKeys"])) return false;
+  if (!Array.isArray(n["excludedLlmMetadataKeys"]) || !isJsonValue(n["excludedLlmMetadataKeys"])) return false;
+  for (const k of ["startCharIdx", "endCharIdx"]) {
+    const v = n[k];
+    if (v !== null && !(typeof v === "number" && Number.isFinite(v))) return false;
+  }
+  const rels = n["relationships"];
+  if (!isPlainObject(rels)) return false;
+  for (const k of Object.keys(rels)) {
+    const v = rels[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      for (const r of v) if (!isPlainRelated(r)) return false;
+    } else if (!isPlainRelated(v)) return false;
+  }
+  return Object.getOwnPropertySymbols(rels).length === 0;
+}
+
+function isPlainRelated(r: unknown): boolean {
+  if (!isPlainObject(r) || typeof r["nodeId"] !== "string") return false;
+  const t = r["nodeType"];
+  const h = r["hash"];
+  const m = r["metadata"];
+  return (
+    (t === undefined || t === null || typeof t === "string") &&
+    (h === undefined || h === null || typeof h === "string") &&
+    (m === undefined || m === null || (isPlainObject(m) && isJsonValue(m)))
+  );
+}
+
+const SHAPING_MEMBERS = ["toJSON", "dataJson", "baseData", "type", "className"] as const;
+
+/** Hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return oneShotHash ? oneShotHash("sha256", text, "hex") : createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 function relationshipsToJson(rels: Relationships): Record<string, unknown> {

@@ -35,8 +35,21 @@ function pyNumber(n: number): string {
   return s;
 }
 
+/**
+ * Characters Python's `repr` escapes whatever the quote: the backslash and every character that is
+ * not printable in Python's sense (`str.isprintable`: categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs
+ * except the ASCII space). Lone surrogates are Cs. Unicode versions of Python and V8 may disagree
+ * on characters assigned after the older of the two (Cn), nothing else.
+ */
+const NEEDS_ESCAPE = /[\\\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const NON_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
+
+/** Python `repr(str)`, bit for bit (quote choice, `\\n`/`\\r`/`\\t`, `\\xhh`/`\\uhhhh`/`\\Uhhhhhhhh`). */
 function pyStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  const hasSingle = s.includes("'");
+  const quote = hasSingle && !s.includes('"') ? '"' : "'";
+  // Common case: nothing to escape but perhaps the quote.
+  if (!NEEDS_ESCAPE.test(s) && !(hasSingle && quote === "'")) return quote + s + quote;
   let out = quote;
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
@@ -45,8 +58,13 @@ function pyStrRepr(s: string): string {
     else if (ch === "\n") out += "\\n";
     else if (ch === "\r") out += "\\r";
     else if (ch === "\t") out += "\\t";
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, "0")}`;
-    else out += ch;
+    else if (ch !== " " && NON_PRINTABLE.test(ch)) {
+      out += cp < 0x100 ? `\\x${hex(cp, 2)}` : cp < 0x10000 ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
+    } else out += ch;
   }
   return out + quote;
+}
+
+function hex(cp: number, width: number): string {
+  return cp.toString(16).padStart(width, "0");
 }
