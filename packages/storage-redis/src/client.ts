@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { Cluster, Command, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { StorageError, isStorageError } from "@larder/core/errors";
 
 /** An ioredis client: a standalone `Redis` or a `Cluster`. */
@@ -318,4 +318,57 @@ export async function execPipeline(pipeline: { exec(): Promise<[Error | null, un
     out.push(value);
   }
   return out;
+}
+
+/**
+ * `HSET key f1 v1 f2 v2 ...` encoded straight into one RESP buffer: each field's UTF-8 bytes are
+ * written once into their place, instead of ioredis concatenating five strings per argument and
+ * encoding the result again on the socket (measurably cheaper for 100k values of ~1 KB). Only the
+ * key goes through ioredis's argument handling (so a client `keyPrefix` and Cluster slot routing
+ * apply as for any command); fields must be strings and have no lone surrogates (callers check).
+ */
+export class BulkHsetCommand extends Command {
+  readonly #fields: readonly string[];
+
+  constructor(key: string, fields: readonly string[], keyPrefix: string | undefined) {
+    super("hset", [key], keyPrefix ? { keyPrefix } : {});
+    if (fields.length === 0 || fields.length % 2 !== 0) throw new Error("HSET needs field/value pairs");
+    this.#fields = fields;
+  }
+
+  override toWritable(): Buffer {
+    const key = String(this.args[0]);
+    const fields = this.#fields;
+    const lengths = new Array<number>(fields.length);
+    const keyBytes = Buffer.byteLength(key);
+    const head = `*${fields.length + 2}\r\n$4\r\nhset\r\n$${keyBytes}\r\n`;
+    let total = head.length + keyBytes + 2;
+    for (let i = 0; i < fields.length; i++) {
+      const n = Buffer.byteLength(fields[i]!);
+      lengths[i] = n;
+      total += decimalDigits(n) + n + 5; // "$" n "\r\n" bytes "\r\n"
+    }
+    const out = Buffer.allocUnsafe(total);
+    let at = out.write(head, 0, "latin1");
+    at += out.write(key, at, "utf8");
+    out[at++] = 13;
+    out[at++] = 10;
+    for (let i = 0; i < fields.length; i++) {
+      at += out.write(`$${lengths[i]}\r\n`, at, "latin1");
+      at += out.write(fields[i]!, at, "utf8");
+      out[at++] = 13;
+      out[at++] = 10;
+    }
+    if (at !== total) throw new Error(`HSET encoding wrote ${at} of ${total} bytes`);
+    return out;
+  }
+}
+
+function decimalDigits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
 }

@@ -14,6 +14,7 @@ import {
   assertEncodable,
   clientKeyPrefix,
   closeOwned,
+  BulkHsetCommand,
   execPipeline,
   guarded,
   resolveClient,
@@ -38,10 +39,10 @@ export interface RedisKVStoreOptions extends RedisConnectionOptions {
 }
 
 const DEFAULT_BATCH_SIZE = 1000;
-/** Payload (UTF-16 units) per pipeline (one round trip carrying many HSET batches). */
-const PIPELINE_BYTES = 1024 * 1024;
-/** Pipelines sent and not yet answered, at most. */
-const PIPELINES_IN_FLIGHT = 2;
+/** Payload (UTF-16 units) per HSET command, at most (fewer when `batchSize` fields come first). */
+const COMMAND_BYTES = 1024 * 1024;
+/** HSET commands sent and not yet answered, at most. */
+const COMMANDS_IN_FLIGHT = 2;
 
 /**
  * {@link KVStore} on Redis: one Redis hash per collection (`HSET <prefix><collection> <key> <json>`),
@@ -133,40 +134,34 @@ export class RedisKVStore implements KVStore {
   }
 
   /**
-   * Multi-field HSETs of `batch` entries each, sent in pipelines of about {@link PIPELINE_BYTES}, at
-   * most {@link PIPELINES_IN_FLIGHT} at a time: the next window is encoded while Redis works on the
-   * previous ones, without buffering a huge batch client-side. Inputs are already validated.
+   * Multi-field HSETs of at most `batch` entries and about {@link COMMAND_BYTES} each, at most
+   * {@link COMMANDS_IN_FLIGHT} unanswered at a time: the next command is built while Redis works on
+   * the previous ones, without buffering a huge batch client-side. Each is encoded straight into one
+   * buffer ({@link BulkHsetCommand}). Inputs are already validated.
    */
   async #hsetAll(hash: string, keys: readonly string[], encode: (index: number) => string, batch: number, op: string): Promise<void> {
+    const keyPrefix = clientKeyPrefix(this.client) || undefined;
     await guarded(this.client, this.name, op, async () => {
       const inFlight: Promise<unknown>[] = [];
-      let pipeline = this.client.pipeline();
-      let queued = 0;
+      let fields: string[] = [];
       let bytes = 0;
       const send = async () => {
-        const p = execPipeline(pipeline);
+        const command = new BulkHsetCommand(hash, fields, keyPrefix);
+        const p = this.client.sendCommand(command) as Promise<unknown>;
         p.catch(() => {}); // observed below; avoids an unhandled rejection while it waits its turn
         inFlight.push(p);
-        pipeline = this.client.pipeline();
-        queued = 0;
+        fields = [];
         bytes = 0;
-        if (inFlight.length >= PIPELINES_IN_FLIGHT) await inFlight.shift();
+        if (inFlight.length >= COMMANDS_IN_FLIGHT) await inFlight.shift();
       };
-      for (let i = 0; i < keys.length; i += batch) {
-        const end = Math.min(i + batch, keys.length);
-        const fields = new Array<string>((end - i) * 2);
-        for (let j = i; j < end; j++) {
-          const k = keys[j]!;
-          const json = encode(j);
-          fields[2 * (j - i)] = k;
-          fields[2 * (j - i) + 1] = json;
-          bytes += k.length + json.length;
-        }
-        pipeline.hset(hash, ...fields);
-        queued++;
-        if (bytes >= PIPELINE_BYTES) await send();
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const json = encode(i);
+        fields.push(k, json);
+        bytes += k.length + json.length;
+        if (fields.length >= 2 * batch || bytes >= COMMAND_BYTES) await send();
       }
-      if (queued > 0) await send();
+      if (fields.length > 0) await send();
       await Promise.all(inFlight);
     });
   }

@@ -172,20 +172,27 @@ export class KVDocumentStore implements DocStore {
       // being (re)added in this call, keep its own data and hash.
       const emptiedOwn = emptied.filter((r) => !byId.has(r));
 
+      // Everything that goes out is validated above or here, before the first write; then the three
+      // collections are written concurrently (no gap while one drains before the next starts), and
+      // every write has settled before the call does or the mutex is released.
       const pending = ids.map((id) => byId.get(id)!);
+      const writeMeta = this.#prepareWrite(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
+      const writeRefs = refPuts.length ? this.#prepareWrite(refPuts, this.refDocCollection, batchSize) : undefined;
+      const writes: Promise<unknown>[] = [];
       if (storeText) {
-        if (serialized) {
-          await kv.putAllSerialized!(ids, (i) => JSON.stringify(pending[i]!.node.toJSON()), this.nodeCollection, { batchSize });
-        } else {
-          await kv.putAll(
-            pending.map((e) => [e.node.id, e.value as JsonObject] as const),
-            this.nodeCollection,
-            { batchSize },
-          );
-        }
+        writes.push(
+          serialized
+            ? kv.putAllSerialized!(ids, (i) => JSON.stringify(pending[i]!.node.toJSON()), this.nodeCollection, { batchSize })
+            : kv.putAll(
+                pending.map((e) => [e.node.id, e.value!] as const),
+                this.nodeCollection,
+                { batchSize },
+              ),
+        );
       }
-      await this.#putValidated(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
-      if (refPuts.length) await this.#putValidated(refPuts, this.refDocCollection, batchSize);
+      writes.push(writeMeta());
+      if (writeRefs) writes.push(writeRefs());
+      await allOrFirstError(writes);
       if (emptied.length) await kv.deleteMany(emptied, this.refDocCollection);
       if (emptiedOwn.length) {
         await kv.deleteMany(emptiedOwn, this.nodeCollection);
@@ -338,11 +345,11 @@ export class KVDocumentStore implements DocStore {
   }
 
   /**
-   * `putAll` for values that are either JSON text made by this class (only when the KV store has
-   * `putAllSerialized`) or objects. Objects are validated here when they go out as text, since the
-   * KV store will not look at them.
+   * Validates entries whose values are either JSON text made by this class (only when the KV store
+   * has `putAllSerialized`) or objects, and returns the write, not yet started. Objects are
+   * validated here in either case, so a refusal comes before any write of the call.
    */
-  async #putValidated(entries: (readonly [string, JsonObject | string])[], collection: string, batchSize: number | undefined): Promise<void> {
+  #prepareWrite(entries: (readonly [string, JsonObject | string])[], collection: string, batchSize: number | undefined): () => Promise<void> {
     const kv = this.kvStore;
     if (kv.putAllSerialized) {
       const texts = entries.map(([, v]) => {
@@ -350,15 +357,11 @@ export class KVDocumentStore implements DocStore {
         assertJsonObject(v, this.name);
         return JSON.stringify(v);
       });
-      await kv.putAllSerialized(
-        entries.map(([k]) => k),
-        (i) => texts[i]!,
-        collection,
-        { batchSize },
-      );
-      return;
+      const keys = entries.map(([k]) => k);
+      return () => kv.putAllSerialized!(keys, (i) => texts[i]!, collection, { batchSize });
     }
-    await kv.putAll(entries as (readonly [string, JsonObject])[], collection, { batchSize });
+    for (const [, v] of entries) assertJsonObject(v, this.name);
+    return () => kv.putAll(entries as (readonly [string, JsonObject])[], collection, { batchSize });
   }
 
   /** Deletes nodes (text + metadata) and fixes their ref docs; resolves how many existed. Caller holds the mutex. */
@@ -426,6 +429,12 @@ interface Pending {
   refDocId: string | undefined;
   value: JsonObject | undefined;
   meta: JsonObject | string;
+}
+
+/** Waits for every promise to settle, then rethrows the first rejection (if any). */
+async function allOrFirstError(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  for (const r of results) if (r.status === "rejected") throw r.reason;
 }
 
 /** The same promise, with its rejection marked as handled: it is awaited later, or dropped on purpose. */

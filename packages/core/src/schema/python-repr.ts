@@ -12,8 +12,14 @@ export function pyRepr(value: unknown): string {
   if (typeof value === "string") return pyStrRepr(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
   if (typeof value === "object") {
-    const parts = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyStrRepr(k)}: ${pyRepr(v)}`);
-    return `{${parts.join(", ")}}`;
+    // Own enumerable string keys in order (what Object.entries gives), without the pair arrays.
+    const obj = value as Record<string, unknown>;
+    let out = "{";
+    for (const k of Object.keys(obj)) {
+      if (out.length > 1) out += ", ";
+      out += `${pyStrRepr(k)}: ${pyRepr(obj[k])}`;
+    }
+    return `${out}}`;
   }
   return String(value);
 }
