@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { FileSystem } from "@larder/core/fs";
-import { defineSuite, expectStorageError, type TestBody } from "./harness.js";
+import { defineSuite, expectStorageError, seededRandom, type TestBody } from "./harness.js";
 import { HOSTILE_STRINGS } from "./hostile.js";
 import { acceptedOrInvalid, collect, label } from "./kv-helpers.js";
 
@@ -26,6 +26,13 @@ function expectBytes(actual: Uint8Array, expected: Uint8Array, msg?: string): vo
   expect(actual).toBeInstanceOf(Uint8Array);
   expect(actual.length, msg).toBe(expected.length);
   expect(sameBytes(actual, expected), msg ?? "bytes differ").toBe(true);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function filled(size: number, byte: number): Uint8Array {
@@ -339,6 +346,29 @@ export const fileSystemTests = {
     expectBytes(joined, data);
     await expectStorageError(() => collect(readStream("missing")), "NOT_FOUND");
     await expectStorageError(() => collect(readStream("../x")), "INVALID_ARGUMENT");
+  }) as Body,
+
+  "fs.stream.chunks-are-the-callers": (async (ctx) => {
+    // Persistence keeps views into the chunks of a read as loaded values, so a file system must never
+    // reuse or change a chunk it has yielded: not for the next chunk, nor for another read.
+    const fs = await ctx.store();
+    const readStream = needs(fs, "readStream");
+    const rand = seededRandom(42);
+    const a = Uint8Array.from({ length: 2 * 1024 * 1024 + 3 }, () => Math.floor(rand() * 256));
+    const b = Uint8Array.from({ length: 1024 * 1024 + 5 }, () => Math.floor(rand() * 256));
+    await fs.write("a.bin", a);
+    await fs.write("b.bin", b);
+    const kept = await collect(readStream("a.bin"));
+    const snapshot = kept.map((c) => c.slice());
+    expectBytes((await collect(readStream("b.bin"))).reduce(concat, new Uint8Array(0)), b);
+    kept.forEach((c, i) => expectBytes(c, snapshot[i]!, `chunk ${i} of a.bin changed after reading b.bin`));
+    const joined = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of kept) {
+      joined.set(c, off);
+      off += c.length;
+    }
+    expectBytes(joined, a);
   }) as Body,
 
   "fs.stream.write-is-atomic": (async (ctx) => {

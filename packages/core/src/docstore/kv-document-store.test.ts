@@ -54,23 +54,45 @@ describe("KVDocumentStore batching", () => {
     expect(await ds.getAllDocumentIds()).toEqual([]);
   });
 
-  it("passes batchSize to putAll", async () => {
-    const seen: (number | undefined)[] = [];
-    const base = new SimpleKVStore();
-    const kv = new Proxy(base, {
-      get(target, prop) {
-        if (prop === "putAll") {
-          return (e: Iterable<readonly [string, JsonObject]>, c?: string, o?: { batchSize?: number }) => {
-            seen.push(o?.batchSize);
-            return target.putAll(e, c, o);
-          };
-        }
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    await new KVDocumentStore(kv, { batchSize: 17 }).addDocuments([chunk("a", "d")]);
-    expect(seen).toEqual([17, 17, 17]);
+  it("passes batchSize to putAll and to putAllSerialized", async () => {
+    const spy = (hidden: "putAllSerialized" | undefined) => {
+      const seen: [string, number | undefined][] = [];
+      const base = new SimpleKVStore();
+      const kv = new Proxy(base, {
+        get(target, prop) {
+          if (prop === hidden) return undefined;
+          if (prop === "putAll" || prop === "putAllSerialized") {
+            const fn = Reflect.get(target, prop) as (...a: unknown[]) => Promise<void>;
+            return (...args: unknown[]) => {
+              const o = args[prop === "putAll" ? 2 : 3] as { batchSize?: number } | undefined;
+              seen.push([prop, o?.batchSize]);
+              return fn.apply(target, args);
+            };
+          }
+          const v = Reflect.get(target, prop) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      return { kv, seen };
+    };
+    // A store that takes text: node JSON, metadata and ref-doc info all go through putAllSerialized.
+    const withText = spy(undefined);
+    await new KVDocumentStore(withText.kv, { batchSize: 17 }).addDocuments([chunk("a", "d")]);
+    expect(withText.seen).toEqual([
+      ["putAllSerialized", 17],
+      ["putAllSerialized", 17],
+      ["putAllSerialized", 17],
+    ]);
+    // Without the capability: putAll of objects.
+    const objects = spy("putAllSerialized");
+    const ds = new KVDocumentStore(objects.kv, { batchSize: 17 });
+    await ds.addDocuments([chunk("a", "d")]);
+    expect(objects.seen).toEqual([
+      ["putAll", 17],
+      ["putAll", 17],
+      ["putAll", 17],
+    ]);
+    expect((await ds.getDocument("a"))?.toJSON()).toEqual(chunk("a", "d").toJSON());
   });
 });
 

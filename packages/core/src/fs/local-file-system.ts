@@ -51,6 +51,13 @@ async function withPathLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
  * - Temp files are never listed; `LocalFileSystem.open()` (or `cleanupTempFiles()`) removes
  *   orphans left by a crash. The constructor does no I/O; the root is created on first write.
  */
+/** Bytes per read syscall in `readStream`. */
+const READ_BYTES = 1 << 20;
+/** Largest buffer `readStream` allocates at once (a file is read into views of such slabs). */
+const SLAB_BYTES = 64 << 20;
+/** Slab for reads past the length the file had when opened. */
+const TAIL_BYTES = 64 << 10;
+
 export class LocalFileSystem implements FileSystem {
   readonly name: string;
   readonly root: string;
@@ -116,12 +123,24 @@ export class LocalFileSystem implements FileSystem {
       throw this.#ioError(e, "read", path);
     }
     try {
-      const size = 256 * 1024;
+      // Reads of up to 1 MiB go into slabs of up to 64 MiB sized from the file's length, and each
+      // chunk yielded is a view of its slab: one big allocation per file instead of one per chunk
+      // (fresh ArrayBuffers make V8 collect garbage for "external memory pressure"). No slab is
+      // ever written twice, so every chunk stays the caller's; a slab lives while a view does.
+      let remaining = (await fh.stat()).size;
+      let slab = new Uint8Array(0);
+      let used = 0;
       for (;;) {
-        const buf = new Uint8Array(size);
-        const { bytesRead } = await fh.read(buf, 0, size, null);
+        if (used === slab.length) {
+          // Past the length stat gave (a growing file, or the final empty read): small slabs.
+          slab = new Uint8Array(Buffer.allocUnsafeSlow(remaining > 0 ? Math.min(SLAB_BYTES, remaining) : TAIL_BYTES).buffer);
+          used = 0;
+        }
+        const { bytesRead } = await fh.read(slab, used, Math.min(READ_BYTES, slab.length - used), null);
         if (bytesRead === 0) break;
-        yield bytesRead === size ? buf : buf.slice(0, bytesRead);
+        yield slab.subarray(used, used + bytesRead);
+        used += bytesRead;
+        remaining = Math.max(0, remaining - bytesRead);
       }
     } catch (e) {
       throw this.#ioError(e, "read", path);

@@ -22,7 +22,10 @@ export interface WriteOptions {
 export interface FileSystem {
   readonly name: string;
   read(path: string): Promise<Uint8Array>;
-  /** Streaming read for big files. */
+  /**
+   * Streaming read for big files. Every chunk yielded belongs to the caller: the file system never
+   * reuses or changes it afterwards (persistence keeps views into chunks as loaded values).
+   */
   readStream?(path: string): AsyncIterable<Uint8Array>;
   write(path: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   /** Streaming atomic write for big files (chunks are written in order; visible only once complete). */

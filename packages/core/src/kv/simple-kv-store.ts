@@ -8,16 +8,22 @@ export type KVDict = Record<string, Record<string, JsonObject>>;
 const NAME = "SimpleKVStore";
 
 /**
- * A stored value: a JSON object owned by the store, or — for values adopted from a
- * checksum-verified Larder file ({@link SimpleKVStore.fromTrustedMaps}) — its JSON text, parsed
- * only when read (a parse is a fresh copy, like the `structuredClone` of object values) and
- * written back as is by the next persist.
+ * A stored value: a JSON object owned by the store; or its JSON text — a value put with
+ * {@link SimpleKVStore.putAllSerialized} or adopted from a checksum-verified Larder file
+ * ({@link SimpleKVStore.fromTrustedMaps}) — as a string or as UTF-8 bytes (a loaded file's bytes,
+ * not decoded until read). Text is parsed only when read (a parse is a fresh copy, like the
+ * `structuredClone` of object values) and written back as is by the next persist.
  */
-type Stored = JsonObject | string;
+export type Stored = JsonObject | string | Uint8Array;
+
+/** The JSON text of a stored value kept as text or bytes. */
+const textOf = (v: string | Uint8Array): string =>
+  typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
+const isText = (v: Stored): v is string | Uint8Array => typeof v === "string" || ArrayBuffer.isView(v);
 
 /** A caller's copy of a stored value. */
-const copyOut = (v: Stored): JsonObject => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : structuredClone(v));
-const live = (v: Stored): JsonObject => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : v);
+const copyOut = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as JsonObject) : structuredClone(v));
+const live = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as JsonObject) : v);
 
 /**
  * In-memory {@link KVStore} (LlamaIndex's `SimpleKVStore`). Values are deep-copied on the way in
@@ -63,9 +69,9 @@ export class SimpleKVStore implements KVStore {
    * the live stored objects, or the JSON text of values adopted by {@link fromTrustedMaps} (see
    * {@link serializedEntries}). A put of an identical value counts as a change.
    */
-  changesSince(version: number): [string, string, JsonObject | string | undefined][] | undefined {
+  changesSince(version: number): [string, string, Stored | undefined][] | undefined {
     if (version < this.#resetAt || version > this.#version) return undefined;
-    const out: [string, string, JsonObject | string | undefined][] = [];
+    const out: [string, string, Stored | undefined][] = [];
     for (const [c, m] of this.#log) {
       const data = this.#data.get(c);
       for (const [k, v] of m) if (v > version) out.push([c, k, data?.get(k)]);
@@ -113,8 +119,8 @@ export class SimpleKVStore implements KVStore {
    * synchronously: the store never mutates a stored object in place, so serialising them later
    * still sees this state.
    */
-  serializedEntries(): (readonly [string, string, JsonObject | string])[] {
-    const out: (readonly [string, string, JsonObject | string])[] = [];
+  serializedEntries(): (readonly [string, string, Stored])[] {
+    const out: (readonly [string, string, Stored])[] = [];
     for (const [c, m] of this.#data) for (const [k, v] of m) out.push([c, k, v]);
     return out;
   }
@@ -124,7 +130,7 @@ export class SimpleKVStore implements KVStore {
    * validation or copies; the maps become the store's own. A string value is the JSON text of an
    * object (this library's own serialisation), parsed when read. Use {@link fromDict} for anything else.
    */
-  static fromTrustedMaps(data: Map<string, Map<string, JsonObject | string>>): SimpleKVStore {
+  static fromTrustedMaps(data: Map<string, Map<string, Stored>>): SimpleKVStore {
     const store = new SimpleKVStore();
     for (const [c, m] of data) if (m.size > 0) store.#data.set(c, m);
     return store;
@@ -161,6 +167,38 @@ export class SimpleKVStore implements KVStore {
     for (const [k, v] of copies) target.set(k, v);
     this.#version++;
     this.#logged(collection, copies.map(([k]) => k));
+  }
+
+  /**
+   * {@link KVStore.putAllSerialized}: keys, collection and options are validated, then every text is
+   * pulled and shape-checked (`{...}`) before the first one is stored, so a refusal leaves the store
+   * untouched. The texts are kept as they are (a value stored as text is parsed when read, and
+   * written back as is by the next persist): for node JSON this is cheaper than a deep copy of an
+   * object tree, smaller in memory, and spares the persist a `JSON.stringify` per value.
+   */
+  async putAllSerialized(
+    keys: readonly string[],
+    serialize: (index: number) => string,
+    collection: string = DEFAULT_COLLECTION,
+    options: { batchSize?: number } = {},
+  ): Promise<void> {
+    assertCollection(collection, this.name);
+    assertBatchSize(options.batchSize, this.name);
+    assertKeys(keys, this.name);
+    if (typeof serialize !== "function") throw new StorageError("INVALID_ARGUMENT", "serialize must be a function", { store: this.name });
+    if (keys.length === 0) return;
+    const texts = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const json: unknown = serialize(i);
+      if (typeof json !== "string" || json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) {
+        throw new StorageError("INVALID_ARGUMENT", `value ${i} must be the JSON text of an object`, { store: this.name });
+      }
+      texts[i] = json;
+    }
+    const target = this.#collection(collection, true);
+    for (let i = 0; i < keys.length; i++) target.set(keys[i]!, texts[i]!);
+    this.#version++;
+    this.#logged(collection, keys);
   }
 
   async get(key: string, collection: string = DEFAULT_COLLECTION): Promise<JsonObject | undefined> {

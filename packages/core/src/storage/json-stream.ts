@@ -12,16 +12,17 @@ import { errors } from "../errors.js";
 const CHUNK_TARGET = 1 << 20;
 
 /**
- * Encodes string parts as UTF-8 straight into ~`target`-byte buffers (no joined string in between).
+ * Encodes parts as UTF-8 straight into ~`target`-byte buffers (no joined string in between): a
+ * string is encoded, bytes (a value kept as the bytes it was loaded as) are copied as they are.
  * Every chunk is a fresh buffer: consumers may keep it.
  */
 export async function* utf8Chunks(
-  parts: Iterable<string> | AsyncIterable<string>,
+  parts: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   target: number = CHUNK_TARGET,
 ): AsyncGenerator<Uint8Array> {
   const packer = new Utf8Packer(target);
   if (Symbol.iterator in parts) {
-    // A sync source is drained synchronously: \`for await\` would cost a microtask per part.
+    // A sync source is drained synchronously: `for await` would cost a microtask per part.
     for (const part of parts) yield* packer.push(part);
   } else {
     for await (const part of parts) yield* packer.push(part);
@@ -29,14 +30,26 @@ export async function* utf8Chunks(
   yield* packer.flush();
 }
 
-/** Packs string parts as UTF-8 into fresh ~`target`-byte buffers; shared by both source kinds. */
+/** Packs parts as UTF-8 into fresh ~`target`-byte buffers; shared by both source kinds. */
 class Utf8Packer {
   #buf: Buffer;
   #off = 0;
   constructor(private readonly target: number) {
     this.#buf = Buffer.allocUnsafe(target);
   }
-  *push(part: string): Generator<Uint8Array> {
+  *push(part: string | Uint8Array): Generator<Uint8Array> {
+    if (typeof part !== "string") {
+      if (this.#off + part.byteLength > this.#buf.length) {
+        yield* this.flush();
+        if (part.byteLength > this.#buf.length) {
+          yield part.slice();
+          return;
+        }
+      }
+      this.#buf.set(part, this.#off);
+      this.#off += part.byteLength;
+      return;
+    }
     // UTF-16 unit -> at most 3 UTF-8 bytes.
     if (this.#off + part.length * 3 > this.#buf.length) {
       yield* this.flush();
@@ -53,6 +66,63 @@ class Utf8Packer {
     this.#buf = Buffer.allocUnsafe(this.target);
     this.#off = 0;
   }
+}
+
+/**
+ * Incremental line splitter over bytes, calling `onLine(bytes, start, end)` synchronously for each
+ * complete line (without the `\n`): the line is `bytes[start..end)`, where `bytes` is the chunk it
+ * lies in, or a fresh buffer for a line spanning chunks. Nothing is decoded and no object is made
+ * per line, so callers can keep values as views of the chunks; those stay valid because a
+ * `FileSystem.readStream` chunk is never reused by the file system (the kit checks that).
+ */
+export class ByteLineSplitter {
+  #rest: Uint8Array[] = [];
+  constructor(private readonly onLine: (bytes: Buffer, start: number, end: number) => void) {}
+
+  push(chunk: Uint8Array): void {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let nl = bytes.indexOf(10);
+    if (nl < 0) {
+      if (chunk.byteLength > 0) this.#rest.push(chunk);
+      return;
+    }
+    if (this.#rest.length > 0) {
+      this.#rest.push(chunk.subarray(0, nl));
+      const line = concatBytes(this.#rest);
+      this.#rest = [];
+      this.onLine(line, 0, line.length);
+    } else this.onLine(bytes, 0, nl);
+    let start = nl + 1;
+    for (nl = bytes.indexOf(10, start); nl >= 0; nl = bytes.indexOf(10, start)) {
+      this.onLine(bytes, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.byteLength) this.#rest.push(chunk.subarray(start));
+  }
+
+  end(): void {
+    if (this.#rest.length === 0) return;
+    const line = concatBytes(this.#rest);
+    this.#rest = [];
+    if (line.length > 0) this.onLine(line, 0, line.length);
+  }
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Buffer {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** UTF-8 text of `bytes` (damaged sequences become U+FFFD; checksums catch damage first). */
+export function utf8Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 /**

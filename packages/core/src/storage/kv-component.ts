@@ -7,10 +7,10 @@
  */
 import { errors } from "../errors.js";
 import type { JsonObject } from "../kv/types.js";
-import type { SimpleKVStore } from "../kv/simple-kv-store.js";
+import type { SimpleKVStore, Stored } from "../kv/simple-kv-store.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { TreeAssembler, utf8Chunks } from "./json-stream.js";
-import { type LarderComponent, readVerifiedLines, sameFiles, writeTreeLinesEntry } from "./larder-format.js";
+import { type LarderComponent, readVerifiedLineBytes, readVerifiedLines, sameFiles, writeTreeLinesEntry } from "./larder-format.js";
 import type { ComponentDelta, ComponentEntry, ComponentKind } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 
@@ -26,10 +26,11 @@ const MAX_DELTA_FRACTION = 0.25;
 
 /**
  * The `json-tree-lines` encoding of the store's `{collection: {key: value}}` dict (the same lines
- * as `treeLines(dict, 2)`), from entries listed in collection order. Values are stringified as
- * the file is written (see the consistency note in {@link kvComponent}).
+ * as `treeLines(dict, 2)`), from entries listed in collection order. Object values are stringified
+ * as the file is written (see the consistency note in {@link kvComponent}); values kept as text
+ * or as loaded bytes go out as they are.
  */
-function* dictLines(entries: readonly (readonly [string, string, JsonObject | string])[]): Generator<string> {
+function* dictLines(entries: readonly (readonly [string, string, Stored])[]): Generator<string | Uint8Array> {
   yield "[[],{}]\n";
   let current: string | undefined;
   let prefix = "";
@@ -39,12 +40,19 @@ function* dictLines(entries: readonly (readonly [string, string, JsonObject | st
       prefix = `[[${JSON.stringify(c)},`;
       yield `${prefix.slice(0, -1)}],{}]\n`;
     }
-    yield `${prefix}${JSON.stringify(k)}],${valueText(v)}]\n`;
+    yield* entryLine(`${prefix}${JSON.stringify(k)}],`, v);
   }
 }
 
-/** A value's JSON: loaded values are kept as the text they were read as. */
-const valueText = (v: JsonObject | string): string => (typeof v === "string" ? v : JSON.stringify(v));
+/** `head` + the value's JSON + `]\n`; bytes are not decoded. */
+function* entryLine(head: string, v: Stored): Generator<string | Uint8Array> {
+  if (typeof v === "string") yield `${head}${v}]\n`;
+  else if (ArrayBuffer.isView(v)) {
+    yield head;
+    yield v;
+    yield "]\n";
+  } else yield `${head}${JSON.stringify(v)}]\n`;
+}
 
 export function kvComponent(args: {
   name: string;
@@ -70,21 +78,25 @@ export function kvComponent(args: {
       if (usable && mem.version === version) return { entry: prev, reused: true };
       const changes = usable ? kv.changesSince(mem.version) : undefined;
       if (changes) {
-        const lines: string[] = [];
+        const lines: (string | Uint8Array)[] = [];
         let deleted = 0;
+        let upserts = 0;
         for (const [c, k, v] of changes) {
           if (v === undefined) {
             lines.push(`[[${JSON.stringify(c)},${JSON.stringify(k)}]]\n`);
             deleted++;
-          } else lines.push(`[[${JSON.stringify(c)},${JSON.stringify(k)}],${valueText(v)}]\n`);
+          } else {
+            lines.push(...entryLine(`[[${JSON.stringify(c)},${JSON.stringify(k)}],`, v));
+            upserts++;
+          }
         }
-        if (lines.length === 0) return { entry: prev!, reused: true };
+        if (deleted + upserts === 0) return { entry: prev!, reused: true };
         const deltas = prev!.deltas ?? [];
-        const pendingEntries = deltas.reduce((n, d) => n + d.deleted + (d.upserts ?? 0), 0) + lines.length;
+        const pendingEntries = deltas.reduce((n, d) => n + d.deleted + (d.upserts ?? 0), 0) + deleted + upserts;
         if (deltas.length < MAX_DELTAS && pendingEntries <= MAX_DELTA_FRACTION * Math.max(kv.size, 1)) {
           const file = ctx.fileName(`${args.suffix}.delta.jsonl`);
           const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(lines));
-          const delta: ComponentDelta = { file, bytes: w.bytes, sha256: w.sha256, generation: ctx.generation, deleted, upserts: lines.length - deleted };
+          const delta: ComponentDelta = { file, bytes: w.bytes, sha256: w.sha256, generation: ctx.generation, deleted, upserts };
           return { entry: { ...prev!, deltas: [...deltas, delta] }, reused: false };
         }
       }
@@ -112,52 +124,54 @@ export async function readTreeWithDeltas(fs: FileSystem, dir: string, entry: Com
   return root;
 }
 
-/** Index of the `"` closing the JSON string that opens at `start`, or -1. */
-function stringEnd(s: string, start: number): number {
-  for (let i = start + 1; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch === 92) i++; // backslash: skip the escaped character
+/** Index of the `"` (byte 0x22) closing the JSON string that opens at `start`, before `end`; or -1. */
+function stringEnd(b: Buffer, start: number, end: number): number {
+  for (let i = start + 1; i < end; i++) {
+    const ch = b[i]!;
+    if (ch === 92) i++; // backslash: skip the escaped character (never part of a UTF-8 sequence)
     else if (ch === 34) return i;
   }
   return -1;
 }
 
 /**
- * Splits an entry line `[["collection","key"],{...}]` without parsing the value: only the two
- * strings are parsed. Anything else (markers, deletions, other spacing) is `undefined`: the caller
- * parses the whole line.
+ * Splits an entry line `[["collection","key"],{...}]` (`b[s..e)`) without decoding the value: only
+ * the two strings are decoded, the value stays a view of the chunk. Anything else (markers,
+ * deletions, other spacing) is `undefined`: the caller parses the whole line.
  */
-function splitEntry(line: string): [string, string, string] | undefined {
-  if (!line.startsWith('[["') || !line.endsWith("}]")) return undefined;
-  const e1 = stringEnd(line, 2);
-  if (e1 < 0 || line.charCodeAt(e1 + 1) !== 44 || line.charCodeAt(e1 + 2) !== 34) return undefined;
-  const e2 = stringEnd(line, e1 + 2);
-  if (e2 < 0 || line.charCodeAt(e2 + 1) !== 93 || line.charCodeAt(e2 + 2) !== 44 || line.charCodeAt(e2 + 3) !== 123) return undefined;
-  return [jsonString(line, 2, e1), jsonString(line, e1 + 2, e2), line.slice(e2 + 3, -1)];
+function splitEntry(b: Buffer, s: number, e: number): [string, string, Uint8Array] | undefined {
+  if (e - s < 9 || b[s] !== 91 || b[s + 1] !== 91 || b[s + 2] !== 34 || b[e - 2] !== 125 || b[e - 1] !== 93) return undefined;
+  const e1 = stringEnd(b, s + 2, e);
+  if (e1 < 0 || b[e1 + 1] !== 44 || b[e1 + 2] !== 34) return undefined;
+  const e2 = stringEnd(b, e1 + 2, e);
+  if (e2 < 0 || b[e2 + 1] !== 93 || b[e2 + 2] !== 44 || b[e2 + 3] !== 123) return undefined;
+  return [jsonString(b, s + 2, e1), jsonString(b, e1 + 2, e2), new Uint8Array(b.buffer, b.byteOffset + e2 + 3, e - 1 - (e2 + 3))];
 }
 
-/** The JSON string literal `s[start..end]` (quotes included); one without escapes is just sliced. */
-function jsonString(s: string, start: number, end: number): string {
-  const inner = s.slice(start + 1, end);
-  return NEEDS_PARSE.test(inner) ? (JSON.parse(s.slice(start, end + 1)) as string) : inner;
+/** The JSON string literal `b[start..end]` (quotes included); one without escapes is just decoded. */
+function jsonString(b: Buffer, start: number, end: number): string {
+  for (let i = start + 1; i < end; i++) {
+    // An escape, or a raw control character (invalid JSON: JSON.parse rejects it).
+    if (b[i] === 92 || b[i]! < 32) return JSON.parse(b.toString("utf8", start, end + 1)) as string;
+  }
+  return b.toString("utf8", start + 1, end);
 }
-// An escape, or a raw control character (invalid JSON: JSON.parse rejects it).
-const NEEDS_PARSE = /[\\\u0000-\u001f]/;
 
 /**
  * Reads a docstore / index store component (base and deltas) straight into maps
  * (`collection -> key -> value`), the layout `SimpleKVStore` keeps: no 100k-key objects in between.
- * Entry values are kept as their JSON text (the file verified against its checksum; the store
- * parses a value when it is read), which keeps loading to one pass over the bytes.
+ * Entry values are kept as their UTF-8 bytes, views of the chunks they were read in (the file is
+ * verified against its checksum; the store decodes and parses a value when it is read, and the
+ * next persist writes the bytes back as they are): loading decodes only the keys.
  */
-export async function readKVComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<Map<string, Map<string, JsonObject | string>>> {
-  const maps = new Map<string, Map<string, JsonObject | string>>();
+export async function readKVComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<Map<string, Map<string, Stored>>> {
+  const maps = new Map<string, Map<string, Stored>>();
   const apply = (file: string, delta: boolean) => {
     let n = 0;
-    return (line: string) => {
+    return (bytes: Buffer, start: number, end: number) => {
       n++;
-      if (line.length === 0) return;
-      const fast = splitEntry(line);
+      if (end === start) return;
+      const fast = splitEntry(bytes, start, end);
       if (fast) {
         let m = maps.get(fast[0]);
         if (!m) {
@@ -170,7 +184,7 @@ export async function readKVComponent(fs: FileSystem, dir: string, entry: Compon
       const bad = () => errors.corrupt(`${file}: line ${n} is not a docstore entry`, { details: { file } });
       let parsed: unknown;
       try {
-        parsed = JSON.parse(line);
+        parsed = JSON.parse(bytes.toString("utf8", start, end));
       } catch (cause) {
         throw errors.corrupt(`${file}: line ${n} is not JSON`, { cause, details: { file } });
       }
@@ -195,8 +209,8 @@ export async function readKVComponent(fs: FileSystem, dir: string, entry: Compon
       }
     };
   };
-  await readVerifiedLines(fs, dir, entry, `component ${entry.kind}`, apply(joinPath(dir, entry.file), false));
-  for (const d of entry.deltas ?? []) await readVerifiedLines(fs, dir, d, `component ${entry.kind} delta`, apply(joinPath(dir, d.file), true));
+  await readVerifiedLineBytes(fs, dir, entry, `component ${entry.kind}`, apply(joinPath(dir, entry.file), false));
+  for (const d of entry.deltas ?? []) await readVerifiedLineBytes(fs, dir, d, `component ${entry.kind} delta`, apply(joinPath(dir, d.file), true));
   for (const [c, m] of maps) if (m.size === 0) maps.delete(c);
   return maps;
 }

@@ -16,7 +16,7 @@ import { endianness } from "node:os";
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
 import { joinPath, readChunks, readFile, writeHashed } from "./fs-io.js";
-import { Utf8LineSplitter, treeLines, utf8Chunks } from "./json-stream.js";
+import { ByteLineSplitter, Utf8LineSplitter, treeLines, utf8Chunks } from "./json-stream.js";
 import {
   type ComponentEntry,
   type ComponentKind,
@@ -75,7 +75,7 @@ export interface LarderComponent {
 export async function writeTreeLinesEntry(
   ctx: ComponentWriteContext,
   args: { kind: ComponentKind; storeName: string; suffix: string },
-  lines: Iterable<string> | AsyncIterable<string>,
+  lines: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
 ): Promise<ComponentEntry> {
   const file = ctx.fileName(`${args.suffix}.jsonl`);
   const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(lines));
@@ -317,22 +317,61 @@ function checkSha(ref: FileRef, path: string, actual: string): void {
  * rethrown only for a file that verified). Callers discard what they built when this throws.
  */
 export async function readVerifiedLines(fs: FileSystem, dir: string, ref: FileRef, what: string, onLine: (line: string) => void): Promise<void> {
+  const state: LineState = { error: undefined };
+  const splitter = new Utf8LineSplitter((line) => {
+    if (state.error !== undefined) return;
+    try {
+      onLine(line);
+    } catch (err) {
+      state.error = err;
+    }
+  });
+  await readVerified(fs, dir, ref, what, splitter, state);
+}
+
+/**
+ * {@link readVerifiedLines} without decoding: each line is `bytes[start..end)` of the chunk it was
+ * read in (see {@link ByteLineSplitter}), for callers that keep values as the bytes they loaded.
+ */
+export async function readVerifiedLineBytes(
+  fs: FileSystem,
+  dir: string,
+  ref: FileRef,
+  what: string,
+  onLine: (bytes: Buffer, start: number, end: number) => void,
+): Promise<void> {
+  const state: LineState = { error: undefined };
+  const splitter = new ByteLineSplitter((bytes, start, end) => {
+    if (state.error !== undefined) return;
+    try {
+      onLine(bytes, start, end);
+    } catch (err) {
+      state.error = err;
+    }
+  });
+  await readVerified(fs, dir, ref, what, splitter, state);
+}
+
+/** The first error a line callback threw (later lines are skipped). */
+interface LineState {
+  error: unknown;
+}
+
+async function readVerified(
+  fs: FileSystem,
+  dir: string,
+  ref: FileRef,
+  what: string,
+  splitter: { push(chunk: Uint8Array): void; end(): void },
+  state: LineState,
+): Promise<void> {
   const path = joinPath(dir, ref.file);
   const stat = await fs.stat(path);
   if (!stat) throw errors.notFound(`${path} (${what}) is missing`, { details: { file: path } });
   checkSize(ref, path, stat.size);
-  // A big file is hashed on a worker thread while this thread decodes and parses it; the load
+  // A big file is hashed on a worker thread while this thread splits and parses it; the load
   // still waits for the digest (and fails with CORRUPT) before anything is returned.
   const counter = new AsyncHashingCounter();
-  let lineError: unknown;
-  const splitter = new Utf8LineSplitter((line) => {
-    if (lineError !== undefined) return;
-    try {
-      onLine(line);
-    } catch (err) {
-      lineError = err;
-    }
-  });
   try {
     for await (const chunk of readChunks(fs, path)) {
       counter.update(chunk);
@@ -346,6 +385,7 @@ export async function readVerifiedLines(fs: FileSystem, dir: string, ref: FileRe
   if (counter.bytes !== ref.bytes) counter.discard();
   checkSize(ref, path, counter.bytes);
   checkSha(ref, path, await counter.digest());
+  const lineError = state.error;
   if (lineError !== undefined) {
     if (isStorageError(lineError)) throw lineError;
     throw errors.corrupt(`${path}: ${(lineError as Error)?.message ?? String(lineError)}`, { cause: lineError, details: { file: path } });

@@ -10,7 +10,7 @@ import { errors } from "../errors.js";
 import type { DistanceMetric } from "../vector/types.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { utf8Chunks } from "./json-stream.js";
-import { type ComponentWriteContext, type LarderComponent, readVectors, readVerifiedLines, sameFiles, writeVectors } from "./larder-format.js";
+import { type ComponentWriteContext, type LarderComponent, readVectors, readVerifiedLineBytes, sameFiles, writeVectors } from "./larder-format.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 import type { PersistedRows, SimpleVectorStore } from "../vector/simple-vector-store.js";
@@ -22,8 +22,8 @@ export interface VectorRows {
   ids: string[];
   /** `ids.length * dim` floats. */
   vectors: Float32Array;
-  /** Node JSON (without embedding) per row; must not contain a raw newline (JSON never does). */
-  nodes: string[];
+  /** Node JSON (without embedding) per row, as UTF-8 bytes read from the file (views; not decoded). */
+  nodes: Uint8Array[];
 }
 
 /** The last state written to (or read from) a directory: which store, at which mutation counter. */
@@ -37,12 +37,19 @@ const MAX_DELTAS = 16;
 const MAX_DELTA_FRACTION = 0.25;
 
 
-function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonly string[]): Generator<string> {
+function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonly string[]): Generator<string | Uint8Array> {
   const n = rows.ids.length;
   yield `${JSON.stringify({ format: "larder-vector-rows", kind, dim: rows.dim, metric: rows.metric, count: n, deleted: deleted.length })}\n`;
   yield `${JSON.stringify(rows.ids)}\n`;
   yield `${JSON.stringify(deleted)}\n`;
-  for (let i = 0; i < n; i++) yield `${rows.node(i)}\n`;
+  for (let i = 0; i < n; i++) {
+    const line = rows.node(i);
+    if (typeof line === "string") yield `${line}\n`;
+    else {
+      yield line; // a loaded row's bytes, as they were read
+      yield "\n";
+    }
+  }
 }
 
 async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[]) {
@@ -140,19 +147,20 @@ interface RowsFile {
   header: { dim: number | null; metric: DistanceMetric; count: number; deleted: number };
   ids: string[];
   deleted: string[];
-  nodes: string[];
+  /** Each row's node JSON: a view of the bytes it was read in. */
+  nodes: Uint8Array[];
 }
 
 async function readRowsFile(fs: FileSystem, dir: string, ref: FileRef, what: string): Promise<RowsFile> {
   const path = joinPath(dir, ref.file);
   let n = 0;
   const out: RowsFile = { header: { dim: null, metric: "cosine", count: 0, deleted: 0 }, ids: [], deleted: [], nodes: [] };
-  await readVerifiedLines(fs, dir, ref, what, (line) => {
+  await readVerifiedLineBytes(fs, dir, ref, what, (bytes, start, end) => {
     n++;
-    if (n === 1) out.header = JSON.parse(line) as RowsFile["header"];
-    else if (n === 2) out.ids = JSON.parse(line) as string[];
-    else if (n === 3) out.deleted = JSON.parse(line) as string[];
-    else out.nodes.push(line);
+    if (n === 1) out.header = JSON.parse(bytes.toString("utf8", start, end)) as RowsFile["header"];
+    else if (n === 2) out.ids = JSON.parse(bytes.toString("utf8", start, end)) as string[];
+    else if (n === 3) out.deleted = JSON.parse(bytes.toString("utf8", start, end)) as string[];
+    else out.nodes.push(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
   });
   const h = out.header;
   if (
@@ -207,7 +215,7 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
   });
   const d0 = dim ?? 0;
   const ids: string[] = new Array(where.size);
-  const nodes: string[] = new Array(where.size);
+  const nodes: Uint8Array[] = new Array(where.size);
   const vectors = new Float32Array(where.size * d0);
   let r = 0;
   for (const [id, [src, i]] of where) {

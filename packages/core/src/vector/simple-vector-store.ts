@@ -2,7 +2,7 @@ import { StorageError } from "../errors.js";
 import { compareByCodePoint, evaluateValidatedFilters } from "../filters/evaluate.js";
 import { FILTER_OPERATORS, type MetadataFilters } from "../filters/types.js";
 import { validateFilters } from "../filters/validate.js";
-import { jsonToNode, NodeRelationship, TextNode, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type Relationships } from "../schema/node.js";
+import { jsonToNode, NodeRelationship, TextNode, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type RelatedNodeInfo, type Relationships } from "../schema/node.js";
 import { cloneJson } from "./clone-json.js";
 import { checkEmbedding, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
 import { MetadataIndex } from "./metadata-index.js";
@@ -41,6 +41,9 @@ export interface SimpleVectorStoreSnapshot {
   nodes: string[];
 }
 
+/** A snapshot read back from a checksum-verified file: rows may be the file's UTF-8 bytes. */
+export type TrustedSnapshot = Omit<SimpleVectorStoreSnapshot, "nodes"> & { nodes: readonly (string | Uint8Array)[] };
+
 /** Rows for the persistence layer ({@link SimpleVectorStore.snapshotRows}). */
 export interface PersistedRows {
   dim: number | null;
@@ -48,8 +51,8 @@ export interface PersistedRows {
   ids: string[];
   /** `ids.length * dim` floats. */
   vectors: Float32Array;
-  /** Node JSON text of row `i` (embedding null; never contains a raw newline). */
-  node(i: number): string;
+  /** Node JSON of row `i` as text or UTF-8 bytes (embedding null; never contains a raw newline). */
+  node(i: number): string | Uint8Array;
 }
 
 /** LlamaIndex's `{namespace}__vector_store.json` (`SimpleVectorStoreData.to_dict()`). */
@@ -71,15 +74,33 @@ const LI_RESERVED = ["_node_content", "_node_type", "document_id", "doc_id", "re
 type StoredNode = string | BaseNodeInit | NodeJson | RawNode;
 
 /**
- * A row loaded from a checksum-verified Larder file, kept as the node JSON text it was read as:
- * loading parses it once (for id and metadata) and keeps no object tree per node, and the next
- * persist writes the text back as is. It becomes a node only when a query or getNodes returns it.
+ * A row loaded from a checksum-verified Larder file, kept as the node JSON it was read as (text, or
+ * the file's UTF-8 bytes, not decoded at load): loading keeps no object tree per node, metadata is
+ * extracted on first use, and the next persist writes the row back as is. It becomes a node only
+ * when a query or getNodes returns it.
  */
 class RawNode {
-  constructor(readonly json: string) {}
+  constructor(readonly raw: string | Uint8Array) {}
+  get json(): string {
+    return typeof this.raw === "string" ? this.raw : utf8(this.raw);
+  }
   parse(): NodeJson {
     return JSON.parse(this.json) as NodeJson;
   }
+}
+
+const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+
+/** Whether the node JSON `raw` (text or UTF-8 bytes) starts with `prefix`, without decoding it all. */
+function rawStartsWith(raw: string | Uint8Array, prefix: string): boolean {
+  if (typeof raw === "string") return raw.startsWith(prefix);
+  if (raw.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i);
+    if (c >= 0x80) return utf8(raw.subarray(0, Math.min(raw.length, prefix.length * 3))).startsWith(prefix);
+    if (raw[i] !== c) return false;
+  }
+  return true;
 }
 
 const isJson = (s: StoredNode): s is NodeJson => typeof s === "object" && !(s instanceof RawNode) && "__type__" in s;
@@ -113,10 +134,11 @@ function storedToJson(s: Exclude<StoredNode, RawNode>, id: string, metadata: Met
  * The row's node JSON text (what the Larder format stores per row). Serialising needs no copy of
  * the stored fields (the node built here only lends them to `toJSON`, which copies what it changes).
  */
-function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string {
-  if (s instanceof RawNode) return s.json;
+function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string | Uint8Array {
+  if (s instanceof RawNode) return s.raw;
   if (typeof s === "string") return plainLine(id, s, metadata, ref);
   if (isJson(s)) return JSON.stringify(s);
+  if (s.extra === undefined || !hasKeys(s.extra)) return initLine(s, ref);
   const init: BaseNodeInit = typeof s === "string" ? { id, text: s, metadata } : { ...s };
   if ((typeof s === "string" || s.relationships === undefined) && ref !== undefined) {
     init.relationships = { [NodeRelationship.SOURCE]: { nodeId: ref } };
@@ -164,6 +186,39 @@ function plainLine(id: string, text: string, metadata: Metadata, ref: string | u
     out += (f === "id" ? JSON.stringify(id) : f === "text" ? JSON.stringify(text) : f === "ref" ? JSON.stringify(ref) : JSON.stringify(metadata)) + t.parts[k + 1]!;
   }
   return out;
+}
+
+/**
+ * The line of a TextNode stored as its init (the fields that differ from the defaults) and no extra
+ * fields, written field by field in `TextNode.toJSON()`'s order with `JSON.stringify` of each value:
+ * the same bytes as `JSON.stringify(new TextNode(init).toJSON())` with a null embedding, without
+ * building the node and its JSON object tree (a test compares the two).
+ */
+function initLine(s: BaseNodeInit, ref: string | undefined): string {
+  const S = JSON.stringify;
+  let rels: string;
+  if (s.relationships !== undefined) {
+    rels = "";
+    const all = s.relationships as Record<string, RelatedNodeInfo | RelatedNodeInfo[] | undefined>;
+    for (const k of Object.keys(all)) {
+      const v = all[k];
+      if (v === undefined) continue;
+      rels += `${rels === "" ? "" : ","}${S(k)}:${Array.isArray(v) ? `[${v.map(relatedLine).join(",")}]` : relatedLine(v)}`;
+    }
+  } else rels = ref === undefined ? "" : `"1":${relatedLine({ nodeId: ref })}`;
+  return (
+    `{"__data__":{"id_":${S(s.id)},"embedding":null,"metadata":${S(s.metadata ?? {})}` +
+    `,"excluded_embed_metadata_keys":${S(s.excludedEmbedMetadataKeys ?? [])},"excluded_llm_metadata_keys":${S(s.excludedLlmMetadataKeys ?? [])}` +
+    `,"relationships":{${rels}},"metadata_template":${S(s.metadataTemplate ?? DEFAULTS.metadataTemplate)}` +
+    `,"metadata_separator":${S(s.metadataSeparator ?? DEFAULTS.metadataSeparator)},"text":${S(s.text ?? "")}` +
+    `,"mimetype":${S(s.mimetype ?? DEFAULTS.mimetype)},"start_char_idx":${S(s.startCharIdx ?? null)},"end_char_idx":${S(s.endCharIdx ?? null)}` +
+    `,"text_template":${S(s.textTemplate ?? DEFAULTS.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
+  );
+}
+
+function relatedLine(r: RelatedNodeInfo): string {
+  const S = JSON.stringify;
+  return `{"node_id":${S(r.nodeId)},"node_type":${S(r.nodeType ?? null)},"metadata":${S(r.metadata ?? {})},"hash":${S(r.hash ?? null)},"class_name":"RelatedNodeInfo"}`;
 }
 
 function storedText(s: StoredNode): string {
@@ -722,7 +777,10 @@ export class SimpleVectorStore implements VectorStore {
       metric: this.metric,
       ids: [...this.ids],
       vectors: this.matrix ? this.matrix.packed() : new Float32Array(0),
-      nodes: this.jsons.map((j, r) => storedToLine(j, this.ids[r]!, this.metas[r]!, this.refs[r])),
+      nodes: this.jsons.map((j, r) => {
+        const line = storedToLine(j, this.ids[r]!, this.metas[r]!, this.refs[r]);
+        return typeof line === "string" ? line : utf8(line);
+      }),
     };
   }
 
@@ -791,9 +849,11 @@ export class SimpleVectorStore implements VectorStore {
    * write, a delete, a filter); a plain similarity query parses only the nodes it returns. A row
    * without the expected shape falls back to {@link fromSnapshot}'s full validation (`CORRUPT`).
    */
-  static fromTrustedSnapshot(snapshot: SimpleVectorStoreSnapshot, options: Omit<SimpleVectorStoreOptions, "metric" | "dim"> = {}): SimpleVectorStore {
+  static fromTrustedSnapshot(snapshot: TrustedSnapshot, options: Omit<SimpleVectorStoreOptions, "metric" | "dim"> = {}): SimpleVectorStore {
     const { dim, ids, vectors, nodes } = snapshot;
     const n = Array.isArray(ids) ? ids.length : -1;
+    // Anything unexpected takes the validating path (on decoded rows).
+    const validating = () => SimpleVectorStore.fromSnapshot({ ...snapshot, nodes: nodes.map((l) => (typeof l === "string" ? l : utf8(l))) }, options);
     if (
       snapshot.version !== 1 ||
       n <= 0 ||
@@ -805,7 +865,7 @@ export class SimpleVectorStore implements VectorStore {
       !(vectors instanceof Float32Array) ||
       vectors.length !== n * dim
     ) {
-      return SimpleVectorStore.fromSnapshot(snapshot, options);
+      return Array.isArray(nodes) ? validating() : SimpleVectorStore.fromSnapshot(snapshot as SimpleVectorStoreSnapshot, options);
     }
     const store = new SimpleVectorStore({ ...options, metric: snapshot.metric, dim });
     const matrix = store.ensureMatrix(dim);
@@ -818,11 +878,11 @@ export class SimpleVectorStore implements VectorStore {
       if (
         typeof id !== "string" ||
         id.length === 0 ||
-        typeof line !== "string" ||
+        !(typeof line === "string" || line instanceof Uint8Array) ||
         store.idToRow.has(id) ||
-        !line.startsWith(`{"__data__":{"id_":${JSON.stringify(id)},`)
+        !rawStartsWith(line, `{"__data__":{"id_":${JSON.stringify(id)},`)
       ) {
-        return SimpleVectorStore.fromSnapshot(snapshot, options);
+        return validating();
       }
       store.idToRow.set(id, r);
       store.ids.push(id);
@@ -831,7 +891,7 @@ export class SimpleVectorStore implements VectorStore {
       store.refs.push(undefined);
       store.vers.push(1);
     }
-    if (matrix.writePacked(0, vectors, n) !== -1) return SimpleVectorStore.fromSnapshot(snapshot, options);
+    if (matrix.writePacked(0, vectors, n) !== -1) return validating();
     matrix.commitAppend(n);
     return store;
   }
