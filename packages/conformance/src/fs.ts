@@ -371,6 +371,35 @@ export const fileSystemTests = {
     expectBytes(joined, a);
   }) as Body,
 
+  "fs.readInto.fills-the-target": (async (ctx) => {
+    const fs = await ctx.store();
+    const rand = seededRandom(7);
+    const data = Uint8Array.from({ length: 3 * 1024 * 1024 + 17 }, () => Math.floor(rand() * 256));
+    await fs.write("v.bin", data);
+    if (fs.readInto === undefined) {
+      // Optional capability: callers fall back to read/readStream.
+      expectBytes(await fs.read("v.bin"), data);
+      return;
+    }
+    const exact = new Uint8Array(data.length);
+    expect(await fs.readInto("v.bin", exact)).toBe(data.length);
+    expectBytes(exact, data);
+    // A longer target: the file's size, and nothing past it is touched.
+    const longer = new Uint8Array(data.length + 100).fill(0xab);
+    expect(await fs.readInto("v.bin", longer)).toBe(data.length);
+    expectBytes(longer.subarray(0, data.length), data);
+    expect(longer.subarray(data.length).every((b) => b === 0xab)).toBe(true);
+    // A shorter target (a view into a bigger buffer): the first bytes only, the rest untouched.
+    const backing = new Uint8Array(2000).fill(0xcd);
+    expect(await fs.readInto("v.bin", backing.subarray(500, 1500))).toBe(1000);
+    expectBytes(backing.subarray(500, 1500), data.subarray(0, 1000));
+    expect(backing.subarray(0, 500).every((b) => b === 0xcd) && backing.subarray(1500).every((b) => b === 0xcd)).toBe(true);
+    await fs.write("empty.bin", new Uint8Array(0));
+    expect(await fs.readInto("empty.bin", new Uint8Array(8))).toBe(0);
+    await expectStorageError(() => fs.readInto!("missing.bin", new Uint8Array(8)), "NOT_FOUND");
+    await expectStorageError(() => fs.readInto!("../x", new Uint8Array(8)), "INVALID_ARGUMENT");
+  }) as Body,
+
   "fs.stream.write-is-atomic": (async (ctx) => {
     const fs = await ctx.store();
     const writeStream = needs(fs, "writeStream");

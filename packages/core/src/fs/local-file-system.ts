@@ -55,6 +55,8 @@ async function withPathLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
 const READ_BYTES = 1 << 20;
 /** Largest buffer `readStream` allocates at once (a file is read into views of such slabs). */
 const SLAB_BYTES = 64 << 20;
+/** Bytes per read syscall in `readInto` (straight into the caller's buffer). */
+const READ_INTO_BYTES = 8 << 20;
 /** Slab for reads past the length the file had when opened. */
 const TAIL_BYTES = 64 << 10;
 
@@ -142,6 +144,29 @@ export class LocalFileSystem implements FileSystem {
         used += bytesRead;
         remaining = Math.max(0, remaining - bytesRead);
       }
+    } catch (e) {
+      throw this.#ioError(e, "read", path);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readInto(path: string, target: Uint8Array): Promise<number> {
+    const abs = this.#resolve(path);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(abs, "r");
+    } catch (e) {
+      throw this.#ioError(e, "read", path);
+    }
+    try {
+      let off = 0;
+      while (off < target.length) {
+        const { bytesRead } = await fh.read(target, off, Math.min(READ_INTO_BYTES, target.length - off), off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      return off;
     } catch (e) {
       throw this.#ioError(e, "read", path);
     } finally {

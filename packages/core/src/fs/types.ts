@@ -27,6 +27,13 @@ export interface FileSystem {
    * reuses or changes it afterwards (persistence keeps views into chunks as loaded values).
    */
   readStream?(path: string): AsyncIterable<Uint8Array>;
+  /**
+   * Optional: reads the file from its start straight into `target` (no buffer of its own) and
+   * resolves the number of bytes read: the file's size, or `target.length` when the file is longer
+   * (compare with `stat` first). Persistence uses it to read packed vectors directly into the
+   * vector kernel's memory. Missing file: `NOT_FOUND`.
+   */
+  readInto?(path: string, target: Uint8Array): Promise<number>;
   write(path: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   /** Streaming atomic write for big files (chunks are written in order; visible only once complete). */
   writeStream?(path: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: WriteOptions): Promise<void>;

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SimpleDocumentStore } from "../docstore/index.js";
 import { isStorageError } from "../errors.js";
-import { MemoryFileSystem } from "../fs/index.js";
+import { LocalFileSystem, MemoryFileSystem } from "../fs/index.js";
 import type { FileSystem, WriteOptions } from "../fs/types.js";
 import { TextNode } from "../schema/index.js";
 import { SimpleVectorStore } from "../vector/index.js";
@@ -126,3 +129,66 @@ describe("Larder format", () => {
     expect((await back.vectorStore.query({ embedding: [1, 0], topK: 1 })).ids).toEqual(["a"]);
   });
 });
+
+describe("Larder format: packed vectors load paths", () => {
+  // [name, dim, file system, readInto calls expected on load]
+  const cases: [string, number, () => { fs: FileSystem; done?: () => void }, number][] = [
+    ["straight into the kernel (LocalFileSystem.readInto, dim 8)", 8, () => localFs(), 1],
+    ["padded rows (dim 6: read, then copied)", 6, () => localFs(), 0],
+    ["a file system without readInto (dim 8)", 8, () => ({ fs: new MemoryFileSystem() }), 0],
+  ];
+  for (const [name, dim, make, readIntoCalls] of cases) {
+    it(name, async () => {
+      const { fs, done } = make();
+      try {
+        const nodes = Array.from({ length: 300 }, (_, i) => {
+          const embedding = Array.from({ length: dim }, (_, j) => Math.fround(Math.sin(i * 7 + j * 3) + (j === i % dim ? 2 : 0)));
+          return new TextNode({ id: `n${i}`, text: `t${i}`, metadata: { i }, embedding });
+        });
+        const vs = new SimpleVectorStore();
+        await vs.add(nodes);
+        const ctx = await StorageContext.fromDefaults({ vectorStore: vs });
+        await ctx.persist("p", { fs });
+        const calls = countReadInto(fs);
+        const back = (await StorageContext.fromPersistDir("p", { fs })).vectorStore;
+        expect(calls()).toBe(readIntoCalls);
+        for (const q of [nodes[0]!.embedding!, nodes[137]!.embedding!, Array.from({ length: dim }, (_, j) => j - 2)]) {
+          const want = await vs.query({ embedding: q, topK: 7 });
+          const got = await back.query({ embedding: q, topK: 7 });
+          expect(got.ids).toEqual(want.ids);
+          expect(got.similarities).toEqual(want.similarities); // bit-identical norms on both paths
+        }
+        const [n299] = await back.getNodes!({ ids: ["n299"] });
+        expect(n299?.text).toBe("t299");
+        // A flipped byte deep in the packed vectors is CORRUPT naming the file, on every path.
+        const vecFile = (await fs.list("p")).find((f) => f.endsWith(".f32"))!;
+        const bytes = await fs.read(vecFile);
+        bytes[bytes.length - 5]! ^= 0x40;
+        await fs.write(vecFile, bytes);
+        const err = await StorageContext.fromPersistDir("p", { fs }).catch((e: unknown) => e);
+        expect(isStorageError(err, "CORRUPT")).toBe(true);
+        expect(String((err as Error).message)).toContain(vecFile.split("/").pop()!);
+      } finally {
+        done?.();
+      }
+    });
+  }
+});
+
+/** Counts the file system's readInto calls from now on (the method is wrapped in place). */
+function countReadInto(fs: FileSystem): () => number {
+  let n = 0;
+  const original = fs.readInto?.bind(fs);
+  if (original) {
+    fs.readInto = (path, target) => {
+      n++;
+      return original(path, target);
+    };
+  }
+  return () => n;
+}
+
+function localFs(): { fs: FileSystem; done: () => void } {
+  const root = mkdtempSync(join(tmpdir(), "larder-vec-"));
+  return { fs: new LocalFileSystem(root), done: () => rmSync(root, { recursive: true, force: true }) };
+}

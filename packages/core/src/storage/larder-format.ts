@@ -420,6 +420,37 @@ export async function readVectors(fs: FileSystem, dir: string, ref: VectorFileRe
 }
 
 /**
+ * Reads a packed vectors file straight into `target` (exactly `ref.bytes` long: the vector kernel's
+ * memory), verifying size and SHA-256 like {@link readVectors}. Uses `FileSystem.readInto` when the
+ * file system has it (one copy, from the page cache); otherwise the bytes are read and copied.
+ * Little-endian hosts only (callers use {@link readVectors} elsewhere).
+ */
+export async function readVectorsInto(fs: FileSystem, dir: string, ref: VectorFileRef, target: Uint8Array): Promise<void> {
+  const path = joinPath(dir, ref.file);
+  if (!LITTLE_ENDIAN || target.byteLength !== ref.bytes) throw new RangeError("readVectorsInto: little-endian host and an exact target only");
+  if (!fs.readInto) {
+    const v = await readVectors(fs, dir, ref);
+    target.set(new Uint8Array(v.data.buffer, v.data.byteOffset, ref.bytes));
+    return;
+  }
+  const stat = await fs.stat(path);
+  if (!stat) throw errors.notFound(`${path} (packed vectors) is missing`, { details: { file: path } });
+  checkSize(ref, path, stat.size);
+  let n: number;
+  try {
+    n = await fs.readInto(path, target);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) throw errors.notFound(`${path} (packed vectors) is missing`, { cause: err, details: { file: path } });
+    throw err;
+  }
+  checkSize(ref, path, n);
+  const counter = new AsyncHashingCounter();
+  const SLICE = 1 << 22;
+  for (let off = 0; off < n; off += SLICE) counter.update(target.subarray(off, Math.min(off + SLICE, n)));
+  checkSha(ref, path, await counter.digest());
+}
+
+/**
  * Reads the current generation with `load` (which reads the components it needs). When a file
  * vanished because a concurrent writer committed a newer generation and collected the old files,
  * the read starts over on the new manifest (a few times); a file missing for any other reason is

@@ -15,6 +15,7 @@ import type { IndexStore } from "../indexstore/types.js";
 import { SimpleKVStore, type KVDict } from "../kv/simple-kv-store.js";
 import type { JsonObject } from "../kv/types.js";
 import { SimpleVectorStore, type LlamaIndexVectorStoreDict } from "../vector/simple-vector-store.js";
+import { VectorMatrix } from "../vector/kernel.js";
 import type { VectorStore } from "../vector/types.js";
 import { joinPath } from "./fs-io.js";
 import { jsonTreeComponent, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
@@ -621,10 +622,18 @@ async function loadLarderComponents(
       case "vector_store": {
         const ns = entry.namespace ?? DEFAULT_VECTOR_NAMESPACE;
         if (init.vectorStores?.[ns] || (ns === DEFAULT_VECTOR_NAMESPACE && init.vectorStore)) return;
-        const rows = await readVectorComponent(fs, dir, entry);
+        // The packed vectors are read straight into the new store's kernel memory when they can be.
+        let matrix: VectorMatrix | undefined;
+        const rows = await readVectorComponent(fs, dir, entry, (dim, metric, count) => {
+          matrix = new VectorMatrix({ dim, metric, initialCapacity: 1 });
+          return matrix.packedTarget(count);
+        });
         let store: SimpleVectorStore;
         try {
-          store = SimpleVectorStore.fromTrustedSnapshot({ version: 1, dim: rows.dim, metric: rows.metric, ids: rows.ids, vectors: rows.vectors, nodes: rows.nodes });
+          const snapshot = { version: 1 as const, dim: rows.dim, metric: rows.metric, ids: rows.ids, nodes: rows.nodes };
+          store = rows.vectors
+            ? SimpleVectorStore.fromTrustedSnapshot({ ...snapshot, vectors: rows.vectors })
+            : SimpleVectorStore.fromTrustedMatrix(snapshot, matrix!);
         } catch (err) {
           throw corruptIn(err, joinPath(dir, entry.file));
         }

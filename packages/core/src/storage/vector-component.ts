@@ -10,7 +10,7 @@ import { errors } from "../errors.js";
 import type { DistanceMetric } from "../vector/types.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { utf8Chunks } from "./json-stream.js";
-import { type ComponentWriteContext, type LarderComponent, readVectors, readVerifiedLineBytes, sameFiles, writeVectors } from "./larder-format.js";
+import { type ComponentWriteContext, type LarderComponent, readVectors, readVectorsInto, readVerifiedLineBytes, sameFiles, writeVectors, type PackedVectors } from "./larder-format.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 import type { PersistedRows, SimpleVectorStore } from "../vector/simple-vector-store.js";
@@ -20,8 +20,8 @@ export interface VectorRows {
   dim: number | null;
   metric: DistanceMetric;
   ids: string[];
-  /** `ids.length * dim` floats. */
-  vectors: Float32Array;
+  /** `ids.length * dim` floats; `undefined` when they were read straight into a `VectorTarget`. */
+  vectors: Float32Array | undefined;
   /** Node JSON (without embedding) per row, as UTF-8 bytes read from the file (views; not decoded). */
   nodes: Uint8Array[];
 }
@@ -151,13 +151,16 @@ interface RowsFile {
   nodes: Uint8Array[];
 }
 
-async function readRowsFile(fs: FileSystem, dir: string, ref: FileRef, what: string): Promise<RowsFile> {
+async function readRowsFile(fs: FileSystem, dir: string, ref: FileRef, what: string, onHeader?: (h: RowsFile["header"]) => void): Promise<RowsFile> {
   const path = joinPath(dir, ref.file);
   let n = 0;
   const out: RowsFile = { header: { dim: null, metric: "cosine", count: 0, deleted: 0 }, ids: [], deleted: [], nodes: [] };
   await readVerifiedLineBytes(fs, dir, ref, what, (bytes, start, end) => {
     n++;
-    if (n === 1) out.header = JSON.parse(bytes.toString("utf8", start, end)) as RowsFile["header"];
+    if (n === 1) {
+      out.header = JSON.parse(bytes.toString("utf8", start, end)) as RowsFile["header"];
+      onHeader?.(out.header);
+    }
     else if (n === 2) out.ids = JSON.parse(bytes.toString("utf8", start, end)) as string[];
     else if (n === 3) out.deleted = JSON.parse(bytes.toString("utf8", start, end)) as string[];
     else out.nodes.push(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
@@ -177,15 +180,41 @@ async function readRowsFile(fs: FileSystem, dir: string, ref: FileRef, what: str
   return out;
 }
 
-/** Reads a `vector-rows` component (base plus deltas) back into rows; verifies every file. */
-export async function readVectorComponent(fs: FileSystem, dir: string, entry: ComponentEntry): Promise<VectorRows> {
+/**
+ * Where a base file's packed vectors may be read straight to (the vector kernel's memory): given
+ * the rows file's header (dim, metric) and the row count, a byte view exactly `count * dim * 4`
+ * long, or `undefined` to get them as a `Float32Array` instead.
+ */
+export type VectorTarget = (dim: number, metric: DistanceMetric, count: number) => Uint8Array | undefined;
+
+/**
+ * Reads a `vector-rows` component (base plus deltas) back into rows; verifies every file. With
+ * `target` and no deltas, the packed vectors go straight into the view it returns (then `vectors`
+ * is `undefined` in the result).
+ */
+export async function readVectorComponent(fs: FileSystem, dir: string, entry: ComponentEntry, target?: VectorTarget): Promise<VectorRows> {
   const what = `vector store ${entry.namespace ?? ""}`;
-  // The packed vectors are read (kernel work) while the rows file is parsed; both verified.
-  const [rowsRead, vecRead] = await Promise.allSettled([readRowsFile(fs, dir, entry, what), readVectors(fs, dir, entry.vectors!)]);
+  const ref = entry.vectors!;
+  const direct = target !== undefined && (entry.deltas ?? []).length === 0;
+  // The packed vectors are read (kernel work) while the rows file is parsed; both verified. A
+  // direct read waits for the rows file's first line (dim and metric) to place them.
+  let header!: (h: RowsFile["header"]) => void;
+  const headerRead = new Promise<RowsFile["header"]>((resolve) => (header = resolve));
+  const rowsP = readRowsFile(fs, dir, entry, what, direct ? header : undefined);
+  const vecP = direct
+    ? (async (): Promise<PackedVectors | undefined> => {
+        const h = await Promise.race([headerRead, rowsP.then((r) => r.header)]);
+        const into = h.dim === ref.dim && ref.dim > 0 ? target(ref.dim, h.metric, ref.count) : undefined;
+        if (!into || into.byteLength !== ref.bytes) return readVectors(fs, dir, ref);
+        await readVectorsInto(fs, dir, ref, into);
+        return undefined;
+      })()
+    : readVectors(fs, dir, ref);
+  const [rowsRead, vecRead] = await Promise.allSettled([rowsP, vecP]);
   if (rowsRead.status === "rejected") throw rowsRead.reason;
   if (vecRead.status === "rejected") throw vecRead.reason;
   const baseFile = rowsRead.value;
-  const baseVec = vecRead.value;
+  const baseVec = vecRead.value ?? { dim: ref.dim, count: ref.count, data: undefined };
   const dim = baseFile.header.dim;
   const metric = baseFile.header.metric;
   if (baseVec.count !== baseFile.ids.length || (dim !== null && baseVec.dim !== dim)) {
@@ -195,6 +224,8 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
   }
   const deltas = entry.deltas ?? [];
   if (deltas.length === 0) return { dim, metric, ids: baseFile.ids, vectors: baseVec.data, nodes: baseFile.nodes };
+  if (!baseVec.data) throw new Error("unreachable: direct vector read with deltas");
+  const baseData = baseVec.data;
 
   // Apply deltas in order: id -> [source, row] with source -1 = base.
   const loaded = await Promise.all(
@@ -222,7 +253,7 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
     ids[r] = id;
     if (src < 0) {
       nodes[r] = baseFile.nodes[i]!;
-      vectors.set(baseVec.data.subarray(i * d0, (i + 1) * d0), r * d0);
+      vectors.set(baseData.subarray(i * d0, (i + 1) * d0), r * d0);
     } else {
       const d = loaded[src]!;
       nodes[r] = d.rows.nodes[i]!;

@@ -27,6 +27,34 @@ export interface VectorMatrixOptions {
 }
 
 const PAGE = 65_536;
+
+/**
+ * Sum of squares of `d[off .. off+dim)` in float64, with four partial sums (shorter dependency
+ * chains for the JIT). Every path that stores a row's norm uses this one function, so a row added
+ * and the same row loaded back get bit-identical norms.
+ */
+function sumOfSquares(d: Float32Array, off: number, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) {
+    const a = d[off + j]!;
+    const b = d[off + j + 1]!;
+    const c = d[off + j + 2]!;
+    const e = d[off + j + 3]!;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += e * e;
+  }
+  for (; j < dim; j++) {
+    const v = d[off + j]!;
+    s0 += v * v;
+  }
+  return s0 + s1 + s2 + s3;
+}
 const MAX_PAGES = 65_536;
 
 function align16(n: number): number {
@@ -164,17 +192,18 @@ export class VectorMatrix {
     const off = row * this.stride;
     const d = this.data;
     const dim = this.dim;
-    let sq = 0;
     for (let j = 0; j < dim; j++) {
       const x = vector[j];
       d[off + j] = x as number;
       const v = d[off + j]!;
       // typeof guards against strings/objects that Float32Array would coerce.
       if (v - v !== 0 || typeof x !== "number") return j;
-      sq += v * v;
     }
     for (let j = dim; j < this.stride; j++) d[off + j] = 0;
-    if (this.metric === "cosine") this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    if (this.metric === "cosine") {
+      const sq = sumOfSquares(d, off, dim);
+      this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    }
     return -1;
   }
 
@@ -195,15 +224,41 @@ export class VectorMatrix {
         d.fill(0, off + dim, off + stride);
       }
     }
+    return this.#finishRows(from, n);
+  }
+
+  /**
+   * For a bulk load straight into the matrix: makes room for `n` rows in an empty matrix and
+   * returns a byte view of rows `0..n` to be filled with packed little-endian float32 (then call
+   * {@link adoptPacked}), or `undefined` when rows are padded (`dim` not a multiple of 4) or the
+   * matrix is not empty (use {@link writePacked}). Nothing else may touch the matrix in between.
+   */
+  packedTarget(n: number): Uint8Array | undefined {
+    if (this.count !== 0 || this.stride !== this.dim) return undefined;
+    this.reserve(n);
+    return new Uint8Array(this.data.buffer, this.data.byteOffset, n * this.dim * 4);
+  }
+
+  /** Rows `0..n` of a matrix filled through {@link packedTarget}, as floats (a view). */
+  packedTargetView(n: number): Float32Array {
+    return this.data.subarray(0, n * this.dim);
+  }
+
+  /** Rows `0..n` filled through {@link packedTarget}: checked and normed like {@link writePacked}. */
+  adoptPacked(n: number): number {
+    if (n > this.capacity) throw new RangeError(`rows ${n} beyond capacity ${this.capacity}`);
+    return this.#finishRows(0, n);
+  }
+
+  /** The finiteness check and norms of rows `from..from+n` already in place. */
+  #finishRows(from: number, n: number): number {
+    const { dim, stride } = this;
+    const d = this.data;
     const cosine = this.metric === "cosine";
     const inv = this.invNorms;
     for (let r = 0; r < n; r++) {
       const off = (from + r) * stride;
-      let sq = 0;
-      for (let j = 0; j < dim; j++) {
-        const v = d[off + j]!;
-        sq += v * v;
-      }
+      const sq = sumOfSquares(d, off, dim);
       // A NaN or an infinity anywhere makes the sum NaN or +Infinity (float64 cannot overflow here).
       if (sq - sq !== 0) return r;
       if (cosine) inv[from + r] = sq > 0 ? 1 / Math.sqrt(sq) : 0;

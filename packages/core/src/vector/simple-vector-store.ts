@@ -91,16 +91,26 @@ class RawNode {
 
 const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
 
-/** Whether the node JSON `raw` (text or UTF-8 bytes) starts with `prefix`, without decoding it all. */
-function rawStartsWith(raw: string | Uint8Array, prefix: string): boolean {
-  if (typeof raw === "string") return raw.startsWith(prefix);
-  if (raw.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) {
-    const c = prefix.charCodeAt(i);
-    if (c >= 0x80) return utf8(raw.subarray(0, Math.min(raw.length, prefix.length * 3))).startsWith(prefix);
-    if (raw[i] !== c) return false;
+/** The start of every TextNode-family row: `{"__data__":{"id_":` then the id's JSON and a comma. */
+const ROW_HEAD = '{"__data__":{"id_":';
+
+/** Whether the row JSON `raw` (text or UTF-8 bytes) is the row of `id`, without decoding it. */
+function rowIsFor(raw: string | Uint8Array, id: string): boolean {
+  if (typeof raw === "string") return raw.startsWith(`${ROW_HEAD}${JSON.stringify(id)},`);
+  const n = ROW_HEAD.length;
+  if (raw.length < n + id.length + 3) return false;
+  for (let i = 0; i < n; i++) if (raw[i] !== ROW_HEAD.charCodeAt(i)) return false;
+  // An id of printable ASCII without quote or backslash is its own JSON between quotes.
+  if (raw[n] !== 34) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
+      const prefix = `${ROW_HEAD}${JSON.stringify(id)},`;
+      return utf8(raw.subarray(0, Math.min(raw.length, prefix.length * 3))).startsWith(prefix);
+    }
+    if (raw[n + 1 + i] !== c) return false;
   }
-  return true;
+  return raw[n + 1 + id.length] === 34 && raw[n + 2 + id.length] === 44;
 }
 
 const isJson = (s: StoredNode): s is NodeJson => typeof s === "object" && !(s instanceof RawNode) && "__type__" in s;
@@ -850,39 +860,60 @@ export class SimpleVectorStore implements VectorStore {
    * without the expected shape falls back to {@link fromSnapshot}'s full validation (`CORRUPT`).
    */
   static fromTrustedSnapshot(snapshot: TrustedSnapshot, options: Omit<SimpleVectorStoreOptions, "metric" | "dim"> = {}): SimpleVectorStore {
-    const { dim, ids, vectors, nodes } = snapshot;
+    const { dim, vectors } = snapshot;
+    return SimpleVectorStore.#fromTrusted(snapshot, options, (n) => {
+      if (!(vectors instanceof Float32Array) || vectors.length !== n * dim!) return undefined;
+      const store = new SimpleVectorStore({ ...options, metric: snapshot.metric, dim: dim! });
+      const matrix = store.ensureMatrix(dim!);
+      matrix.reserve(n);
+      return { store, fill: () => matrix.writePacked(0, vectors, n) === -1, vectors: () => vectors };
+    });
+  }
+
+  /**
+   * {@link fromTrustedSnapshot} for rows whose packed vectors were read straight into `matrix`
+   * (through {@link VectorMatrix.packedTarget}); the store adopts the matrix instead of copying.
+   */
+  static fromTrustedMatrix(snapshot: Omit<TrustedSnapshot, "vectors">, matrix: VectorMatrix): SimpleVectorStore {
+    const { dim } = snapshot;
+    return SimpleVectorStore.#fromTrusted({ ...snapshot, vectors: new Float32Array(0) }, {}, (n) => {
+      if (matrix.dim !== dim || matrix.metric !== snapshot.metric || matrix.size !== 0) return undefined;
+      const store = new SimpleVectorStore({ metric: snapshot.metric, dim: dim! });
+      store.matrix = matrix;
+      const packed = () => new Float32Array(matrix.packedTargetView(n));
+      return { store, fill: () => matrix.adoptPacked(n) === -1, vectors: packed };
+    });
+  }
+
+  /**
+   * The shared trusted-load loop. `prepare(n)` makes the store with `n` rows of room (or
+   * `undefined`: validate instead); `fill()` puts the vectors in and checks them; `vectors()` gives
+   * them as floats for the validating path.
+   */
+  static #fromTrusted(
+    snapshot: TrustedSnapshot,
+    options: Omit<SimpleVectorStoreOptions, "metric" | "dim">,
+    prepare: (n: number) => { store: SimpleVectorStore; fill: () => boolean; vectors: () => Float32Array } | undefined,
+  ): SimpleVectorStore {
+    const { dim, ids, nodes } = snapshot;
     const n = Array.isArray(ids) ? ids.length : -1;
     // Anything unexpected takes the validating path (on decoded rows).
-    const validating = () => SimpleVectorStore.fromSnapshot({ ...snapshot, nodes: nodes.map((l) => (typeof l === "string" ? l : utf8(l))) }, options);
-    if (
-      snapshot.version !== 1 ||
-      n <= 0 ||
-      dim === null ||
-      !Number.isInteger(dim) ||
-      dim <= 0 ||
-      !Array.isArray(nodes) ||
-      nodes.length !== n ||
-      !(vectors instanceof Float32Array) ||
-      vectors.length !== n * dim
-    ) {
-      return Array.isArray(nodes) ? validating() : SimpleVectorStore.fromSnapshot(snapshot as SimpleVectorStoreSnapshot, options);
+    const validating = (vectors: Float32Array) =>
+      SimpleVectorStore.fromSnapshot({ ...snapshot, vectors, nodes: nodes.map((l) => (typeof l === "string" ? l : utf8(l))) }, options);
+    const ok = snapshot.version === 1 && n > 0 && dim !== null && Number.isInteger(dim) && dim > 0 && Array.isArray(nodes) && nodes.length === n;
+    const made = ok ? prepare(n) : undefined;
+    if (!made) {
+      if (!Array.isArray(nodes)) return SimpleVectorStore.fromSnapshot(snapshot as SimpleVectorStoreSnapshot, options);
+      return validating(snapshot.vectors);
     }
-    const store = new SimpleVectorStore({ ...options, metric: snapshot.metric, dim });
-    const matrix = store.ensureMatrix(dim);
-    matrix.reserve(n);
+    const { store } = made;
     store.#version = 1;
     store.#lazy = true;
     for (let r = 0; r < n; r++) {
       const id = ids[r];
       const line = nodes[r];
-      if (
-        typeof id !== "string" ||
-        id.length === 0 ||
-        !(typeof line === "string" || line instanceof Uint8Array) ||
-        store.idToRow.has(id) ||
-        !rawStartsWith(line, `{"__data__":{"id_":${JSON.stringify(id)},`)
-      ) {
-        return validating();
+      if (typeof id !== "string" || id.length === 0 || !(typeof line === "string" || line instanceof Uint8Array) || store.idToRow.has(id) || !rowIsFor(line, id)) {
+        return validating(made.vectors());
       }
       store.idToRow.set(id, r);
       store.ids.push(id);
@@ -891,8 +922,8 @@ export class SimpleVectorStore implements VectorStore {
       store.refs.push(undefined);
       store.vers.push(1);
     }
-    if (matrix.writePacked(0, vectors, n) !== -1) return validating();
-    matrix.commitAppend(n);
+    if (!made.fill()) return validating(made.vectors());
+    store.matrix!.commitAppend(n);
     return store;
   }
 
