@@ -204,6 +204,51 @@ export class S3FileSystem implements FileSystem {
     }
   }
 
+  /**
+   * {@link FileSystem.readInto}: the object's body copied straight into `target` as it arrives (no
+   * buffer of its own); reading stops once `target` is full. Persistence reads packed vectors
+   * directly into the vector kernel's memory with it.
+   */
+  async readInto(path: string, target: Uint8Array): Promise<number> {
+    const key = this.keyOf(path);
+    this.#open();
+    let body: unknown;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      body = out.Body;
+      if (!body) return 0;
+      if (!(Symbol.asyncIterator in (body as object))) {
+        const all = await readBody(body as NonNullable<typeof out.Body>, out.ContentLength, `s3://${this.bucket}/${key}`, this.name);
+        const n = Math.min(all.length, target.length);
+        target.set(all.subarray(0, n));
+        return n;
+      }
+      let at = 0;
+      if (target.length > 0) {
+        for await (const c of body as AsyncIterable<Uint8Array>) {
+          const take = Math.min(c.length, target.length - at);
+          target.set(take === c.length ? c : c.subarray(0, take), at);
+          at += take;
+          if (at === target.length) break;
+        }
+      }
+      const expected = out.ContentLength;
+      if (expected !== undefined && at < Math.min(expected, target.length)) {
+        throw new StorageError(
+          "CONNECTION",
+          `read s3://${this.bucket}/${key}: the response body ended after ${at} of ${expected} bytes (Content-Length); the connection was cut`,
+          { store: this.name, details: { contentLength: expected, received: at } },
+        );
+      }
+      // Stopped early (target full before the end): the rest of the body must not hold the socket.
+      if (expected === undefined || expected > at) discardBody(body);
+      return at;
+    } catch (err) {
+      discardBody(body);
+      throw await this.#error(err, "read", key);
+    }
+  }
+
   async *readStream(path: string): AsyncIterable<Uint8Array> {
     const key = this.keyOf(path);
     this.#open();
