@@ -400,6 +400,25 @@ export const fileSystemTests = {
     await expectStorageError(() => fs.readInto!("../x", new Uint8Array(8)), "INVALID_ARGUMENT");
   }) as Body,
 
+  "fs.stream.write-chunks-may-be-reused": (async (ctx) => {
+    // A producer may reuse its buffer once the next chunk is requested (persistence does): a file
+    // system that keeps chunks must copy them.
+    const fs = await ctx.store();
+    const writeStream = needs(fs, "writeStream");
+    const rand = seededRandom(11);
+    const parts = Array.from({ length: 9 }, (_, i) => Uint8Array.from({ length: 300_000 + i * 77_777 }, () => Math.floor(rand() * 256)));
+    async function* reusing(): AsyncGenerator<Uint8Array> {
+      const buf = new Uint8Array(Math.max(...parts.map((p) => p.length)));
+      for (const p of parts) {
+        buf.set(p);
+        yield buf.subarray(0, p.length);
+        buf.fill(0xee); // the consumer asked for the next chunk: the previous one is the producer's again
+      }
+    }
+    await writeStream("reused.bin", reusing());
+    expectBytes(await fs.read("reused.bin"), parts.reduce(concat, new Uint8Array(0)));
+  }) as Body,
+
   "fs.stream.write-is-atomic": (async (ctx) => {
     const fs = await ctx.store();
     const writeStream = needs(fs, "writeStream");

@@ -35,7 +35,11 @@ export interface FileSystem {
    */
   readInto?(path: string, target: Uint8Array): Promise<number>;
   write(path: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
-  /** Streaming atomic write for big files (chunks are written in order; visible only once complete). */
+  /**
+   * Streaming atomic write for big files (chunks are written in order; visible only once complete).
+   * A chunk is only valid until the next one is requested: a producer may reuse its buffer, so a
+   * file system that keeps data past that point must copy it (the kit checks this).
+   */
   writeStream?(path: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: WriteOptions): Promise<void>;
   exists(path: string): Promise<boolean>;
   /**
