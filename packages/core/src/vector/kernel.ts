@@ -192,16 +192,30 @@ export class VectorMatrix {
     const off = row * this.stride;
     const d = this.data;
     const dim = this.dim;
+    // One pass: copy, check, and the same four partial sums as {@link sumOfSquares} (so a row
+    // written here and the same row loaded through writePacked get bit-identical norms).
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const full = dim - (dim & 3);
     for (let j = 0; j < dim; j++) {
       const x = vector[j];
       d[off + j] = x as number;
       const v = d[off + j]!;
       // typeof guards against strings/objects that Float32Array would coerce.
       if (v - v !== 0 || typeof x !== "number") return j;
+      const lane = j & 3;
+      const q = v * v;
+      if (j >= full) s0 += q; // the tail past the last full group of 4
+      else if (lane === 0) s0 += q;
+      else if (lane === 1) s1 += q;
+      else if (lane === 2) s2 += q;
+      else s3 += q;
     }
     for (let j = dim; j < this.stride; j++) d[off + j] = 0;
     if (this.metric === "cosine") {
-      const sq = sumOfSquares(d, off, dim);
+      const sq = s0 + s1 + s2 + s3;
       this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
     }
     return -1;
