@@ -328,7 +328,8 @@ export async function execPipeline(pipeline: { exec(): Promise<[Error | null, un
  * apply as for any command); fields must be strings and have no lone surrogates (callers check).
  */
 export class BulkHsetCommand extends Command {
-  readonly #fields: readonly string[];
+  #fields: readonly string[] | undefined;
+  #encoded: Buffer | undefined;
 
   constructor(key: string, fields: readonly string[], keyPrefix: string | undefined) {
     super("hset", [key], keyPrefix ? { keyPrefix } : {});
@@ -336,9 +337,18 @@ export class BulkHsetCommand extends Command {
     this.#fields = fields;
   }
 
+  /**
+   * Encodes once and keeps only the bytes (a resend after a reconnect gets the same buffer): the
+   * ~1 MB of value strings can be collected as soon as they are copied, not when Redis answers.
+   */
   override toWritable(): Buffer {
+    this.#encoded ??= this.#encode(this.#fields!);
+    this.#fields = undefined;
+    return this.#encoded;
+  }
+
+  #encode(fields: readonly string[]): Buffer {
     const key = String(this.args[0]);
-    const fields = this.#fields;
     const lengths = new Array<number>(fields.length);
     const keyBytes = Buffer.byteLength(key);
     const head = `*${fields.length + 2}\r\n$4\r\nhset\r\n$${keyBytes}\r\n`;
