@@ -117,13 +117,7 @@ export class LocalFileSystem implements FileSystem {
   }
 
   async *readStream(path: string): AsyncIterable<Uint8Array> {
-    const abs = this.#resolve(path);
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(abs, "r");
-    } catch (e) {
-      throw this.#ioError(e, "read", path);
-    }
+    const fh = await this.#openForRead(path);
     try {
       // Reads of up to 1 MiB go into slabs of up to 64 MiB sized from the file's length, and each
       // chunk yielded is a view of its slab: one big allocation per file instead of one per chunk
@@ -152,13 +146,7 @@ export class LocalFileSystem implements FileSystem {
   }
 
   async readInto(path: string, target: Uint8Array): Promise<number> {
-    const abs = this.#resolve(path);
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(abs, "r");
-    } catch (e) {
-      throw this.#ioError(e, "read", path);
-    }
+    const fh = await this.#openForRead(path);
     try {
       let off = 0;
       while (off < target.length) {
@@ -171,6 +159,16 @@ export class LocalFileSystem implements FileSystem {
       throw this.#ioError(e, "read", path);
     } finally {
       await fh.close();
+    }
+  }
+
+  /** Opens an existing file for reading; errors as `read` reports them (NOT_FOUND, ...). */
+  async #openForRead(path: string): Promise<fsp.FileHandle> {
+    const abs = this.#resolve(path);
+    try {
+      return await fsp.open(abs, "r");
+    } catch (e) {
+      throw this.#ioError(e, "read", path);
     }
   }
 
