@@ -146,56 +146,14 @@ function storedToJson(s: Exclude<StoredNode, RawNode>, id: string, metadata: Met
  */
 function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string | Uint8Array {
   if (s instanceof RawNode) return s.raw;
-  if (typeof s === "string") return plainLine(id, s, metadata, ref);
+  if (typeof s === "string") return initLine({ id, text: s, metadata }, ref);
   if (isJson(s)) return JSON.stringify(s);
   if (s.extra === undefined || !hasKeys(s.extra)) return initLine(s, ref);
-  const init: BaseNodeInit = typeof s === "string" ? { id, text: s, metadata } : { ...s };
-  if ((typeof s === "string" || s.relationships === undefined) && ref !== undefined) {
-    init.relationships = { [NodeRelationship.SOURCE]: { nodeId: ref } };
-  }
+  // Extra fields take the ordinary path (their keys may shadow or reorder the known ones).
+  const init: BaseNodeInit = { ...s };
+  if (s.relationships === undefined && ref !== undefined) init.relationships = { [NodeRelationship.SOURCE]: { nodeId: ref } };
   delete init.embedding;
   return JSON.stringify(new TextNode(init).toJSON());
-}
-
-/**
- * A plain TextNode's line without building the node and its JSON object tree (persist was bound
- * by that garbage): the constant fragments come from serialising one node with sentinel values
- * through the ordinary path, so the output is byte for byte what `storedToLine` produced before.
- */
-type LineTemplate = { parts: string[]; order: ("id" | "text" | "metadata" | "ref")[] };
-let plainTemplates: [LineTemplate, LineTemplate] | undefined;
-function lineTemplate(withRef: boolean): LineTemplate {
-  const sentinel = { id: "\u0001larder-id\u0001", text: "\u0001larder-text\u0001", ref: "\u0001larder-ref\u0001" };
-  const metaSentinel = { "\u0001larder-metadata\u0001": 0 };
-  const init: BaseNodeInit = { id: sentinel.id, text: sentinel.text, metadata: metaSentinel as Metadata };
-  if (withRef) init.relationships = { [NodeRelationship.SOURCE]: { nodeId: sentinel.ref } };
-  const full = JSON.stringify(new TextNode(init).toJSON());
-  const marks: [number, string, LineTemplate["order"][number]][] = [
-    [full.indexOf(JSON.stringify(sentinel.id)), JSON.stringify(sentinel.id), "id"],
-    [full.indexOf(JSON.stringify(sentinel.text)), JSON.stringify(sentinel.text), "text"],
-    [full.indexOf(JSON.stringify(metaSentinel)), JSON.stringify(metaSentinel), "metadata"],
-  ];
-  if (withRef) marks.push([full.indexOf(JSON.stringify(sentinel.ref)), JSON.stringify(sentinel.ref), "ref"]);
-  marks.sort((a, b) => a[0] - b[0]);
-  const parts: string[] = [];
-  let at = 0;
-  for (const [pos, text] of marks) {
-    if (pos < 0 || full.indexOf(text, pos + 1) >= 0) throw new Error("unexpected TextNode JSON shape");
-    parts.push(full.slice(at, pos));
-    at = pos + text.length;
-  }
-  parts.push(full.slice(at));
-  return { parts, order: marks.map((m) => m[2]) };
-}
-function plainLine(id: string, text: string, metadata: Metadata, ref: string | undefined): string {
-  plainTemplates ??= [lineTemplate(false), lineTemplate(true)];
-  const t = plainTemplates[ref === undefined ? 0 : 1];
-  let out = t.parts[0]!;
-  for (let k = 0; k < t.order.length; k++) {
-    const f = t.order[k]!;
-    out += (f === "id" ? JSON.stringify(id) : f === "text" ? JSON.stringify(text) : f === "ref" ? JSON.stringify(ref) : JSON.stringify(metadata)) + t.parts[k + 1]!;
-  }
-  return out;
 }
 
 /**
@@ -206,6 +164,7 @@ function plainLine(id: string, text: string, metadata: Metadata, ref: string | u
  */
 function initLine(s: BaseNodeInit, ref: string | undefined): string {
   const S = JSON.stringify;
+  const D = defaultJson();
   let rels: string;
   if (s.relationships !== undefined) {
     rels = "";
@@ -216,14 +175,26 @@ function initLine(s: BaseNodeInit, ref: string | undefined): string {
       rels += `${rels === "" ? "" : ","}${S(k)}:${Array.isArray(v) ? `[${v.map(relatedLine).join(",")}]` : relatedLine(v)}`;
     }
   } else rels = ref === undefined ? "" : `"1":${relatedLine({ nodeId: ref })}`;
+  const or = <T>(v: T | undefined, fallback: string) => (v === undefined ? fallback : S(v));
   return (
-    `{"__data__":{"id_":${S(s.id)},"embedding":null,"metadata":${S(s.metadata ?? {})}` +
-    `,"excluded_embed_metadata_keys":${S(s.excludedEmbedMetadataKeys ?? [])},"excluded_llm_metadata_keys":${S(s.excludedLlmMetadataKeys ?? [])}` +
-    `,"relationships":{${rels}},"metadata_template":${S(s.metadataTemplate ?? DEFAULTS.metadataTemplate)}` +
-    `,"metadata_separator":${S(s.metadataSeparator ?? DEFAULTS.metadataSeparator)},"text":${S(s.text ?? "")}` +
-    `,"mimetype":${S(s.mimetype ?? DEFAULTS.mimetype)},"start_char_idx":${S(s.startCharIdx ?? null)},"end_char_idx":${S(s.endCharIdx ?? null)}` +
-    `,"text_template":${S(s.textTemplate ?? DEFAULTS.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
+    `{"__data__":{"id_":${S(s.id)},"embedding":null,"metadata":${or(s.metadata, "{}")}` +
+    `,"excluded_embed_metadata_keys":${or(s.excludedEmbedMetadataKeys, "[]")},"excluded_llm_metadata_keys":${or(s.excludedLlmMetadataKeys, "[]")}` +
+    `,"relationships":{${rels}},"metadata_template":${or(s.metadataTemplate, D.metadataTemplate)}` +
+    `,"metadata_separator":${or(s.metadataSeparator, D.metadataSeparator)},"text":${or(s.text, '""')}` +
+    `,"mimetype":${or(s.mimetype, D.mimetype)},"start_char_idx":${or(s.startCharIdx ?? undefined, "null")},"end_char_idx":${or(s.endCharIdx ?? undefined, "null")}` +
+    `,"text_template":${or(s.textTemplate, D.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
   );
+}
+
+/** The JSON of TextNode's default template, separator and mimetype (computed once). */
+let defaults: { metadataTemplate: string; metadataSeparator: string; mimetype: string; textTemplate: string } | undefined;
+function defaultJson(): NonNullable<typeof defaults> {
+  return (defaults ??= {
+    metadataTemplate: JSON.stringify(DEFAULTS.metadataTemplate),
+    metadataSeparator: JSON.stringify(DEFAULTS.metadataSeparator),
+    mimetype: JSON.stringify(DEFAULTS.mimetype),
+    textTemplate: JSON.stringify(DEFAULTS.textTemplate),
+  });
 }
 
 function relatedLine(r: RelatedNodeInfo): string {
