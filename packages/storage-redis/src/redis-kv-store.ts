@@ -108,7 +108,7 @@ export class RedisKVStore implements KVStore {
   /**
    * {@link KVStore.putAllSerialized}: every key is validated first (as in `putAll`), then
    * `serialize(i)` is called for each entry only as its HSET is built, so only the texts of the
-   * pipelines in flight are alive at once. Texts not shaped like a JSON object are refused.
+   * command being built (~1 MB) are alive at once. Texts not shaped like a JSON object are refused.
    */
   async putAllSerialized(
     keys: readonly string[],
