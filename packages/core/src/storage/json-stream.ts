@@ -120,10 +120,6 @@ function concatBytes(parts: readonly Uint8Array[]): Buffer {
   return out;
 }
 
-/** UTF-8 text of `bytes` (damaged sequences become U+FFFD; checksums catch damage first). */
-export function utf8Text(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-}
 
 /**
  * Incremental line splitter over UTF-8 chunks, calling \`onLine\` synchronously for each complete
