@@ -120,10 +120,9 @@ function concatBytes(parts: readonly Uint8Array[]): Buffer {
   return out;
 }
 
-
 /**
- * Incremental line splitter over UTF-8 chunks, calling \`onLine\` synchronously for each complete
- * line (no promise per line, unlike {@link utf8Lines}); \`end()\` flushes a final unterminated line.
+ * Incremental line splitter over UTF-8 chunks, calling `onLine` synchronously for each complete
+ * line (no promise per line, unlike {@link utf8Lines}); `end()` flushes a final unterminated line.
  */
 export class Utf8LineSplitter {
   // Not fatal: damaged bytes become U+FFFD and the checksum check names the file. Node's
@@ -139,7 +138,7 @@ export class Utf8LineSplitter {
       this.#rest += text;
       return;
     }
-    // Only the line spanning the previous chunk is concatenated; the others are slices of \`text\`.
+    // Only the line spanning the previous chunk is concatenated; the others are slices of `text`.
     this.onLine(this.#rest + text.slice(0, nl));
     let start = nl + 1;
     for (nl = text.indexOf("\n", start); nl >= 0; nl = text.indexOf("\n", start)) {
