@@ -373,6 +373,75 @@ export function pyFloatList(values: ArrayLike<number>): string {
 }
 
 /**
+ * `pyJson(JSON.parse(text))` computed from the text itself, for JSON text that `JSON.stringify`
+ * produced (canonical escapes, no whitespace): a space after every `,` and `:` outside strings,
+ * every character from U+007F up escaped as `\uXXXX`, numbers in Python's form, and the numbers of
+ * an array directly under an `embedding` key written as floats. No object tree is built.
+ */
+export function pyJsonFromJsonText(t: string): string {
+  const out: string[] = [];
+  const n = t.length;
+  let from = 0; // start of the run of characters not yet copied
+  // Open containers: for an object, the key being read; for an array, whether its numbers are floats.
+  const stack: { array: boolean; floats: boolean; key: string }[] = [];
+  let i = 0;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      let ascii = true;
+      let escaped = false;
+      for (;;) {
+        const d = t.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j += 2;
+        } else if (d === 0x22) break;
+        else {
+          if (d >= 0x7f) ascii = false;
+          j++;
+        }
+      }
+      if (t.charCodeAt(j + 1) === 0x3a) {
+        const top = stack[stack.length - 1];
+        if (top && !top.array) top.key = escaped ? (JSON.parse(t.slice(i, j + 1)) as string) : t.slice(i + 1, j);
+      }
+      if (!ascii) {
+        if (i > from) out.push(t.slice(from, i));
+        out.push(t.slice(i, j + 1).replace(NON_ASCII, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`));
+        from = j + 1;
+      }
+      i = j + 1;
+    } else if (c === 0x2c || c === 0x3a) {
+      out.push(t.slice(from, i + 1), " ");
+      from = ++i;
+    } else if (c === 0x7b || c === 0x5b) {
+      const top = stack[stack.length - 1];
+      const floats = c === 0x5b && top !== undefined && !top.array && FLOAT_ARRAY_KEYS.has(top.key);
+      stack.push({ array: c === 0x5b, floats, key: "" });
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      for (;;) {
+        const d = t.charCodeAt(j);
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
+        else break;
+      }
+      const v = Number(t.slice(i, j));
+      if (i > from) out.push(t.slice(from, i));
+      out.push(stack[stack.length - 1]?.floats ? pyFloat(v) : pyNumber(v));
+      from = i = j;
+    } else i++; // true, false, null: copied as they are
+  }
+  if (n > from) out.push(t.slice(from));
+  return out.join("");
+}
+
+
+/**
  * Python-style JSON of an object whose values at `depth` are emitted one by one, so the whole text
  * never exists as one string. `depth` 1 streams the top-level members, 2 the members of those, ...
  * `write` receives the value and its key and returns its JSON (default {@link pyJson}).

@@ -18,6 +18,7 @@ import { SimpleVectorStore, type LlamaIndexVectorStoreDict } from "../vector/sim
 import { VectorMatrix } from "../vector/kernel.js";
 import type { VectorStore } from "../vector/types.js";
 import { joinPath } from "./fs-io.js";
+import { pyJson, pyJsonFromJsonText, pyJsonParts } from "./json-stream.js";
 import { jsonTreeComponent, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
 import {
   compactJsonParts,
@@ -151,19 +152,32 @@ function indexStoreFromDict(dict: KVDict): SimpleIndexStore {
   return new SimpleIndexStore(SimpleKVStore.fromDict(dict), { namespace: inferNamespace(Object.keys(dict), ["/data"], "index_store") });
 }
 
-/** A live view of a SimpleKVStore's content (values not copied: serialised right away). */
-function kvView(kv: SimpleKVStore): KVDict {
+/** A stored value kept as JSON text (not parsed to be re-printed: see {@link pyJsonFromJsonText}). */
+class StoredJsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * A live view of a SimpleKVStore's content (values not copied: serialised right away). Values the
+ * store keeps as JSON text (node JSON, loaded values) stay text.
+ */
+function kvView(kv: SimpleKVStore): Record<string, Record<string, JsonObject | StoredJsonText>> {
   // Null-prototype objects: any key (even "__proto__") is an ordinary own property.
-  const out = Object.create(null) as KVDict;
-  for (const [c, k, v] of kv.entriesView()) {
+  const out = Object.create(null) as Record<string, Record<string, JsonObject | StoredJsonText>>;
+  for (const [c, k, v] of kv.serializedEntries()) {
     let m = out[c];
     if (!m) {
-      m = Object.create(null) as Record<string, JsonObject>;
+      m = Object.create(null) as Record<string, JsonObject | StoredJsonText>;
       out[c] = m;
     }
-    m[k] = v;
+    m[k] = typeof v === "string" ? new StoredJsonText(v) : ArrayBuffer.isView(v) ? new StoredJsonText(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8")) : v;
   }
   return out;
+}
+
+/** `docstore.json` / `index_store.json`: Python's `json.dumps` of the two-level dict. */
+function kvFileParts(kv: SimpleKVStore): Generator<string> {
+  return pyJsonParts(kvView(kv), 2, (v, k) => (v instanceof StoredJsonText ? pyJsonFromJsonText(v.text) : pyJson(v, k)));
 }
 
 interface Target {
@@ -458,9 +472,9 @@ export class StorageContext {
     const idxKV = memoryKV(this.indexStore);
     // Everything is serialised from the stores before the first write, so a bad store fails early.
     const jobs: [string, Iterable<string>][] = [];
-    if (docKV) jobs.push([LLAMAINDEX_FILES.docstore, pyDictParts(kvView(docKV))]);
+    if (docKV) jobs.push([LLAMAINDEX_FILES.docstore, kvFileParts(docKV)]);
     else skipped.push("docstore");
-    if (idxKV) jobs.push([LLAMAINDEX_FILES.indexStore, pyDictParts(kvView(idxKV))]);
+    if (idxKV) jobs.push([LLAMAINDEX_FILES.indexStore, kvFileParts(idxKV)]);
     else skipped.push("index_store");
     if (this.graphStore) jobs.push([LLAMAINDEX_FILES.graphStore, pyDictParts(this.graphStore.toDict() as unknown as Record<string, unknown>)]);
     if (this.propertyGraphStore instanceof SimplePropertyGraphStore) {

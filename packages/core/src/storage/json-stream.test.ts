@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { pyJson, pyJsonFromJsonText } from "./json-stream.js";
+
+/** mulberry32: a small seeded PRNG (the kit's is not importable from core). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("pyJsonFromJsonText", () => {
+  it("prints JSON.stringify text exactly as pyJson prints the parsed value (10 000 random values)", () => {
+    const rand = prng(5);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const strings = ["", "plain", "é ü", "\u2028", "\u007f", "😀", 'q"uote', "back\\slash", "nl\n", "\u0001", "\ud800", "x\udc00", "embedding", "text_embedding", "1", "__proto__"];
+    const numbers = [0, 1, -1, 0.1, 1e-7, 1e16, 1e21, 123456789012345680000, 5e-324, -2.5, 3, 1.5e300, 0.0001, 12345.678];
+    const gen = (depth: number): unknown => {
+      const r = rand();
+      if (depth <= 0 || r < 0.3) {
+        const q = rand();
+        return q < 0.3 ? pick(strings) : q < 0.6 ? pick(numbers) : q < 0.7 ? null : q < 0.85 ? rand() < 0.5 : [];
+      }
+      if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => (rand() < 0.7 ? pick(numbers) : gen(depth - 1)));
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(rand() * 5); i > 0; i--) {
+        const key = pick(strings);
+        o[key] = key.includes("embedding") && rand() < 0.7 ? Array.from({ length: 3 }, () => pick(numbers)) : gen(depth - 1);
+      }
+      return o;
+    };
+    for (let t = 0; t < 10_000; t++) {
+      const value = { top: gen(4), embedding: [1, 0, -2.5, 1e-7], nested: { embedding: [[1, 2], 3], text_embedding: [0], x: [1, 2] } };
+      const text = JSON.stringify(value);
+      expect(pyJsonFromJsonText(text), text).toBe(pyJson(JSON.parse(text)));
+    }
+  });
+
+  it("writes floats only directly under embedding keys, and escapes from U+007F up", () => {
+    expect(pyJsonFromJsonText('{"embedding":[1,0.5,[2]],"e":[1],"m":{"text_embedding":[3]}}')).toBe(
+      '{"embedding": [1.0, 0.5, [2]], "e": [1], "m": {"text_embedding": [3.0]}}',
+    );
+    expect(pyJsonFromJsonText(JSON.stringify({ "k\u00e9": "\u007f😀 \u2028", n: 1e-7 }))).toBe('{"k\\u00e9": "\\u007f\\ud83d\\ude00 \\u2028", "n": 1e-07}');
+  });
+});
