@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../errors.js";
-import { Document, ImageNode, IndexNode, TextNode, jsonToNode, pyRepr } from "./index.js";
+import { Document, ImageNode, IndexNode, NodeRelationship, TextNode, jsonToNode, pyRepr, textNodeJsonText } from "./index.js";
 
 describe("node schema", () => {
   it("round-trips a TextNode losslessly in LlamaIndex's shape", () => {
@@ -80,5 +80,39 @@ describe("node schema", () => {
       }
       expect(isStorageError(err, "INVALID_ARGUMENT")).toBe(true);
     }
+  });
+
+  it("textNodeJsonText writes exactly JSON.stringify(toJSON()) for TextNodes without extra fields", () => {
+    const nodes = [
+      new TextNode({ id: "a", text: "plain" }),
+      new TextNode({
+        id: 'q"uote\\',
+        text: "t \u2028 é 😀\n",
+        metadata: { a: [1, { b: null }], "k'": "v" },
+        embedding: [0.5, -1, 1e-7],
+        relationships: {
+          [NodeRelationship.SOURCE]: { nodeId: "d", nodeType: "4", metadata: { f: "x" }, hash: "h" },
+          [NodeRelationship.PREVIOUS]: { nodeId: "p", nodeType: null, hash: null },
+          [NodeRelationship.CHILD]: [{ nodeId: "c1" }, { nodeId: "c2", metadata: {} }],
+        },
+        excludedEmbedMetadataKeys: ["a"],
+        excludedLlmMetadataKeys: ["a", "k'"],
+        metadataTemplate: "{key}={value}",
+        metadataSeparator: " | ",
+        textTemplate: "{content}",
+        mimetype: "text/markdown",
+        startCharIdx: 0,
+        endCharIdx: 7,
+      }),
+      new TextNode({ id: "zero", text: "", startCharIdx: 0, endCharIdx: 0, relationships: { [NodeRelationship.NEXT]: { nodeId: "n" } } }),
+    ];
+    for (const n of nodes) {
+      expect(textNodeJsonText(n), n.id).toBe(JSON.stringify(n.toJSON()));
+      expect(textNodeJsonText(n, { nullEmbedding: true }), n.id).toBe(JSON.stringify({ ...n.toJSON(), __data__: { ...n.toJSON().__data__, embedding: null } }));
+    }
+    // From an init without relationships: the SOURCE id comes from `ref`.
+    expect(textNodeJsonText({ id: "r", text: "x" }, { ref: "doc" })).toBe(
+      JSON.stringify(new TextNode({ id: "r", text: "x", relationships: { [NodeRelationship.SOURCE]: { nodeId: "doc" } } }).toJSON()),
+    );
   });
 });

@@ -91,10 +91,10 @@ export abstract class BaseNode {
     this.embedding = init.embedding ?? null;
     this.excludedEmbedMetadataKeys = init.excludedEmbedMetadataKeys ?? [];
     this.excludedLlmMetadataKeys = init.excludedLlmMetadataKeys ?? [];
-    this.metadataTemplate = init.metadataTemplate ?? "{key}: {value}";
-    this.metadataSeparator = init.metadataSeparator ?? "\n";
-    this.textTemplate = init.textTemplate ?? "{metadata_str}\n\n{content}";
-    this.mimetype = init.mimetype ?? "text/plain";
+    this.metadataTemplate = init.metadataTemplate ?? DEFAULTS_TEXT.metadataTemplate;
+    this.metadataSeparator = init.metadataSeparator ?? DEFAULTS_TEXT.metadataSeparator;
+    this.textTemplate = init.textTemplate ?? DEFAULTS_TEXT.textTemplate;
+    this.mimetype = init.mimetype ?? DEFAULTS_TEXT.mimetype;
     this.startCharIdx = init.startCharIdx ?? null;
     this.endCharIdx = init.endCharIdx ?? null;
     this.extra = init.extra ?? {};
@@ -359,6 +359,56 @@ export function isPlainTextNodeJson(node: BaseNode): boolean {
     } else if (!isPlainRelated(v)) return false;
   }
   return Object.getOwnPropertySymbols(rels).length === 0;
+}
+
+/**
+ * `JSON.stringify(new TextNode(fields).toJSON())`, written field by field from `fields` (a
+ * `TextNode`, or the init of one) without building the node or its JSON object tree; constant
+ * defaults are printed once. For fields without `extra` only (callers check: with `extra`, use the
+ * ordinary path). `ref`: a SOURCE id to use when `fields.relationships` is absent;
+ * `nullEmbedding`: write `"embedding":null` whatever the fields hold. Tests compare the bytes
+ * with `toJSON()` for every field.
+ */
+export function textNodeJsonText(fields: BaseNodeInit, options: { ref?: string | undefined; nullEmbedding?: boolean } = {}): string {
+  const S = JSON.stringify;
+  const D = defaultFieldJson();
+  const or = <T>(v: T | null | undefined, fallback: string) => (v === undefined || v === null ? fallback : S(v));
+  let rels: string;
+  if (fields.relationships !== undefined) {
+    rels = "";
+    const all = fields.relationships as Record<string, RelatedNodeInfo | RelatedNodeInfo[] | undefined>;
+    for (const k of Object.keys(all)) {
+      const v = all[k];
+      if (v === undefined) continue;
+      rels += `${rels === "" ? "" : ","}${S(k)}:${Array.isArray(v) ? `[${v.map(relatedJsonText).join(",")}]` : relatedJsonText(v)}`;
+    }
+  } else rels = options.ref === undefined ? "" : `"1":${relatedJsonText({ nodeId: options.ref })}`;
+  return (
+    `{"__data__":{"id_":${S(fields.id)},"embedding":${options.nullEmbedding ? "null" : or(fields.embedding, "null")},"metadata":${or(fields.metadata, "{}")}` +
+    `,"excluded_embed_metadata_keys":${or(fields.excludedEmbedMetadataKeys, "[]")},"excluded_llm_metadata_keys":${or(fields.excludedLlmMetadataKeys, "[]")}` +
+    `,"relationships":{${rels}},"metadata_template":${fields.metadataTemplate === undefined || fields.metadataTemplate === DEFAULTS_TEXT.metadataTemplate ? D.metadataTemplate : S(fields.metadataTemplate)}` +
+    `,"metadata_separator":${fields.metadataSeparator === undefined || fields.metadataSeparator === DEFAULTS_TEXT.metadataSeparator ? D.metadataSeparator : S(fields.metadataSeparator)}` +
+    `,"text":${or(fields.text, '""')},"mimetype":${fields.mimetype === undefined || fields.mimetype === DEFAULTS_TEXT.mimetype ? D.mimetype : S(fields.mimetype)}` +
+    `,"start_char_idx":${or(fields.startCharIdx, "null")},"end_char_idx":${or(fields.endCharIdx, "null")}` +
+    `,"text_template":${fields.textTemplate === undefined || fields.textTemplate === DEFAULTS_TEXT.textTemplate ? D.textTemplate : S(fields.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
+  );
+}
+
+function relatedJsonText(r: RelatedNodeInfo): string {
+  const S = JSON.stringify;
+  return `{"node_id":${S(r.nodeId)},"node_type":${S(r.nodeType ?? null)},"metadata":${S(r.metadata ?? {})},"hash":${S(r.hash ?? null)},"class_name":"RelatedNodeInfo"}`;
+}
+
+/** TextNode's default template, separator and mimetype, and their JSON (computed once). */
+const DEFAULTS_TEXT = { metadataTemplate: "{key}: {value}", metadataSeparator: "\n", mimetype: "text/plain", textTemplate: "{metadata_str}\n\n{content}" };
+let defaultJsonCache: Record<keyof typeof DEFAULTS_TEXT, string> | undefined;
+function defaultFieldJson(): Record<keyof typeof DEFAULTS_TEXT, string> {
+  return (defaultJsonCache ??= {
+    metadataTemplate: JSON.stringify(DEFAULTS_TEXT.metadataTemplate),
+    metadataSeparator: JSON.stringify(DEFAULTS_TEXT.metadataSeparator),
+    mimetype: JSON.stringify(DEFAULTS_TEXT.mimetype),
+    textTemplate: JSON.stringify(DEFAULTS_TEXT.textTemplate),
+  });
 }
 
 function isPlainRelated(r: unknown): boolean {

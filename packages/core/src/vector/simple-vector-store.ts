@@ -2,7 +2,7 @@ import { StorageError } from "../errors.js";
 import { compareByCodePoint, evaluateValidatedFilters } from "../filters/evaluate.js";
 import { FILTER_OPERATORS, type MetadataFilters } from "../filters/types.js";
 import { validateFilters } from "../filters/validate.js";
-import { jsonToNode, NodeRelationship, TextNode, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type RelatedNodeInfo, type Relationships } from "../schema/node.js";
+import { jsonToNode, NodeRelationship, TextNode, textNodeJsonText, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type Relationships } from "../schema/node.js";
 import { cloneJson } from "./clone-json.js";
 import { checkEmbedding, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
 import { MetadataIndex } from "./metadata-index.js";
@@ -146,9 +146,9 @@ function storedToJson(s: Exclude<StoredNode, RawNode>, id: string, metadata: Met
  */
 function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string | undefined): string | Uint8Array {
   if (s instanceof RawNode) return s.raw;
-  if (typeof s === "string") return initLine({ id, text: s, metadata }, ref);
+  if (typeof s === "string") return textNodeJsonText({ id, text: s, metadata }, { ref, nullEmbedding: true });
   if (isJson(s)) return JSON.stringify(s);
-  if (s.extra === undefined || !hasKeys(s.extra)) return initLine(s, ref);
+  if (s.extra === undefined || !hasKeys(s.extra)) return textNodeJsonText(s, { ref, nullEmbedding: true });
   // Extra fields take the ordinary path (their keys may shadow or reorder the known ones).
   const init: BaseNodeInit = { ...s };
   if (s.relationships === undefined && ref !== undefined) init.relationships = { [NodeRelationship.SOURCE]: { nodeId: ref } };
@@ -156,51 +156,6 @@ function storedToLine(s: StoredNode, id: string, metadata: Metadata, ref: string
   return JSON.stringify(new TextNode(init).toJSON());
 }
 
-/**
- * The line of a TextNode stored as its init (the fields that differ from the defaults) and no extra
- * fields, written field by field in `TextNode.toJSON()`'s order with `JSON.stringify` of each value:
- * the same bytes as `JSON.stringify(new TextNode(init).toJSON())` with a null embedding, without
- * building the node and its JSON object tree (a test compares the two).
- */
-function initLine(s: BaseNodeInit, ref: string | undefined): string {
-  const S = JSON.stringify;
-  const D = defaultJson();
-  let rels: string;
-  if (s.relationships !== undefined) {
-    rels = "";
-    const all = s.relationships as Record<string, RelatedNodeInfo | RelatedNodeInfo[] | undefined>;
-    for (const k of Object.keys(all)) {
-      const v = all[k];
-      if (v === undefined) continue;
-      rels += `${rels === "" ? "" : ","}${S(k)}:${Array.isArray(v) ? `[${v.map(relatedLine).join(",")}]` : relatedLine(v)}`;
-    }
-  } else rels = ref === undefined ? "" : `"1":${relatedLine({ nodeId: ref })}`;
-  const or = <T>(v: T | undefined, fallback: string) => (v === undefined ? fallback : S(v));
-  return (
-    `{"__data__":{"id_":${S(s.id)},"embedding":null,"metadata":${or(s.metadata, "{}")}` +
-    `,"excluded_embed_metadata_keys":${or(s.excludedEmbedMetadataKeys, "[]")},"excluded_llm_metadata_keys":${or(s.excludedLlmMetadataKeys, "[]")}` +
-    `,"relationships":{${rels}},"metadata_template":${or(s.metadataTemplate, D.metadataTemplate)}` +
-    `,"metadata_separator":${or(s.metadataSeparator, D.metadataSeparator)},"text":${or(s.text, '""')}` +
-    `,"mimetype":${or(s.mimetype, D.mimetype)},"start_char_idx":${or(s.startCharIdx ?? undefined, "null")},"end_char_idx":${or(s.endCharIdx ?? undefined, "null")}` +
-    `,"text_template":${or(s.textTemplate, D.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
-  );
-}
-
-/** The JSON of TextNode's default template, separator and mimetype (computed once). */
-let defaults: { metadataTemplate: string; metadataSeparator: string; mimetype: string; textTemplate: string } | undefined;
-function defaultJson(): NonNullable<typeof defaults> {
-  return (defaults ??= {
-    metadataTemplate: JSON.stringify(DEFAULTS.metadataTemplate),
-    metadataSeparator: JSON.stringify(DEFAULTS.metadataSeparator),
-    mimetype: JSON.stringify(DEFAULTS.mimetype),
-    textTemplate: JSON.stringify(DEFAULTS.textTemplate),
-  });
-}
-
-function relatedLine(r: RelatedNodeInfo): string {
-  const S = JSON.stringify;
-  return `{"node_id":${S(r.nodeId)},"node_type":${S(r.nodeType ?? null)},"metadata":${S(r.metadata ?? {})},"hash":${S(r.hash ?? null)},"class_name":"RelatedNodeInfo"}`;
-}
 
 function storedText(s: StoredNode): string {
   if (typeof s === "string") return s;
