@@ -1,20 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { rng } from "../test-support/prng.js";
 import { pyJson, pyJsonFromJsonText } from "./json-stream.js";
-
-/** mulberry32: a small seeded PRNG (the kit's is not importable from core). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("pyJsonFromJsonText", () => {
   it("prints JSON.stringify text exactly as pyJson prints the parsed value (10 000 random values)", () => {
-    const rand = prng(5);
+    const rand = rng(5);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const strings = ["", "plain", "é ü", "\u2028", "\u007f", "😀", 'q"uote', "back\\slash", "nl\n", "\u0001", "\ud800", "x\udc00", "embedding", "text_embedding", "1", "__proto__"];
     const numbers = [0, 1, -1, 0.1, 1e-7, 1e16, 1e21, 123456789012345680000, 5e-324, -2.5, 3, 1.5e300, 0.0001, 12345.678];

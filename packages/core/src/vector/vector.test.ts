@@ -4,17 +4,7 @@ import { createFilterPredicate, type MetadataFilters } from "../filters/index.js
 import { NodeRelationship, TextNode } from "../schema/node.js";
 import { checkEmbedding, selectTopK, SimpleVectorStore, VectorMatrix, type DistanceMetric } from "./index.js";
 import { simdModule } from "./wasm-simd.js";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../test-support/prng.js";
 
 const randVec = (r: () => number, dim: number) => Array.from({ length: dim }, () => r() * 2 - 1);
 
