@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts the real services, runs every test.
+# When something fails, the failing tasks' vitest reports are printed again at the very end, so the
+# cause is in the last lines of a long, interleaved log (what CI shows first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 bash scripts/bootstrap.sh
-pnpm test
+log="$(mktemp "${TMPDIR:-/tmp}/larder-test.XXXXXX")"
+trap 'rm -f "$log"' EXIT
+set +e
+pnpm test 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ]; then
+  bash scripts/failure-summary.sh "$log" || true
+fi
+exit "$rc"

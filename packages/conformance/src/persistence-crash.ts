@@ -18,7 +18,11 @@ export interface CrashTestOptions {
   childImports: string[];
   kills: number;
   env: Record<string, string>;
-  /** Upper bound of the random delay between the child's "ready" and the kill, in ms (default 150). */
+  /**
+   * Starting upper bound of the random delay between the child's "ready" and the kill, in ms
+   * (default 150). Each lane adapts it (see runLane) so kills keep landing on both sides of commits
+   * however slow the machine is.
+   */
   maxDelayMs?: number;
 }
 
@@ -86,8 +90,13 @@ async function childCommand(childImports: readonly string[]): Promise<{ file: st
   return { file, execArgv: ["--conditions=@larder/source", "--import", tsx], preloaded: false };
 }
 
+/** The adaptive delay window never grows past this (ms). */
+const MAX_DELAY_CAP_MS = 5_000;
+
 interface RunResult {
   lastCommitted: number | undefined;
+  /** How many commits the child reported before the kill. */
+  commits: number;
   startVersion: number | undefined;
   stderr: string;
 }
@@ -103,6 +112,7 @@ async function runOnce(opts: CrashTestOptions, delayMs: number): Promise<RunResu
     let stderr = "";
     let startVersion: number | undefined;
     let lastCommitted: number | undefined;
+    let commits = 0;
     let timer: NodeJS.Timeout | undefined;
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
@@ -119,17 +129,20 @@ async function runOnce(opts: CrashTestOptions, delayMs: number): Promise<RunResu
           timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
         } else if (what === "committed") {
           lastCommitted = Number(b);
+          commits++;
         }
       }
     });
     child.on("error", reject);
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": it comes after the child's stdout is drained, so no "committed" line
+    // written before the kill is missed.
+    child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       if (signal !== "SIGKILL") {
         reject(new Error(`crash child exited by itself (code ${String(code)}): ${stderr.slice(-2000)}`));
         return;
       }
-      resolve({ lastCommitted, startVersion, stderr });
+      resolve({ lastCommitted, commits, startVersion, stderr });
     });
   });
 }
@@ -164,11 +177,19 @@ async function runLane(opts: CrashTestOptions, seed0: number): Promise<CrashTest
     seed = (seed * 1664525 + 1013904223) >>> 0;
     return seed / 4294967296;
   };
-  const maxDelay = opts.maxDelayMs ?? 150;
+  // The delay window adapts to the machine: a kill before the child's first commit widens it, a
+  // run with several commits narrows it again (never below the start). On a loaded machine a
+  // persist can take longer than the whole starting window; without this every kill would land
+  // before the first commit and the test would only ever see version 0.
+  const minDelay = opts.maxDelayMs ?? 150;
+  let maxDelay = minDelay;
   while (done < opts.kills && errors.length < 5) {
     // Fractional milliseconds: timers round them, the spread still covers every phase of a persist.
     const r = await runOnce(opts, rand() * maxDelay);
     done++;
+    const commits = r.commits;
+    if (commits === 0) maxDelay = Math.min(maxDelay * 1.25, MAX_DELAY_CAP_MS);
+    else if (commits >= 2) maxDelay = Math.max(minDelay, maxDelay * 0.9);
     if (r.startVersion === undefined) {
       errors.push(`kill ${done}: the child never reported ready: ${r.stderr.slice(-500)}`);
       continue;
