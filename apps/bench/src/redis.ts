@@ -8,15 +8,26 @@
 // The server is LARDER_REDIS_URL (tooling/services, default redis://127.0.0.1:6390). Every run
 // writes under its own key prefix and deletes it afterwards.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, sep } from "node:path";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KVDocumentStore } from "@larder/core/docstore";
 import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "@larder/core/kv";
 import { NodeRelationship, TextNode } from "@larder/core/schema";
 import { RedisDocumentStore, RedisKVStore } from "@larder/storage-redis";
+import { KVDocumentStore as LIKVDocumentStore } from "@llamaindex/core/storage/doc-store";
+import { NodeRelationship as LINodeRelationship, ObjectType as LIObjectType, TextNode as LITextNode } from "@llamaindex/core/schema";
 import { Redis } from "ioredis";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
 
+/** @llamaindex/core's version, read from its package.json next to its resolved entry (the file is not exported). */
+const LLAMAINDEX_CORE_VERSION = (() => {
+  const entry = createRequire(import.meta.url).resolve("@llamaindex/core/storage/doc-store");
+  const pkg = join(entry.slice(0, entry.lastIndexOf(`${sep}storage${sep}`)), "package.json");
+  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+})();
 const NODES = Number(process.env["REDIS_BENCH_NODES"] ?? 100_000);
 const CHUNKS_PER_DOC = 50;
 
@@ -78,6 +89,50 @@ class PerKeyWritesRedisKVStore extends PerKeyRedisKVStore {
   }
 }
 
+/**
+ * A Redis KV store for LlamaIndexTS's own `KVDocumentStore` (LlamaIndexTS has no Redis store; its KV
+ * interface has no batch methods, so any Redis store plugged into it does one command per key):
+ * `put` is one `HSET`, `get` one `HGET`, each awaited. LlamaIndexTS's `addDocuments` then does, per
+ * node, what its Python original does: put the node, get + put its ref doc, put its metadata.
+ */
+class LlamaIndexTSPerKeyKVStore {
+  constructor(
+    readonly client: Redis,
+    readonly prefix: string,
+  ) {}
+  async put(key: string, val: unknown, collection: string): Promise<void> {
+    await this.client.hset(this.prefix + collection, key, JSON.stringify(val));
+  }
+  async get(key: string, collection: string): Promise<unknown> {
+    const raw = await this.client.hget(this.prefix + collection, key);
+    return raw === null ? null : JSON.parse(raw);
+  }
+  async getAll(collection: string): Promise<Record<string, unknown>> {
+    const all = await this.client.hgetall(this.prefix + collection);
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, JSON.parse(v)]));
+  }
+  async delete(key: string, collection: string): Promise<boolean> {
+    return (await this.client.hdel(this.prefix + collection, key)) > 0;
+  }
+}
+
+/** The same nodes as LlamaIndexTS TextNodes (same ids, text, metadata, SOURCE relationship, offsets). */
+function toLlamaIndexTS(nodes: TextNode[]): LITextNode[] {
+  return nodes.map((n) => {
+    const src = n.sourceNode!;
+    return new LITextNode({
+      id_: n.id,
+      text: n.text,
+      metadata: { ...n.metadata },
+      relationships: {
+        [LINodeRelationship.SOURCE]: { nodeId: src.nodeId, nodeType: LIObjectType.DOCUMENT, metadata: { ...src.metadata }, hash: src.hash ?? "" },
+      },
+      startCharIdx: n.startCharIdx ?? undefined,
+      endCharIdx: n.endCharIdx ?? undefined,
+    });
+  });
+}
+
 function makeNodes(n: number): TextNode[] {
   const nodes: TextNode[] = [];
   const filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. ";
@@ -128,8 +183,8 @@ function pythonPeer(url: string, ns: string): { seconds: number; version: string
 }
 
 /** Verifies a run wrote everything, then deletes it, so every run starts from the same server state. */
-async function check(client: Redis, prefix: string, nodes: TextNode[], ns = "docstore"): Promise<void> {
-  const stored = await client.hlen(`${prefix}${ns}/doc`);
+async function check(client: Redis, prefix: string, nodes: readonly unknown[], ns = "docstore", dataSuffix = "/doc"): Promise<void> {
+  const stored = await client.hlen(`${prefix}${ns}${dataSuffix}`);
   const refs = await client.hlen(`${prefix}${ns}/ref_doc_info`);
   const expectedRefs = Math.ceil(nodes.length / CHUNKS_PER_DOC);
   if (stored !== nodes.length || refs !== expectedRefs) {
@@ -159,6 +214,8 @@ export async function runRedisBench(): Promise<void> {
     await new RedisDocumentStore(new RedisKVStore({ client, prefix: fresh("warm-larder") })).addDocuments(warm);
     await new KVDocumentStore(new PerKeyRedisKVStore(client, fresh("warm-perkey")), { nodeCollectionSuffix: "/doc" }).addDocuments(warm);
     await new KVDocumentStore(new PerKeyWritesRedisKVStore(client, fresh("warm-perkey-writes")), { nodeCollectionSuffix: "/doc" }).addDocuments(warm);
+    const liNodes = toLlamaIndexTS(nodes);
+    await new LIKVDocumentStore(new LlamaIndexTSPerKeyKVStore(client, fresh("warm-llamaindexts")) as never, "docstore").addDocuments(liNodes.slice(0, 2_000), true);
 
     const larderRuns: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -181,11 +238,18 @@ export async function runRedisBench(): Promise<void> {
     );
     await check(client, pPerW, nodes);
 
+    const pLi = fresh("llamaindexts");
+    let t0 = performance.now();
+    await new LIKVDocumentStore(new LlamaIndexTSPerKeyKVStore(client, pLi) as never, "docstore").addDocuments(liNodes, true);
+    const liTs = performance.now() - t0;
+    console.log(`  LlamaIndexTS ${LLAMAINDEX_CORE_VERSION} KVDocumentStore on a one-HSET/HGET-per-await Redis KV store: ${(liTs / 1000).toFixed(2)} s`);
+    await check(client, pLi, nodes, "docstore", "/data");
+
     // KV level, same payload both sides: the node JSON objects are built before timing; each side
     // serializes inside its timed part. This isolates batching from the docstore's per-node work.
     const jsons = nodes.map((n) => [n.id, n.toJSON() as unknown as JsonObject] as const);
     const pBare = fresh("bare");
-    let t0 = performance.now();
+    t0 = performance.now();
     for (const [id, json] of jsons) await client.hset(`${pBare}docstore/doc`, id, JSON.stringify(json));
     const bare = performance.now() - t0;
     console.log(`  bare HSET loop (node JSON only, one HSET per await): ${(bare / 1000).toFixed(2)} s`);
@@ -214,6 +278,7 @@ export async function runRedisBench(): Promise<void> {
     const row = (name: string, ms: number) =>
       console.log(`| ${name} | ${(ms / 1000).toFixed(2)} | ${Math.round(NODES / (ms / 1000)).toLocaleString("en-US")} | ${(ms / median).toFixed(1)}× |`);
     row("Larder `RedisDocumentStore.addDocuments` (median of 3)", median);
+    row(`LlamaIndexTS ${LLAMAINDEX_CORE_VERSION} \`KVDocumentStore\` on a one-\`HSET\`/\`HGET\`-per-\`await\` Redis KV store`, liTs);
     row("per-key KV store under the same `KVDocumentStore` (one `HGET`/`HSET` per `await`)", perKey);
     row("per-key writes only (same `KVDocumentStore`, batched `HMGET`, one `HSET` per `await`)", perKeyWrites);
     row("bare `await hset` loop, node JSON only (less work: no metadata, no ref docs)", bare);

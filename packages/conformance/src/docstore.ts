@@ -182,6 +182,22 @@ export const docStoreTests = {
     expect((await ds.getNodes(["n1", "n2"])).map((n) => n.refDocId)).toEqual([undefined, undefined]);
   }) as Body,
 
+  "docstore.refdoc.one-document-many-chunks": (async (ctx) => {
+    // One source document split into many chunks, then half of them re-parented in one call: the
+    // ref-doc bookkeeping must stay exact (and linear: a quadratic one takes minutes at this size).
+    const ds = await ctx.store();
+    const n = 20_000;
+    const ids = Array.from({ length: n }, (_, i) => `c${i}`);
+    await ds.addDocuments(ids.map((id) => chunk(id, "big", "t")));
+    await ds.addDocuments(ids.map((id) => chunk(id, "big", "t")).slice(0, 10));
+    await expectRefDoc(ds, "big", ids);
+    const moved = ids.filter((_, i) => i % 2 === 1);
+    await ds.addDocuments(moved.map((id) => chunk(id, "other", "t")));
+    await expectRefDoc(ds, "big", ids.filter((_, i) => i % 2 === 0));
+    await expectRefDoc(ds, "other", moved);
+    expect(await ds.getAllDocumentIds()).toHaveLength(n);
+  }) as Body,
+
   "docstore.refdoc.delete-document-updates-node-ids": (async (ctx) => {
     const ds = await ctx.store();
     await ds.addDocuments([chunk("n1", "d"), chunk("n2", "d"), chunk("n3", "d"), chunk("o1", "other")]);

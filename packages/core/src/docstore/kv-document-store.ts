@@ -107,7 +107,12 @@ export class KVDocumentStore implements DocStore {
       // from its fields without building its JSON. Otherwise the validated JSON objects are kept.
       const serialized = typeof kv.putAllSerialized === "function";
       for (const e of byId.values()) {
-        if (!serialized || !isPlainTextNodeJson(e.node)) {
+        const plain = serialized && isPlainTextNodeJson(e.node);
+        // A plain TextNode's hash is sha256 of its text and the repr of metadata that just passed
+        // validation: it cannot fail, so it is computed when its metadata entry is sent (short-lived
+        // garbage, instead of 100k hashes and metadata texts kept through the call).
+        if (plain && !Object.hasOwn(e.node, "hash")) continue;
+        if (!plain) {
           const json = e.node.toJSON() as unknown;
           assertJsonObject(json, this.name, `node ${JSON.stringify(e.node.id)}`);
           if (!serialized) e.value = json;
@@ -151,14 +156,27 @@ export class KVDocumentStore implements DocStore {
       const infos = new Map<string, RefDocInfo>();
       refList.forEach((r, i) => infos.set(r, parseRefDocInfo(refValues[i]) ?? { nodeIds: [], metadata: {} }));
 
+      const leaving = new Map<string, Set<string>>();
       for (const [id, old] of moved) {
-        const info = infos.get(old)!;
-        info.nodeIds = info.nodeIds.filter((n) => n !== id);
+        let set = leaving.get(old);
+        if (set === undefined) leaving.set(old, (set = new Set()));
+        set.add(id);
       }
+      for (const [old, ids] of leaving) {
+        const info = infos.get(old)!;
+        info.nodeIds = info.nodeIds.filter((n) => !ids.has(n));
+      }
+      // Membership through a Set per ref doc: one document with 100k chunks stays linear.
+      const members = new Map<string, Set<string>>();
       for (const { node, refDocId } of byId.values()) {
         if (refDocId === undefined) continue;
         const info = infos.get(refDocId)!;
-        if (!info.nodeIds.includes(node.id)) info.nodeIds.push(node.id);
+        let have = members.get(refDocId);
+        if (have === undefined) members.set(refDocId, (have = new Set(info.nodeIds)));
+        if (!have.has(node.id)) {
+          have.add(node.id);
+          info.nodeIds.push(node.id);
+        }
         if (Object.keys(info.metadata).length === 0) info.metadata = refDocMetadataFor(node);
       }
 
@@ -176,7 +194,9 @@ export class KVDocumentStore implements DocStore {
       // collections are written concurrently (no gap while one drains before the next starts), and
       // every write has settled before the call does or the mutex is released.
       const pending = ids.map((id) => byId.get(id)!);
-      const writeMeta = this.#prepareWrite(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
+      const writeMeta = serialized
+        ? () => kv.putAllSerialized!(ids, (i) => metadataText(pending[i]!), this.metadataCollection, { batchSize })
+        : this.#prepareWrite(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
       const writeRefs = refPuts.length ? this.#prepareWrite(refPuts, this.refDocCollection, batchSize) : undefined;
       const writes: Promise<unknown>[] = [];
       if (storeText) {
@@ -429,6 +449,13 @@ interface Pending {
   refDocId: string | undefined;
   value: JsonObject | undefined;
   meta: JsonObject | string;
+}
+
+/** `{doc_hash, ref_doc_id?}` as JSON text: made during validation, or now from the node's hash (plain TextNodes). */
+function metadataText(e: Pending): string {
+  if (typeof e.meta === "string" && e.meta !== "") return e.meta;
+  const hash = e.node.hash;
+  return `{"doc_hash":${JSON.stringify(hash)}${e.refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(e.refDocId)}`}}`;
 }
 
 /** Waits for every promise to settle, then rethrows the first rejection (if any). */
