@@ -7,22 +7,14 @@ import { SimpleIndexStore } from "@larder/core/indexstore";
 import { NodeRelationship, TextNode } from "@larder/core/schema";
 import { StorageContext } from "@larder/core/storage";
 import { SimpleVectorStore } from "@larder/core/vector";
+import { seededRandom } from "@larder/conformance";
 import * as LI from "llamaindex";
 
 const [kind = "larder", nArg = "100000", dimArg = "384", dir = "/tmp/larder-bench"] = process.argv.slice(2);
 const N = Number(nArg);
 const DIM = Number(dimArg);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(1234);
+const rand = seededRandom(1234);
 const WORDS = ["storage", "vector", "larder", "index", "query", "node", "document", "persist", "crash", "safe", "json", "float", "embedding"];
 function text(i: number, version = 0): string {
   const words: string[] = [];

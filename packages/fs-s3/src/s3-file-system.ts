@@ -13,6 +13,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { StorageError } from "@larder/core/errors";
 import {
   compareCodePoints,
+  concatBytes,
   toBytes,
   validatePath,
   validatePrefix,
@@ -580,18 +581,8 @@ async function readBody(
   const chunks = body as unknown as AsyncIterable<Uint8Array>;
   if (contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
     const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const c of chunks) {
-      parts.push(c);
-      total += c.length;
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    for await (const c of chunks) parts.push(c);
+    return concatBytes(parts);
   }
   if (contentLength > MAX_READ_BYTES) {
     throw new StorageError(

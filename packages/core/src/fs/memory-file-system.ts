@@ -1,5 +1,5 @@
 import { StorageError } from "../errors.js";
-import { compareCodePoints, toBytes, validatePath, validatePrefix } from "./path.js";
+import { compareCodePoints, concatBytes, toBytes, validatePath, validatePrefix } from "./path.js";
 import type { FileStat, FileSystem, WriteOptions } from "./types.js";
 
 interface Entry {
@@ -45,18 +45,9 @@ export class MemoryFileSystem implements FileSystem {
   async writeStream(path: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: WriteOptions = {}): Promise<void> {
     validatePath(path, this.name);
     const parts: Uint8Array[] = [];
-    let size = 0;
-    for await (const c of chunks) {
-      const b = toBytes(c).slice();
-      parts.push(b);
-      size += b.length;
-    }
-    const all = new Uint8Array(size);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
+    // Each chunk is copied as it arrives: a producer may reuse its buffer for the next one.
+    for await (const c of chunks) parts.push(toBytes(c).slice());
+    const all = concatBytes(parts);
     // Nothing is visible until here: the commit is a single synchronous step.
     this.#commit(path, all, options);
   }

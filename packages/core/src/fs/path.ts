@@ -68,6 +68,19 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /** Bytes of a `write` argument: strings are UTF-8. */
+/** The parts joined into one new buffer (unpooled: a view of it never pins someone else's memory). */
+export function concatBytes(parts: readonly Uint8Array[]): Buffer {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
 export function toBytes(data: Uint8Array | string): Uint8Array {
   if (typeof data === "string") return new TextEncoder().encode(data);
   if (data instanceof Uint8Array) return data;

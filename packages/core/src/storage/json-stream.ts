@@ -8,6 +8,7 @@
  */
 import { StringDecoder } from "node:string_decoder";
 import { errors } from "../errors.js";
+import { concatBytes } from "../fs/path.js";
 
 const CHUNK_TARGET = 1 << 20;
 
@@ -106,18 +107,6 @@ export class ByteLineSplitter {
     this.#rest = [];
     if (line.length > 0) this.onLine(line, 0, line.length);
   }
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Buffer {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = Buffer.allocUnsafeSlow(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /**
