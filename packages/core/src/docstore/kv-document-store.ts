@@ -77,18 +77,25 @@ export class KVDocumentStore implements DocStore {
     if (!Array.isArray(nodes)) throw this.#invalid("nodes must be an array of nodes");
     // Cheap checks (shapes, ids) first, so that the reads below can go out before the expensive part.
     const byId = new Map<string, Pending>();
-    for (const [i, node] of nodes.entries()) {
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
       if (node === null || typeof node !== "object" || typeof (node as BaseNode).toJSON !== "function") {
         throw this.#invalid(`nodes[${i}] is not a node`);
       }
-      assertKey(node.id, this.name, `nodes[${i}].id`);
+      // The messages name the node's position: built only when a check fails (100k nodes).
+      const id = node.id;
+      if (typeof id !== "string" || id === "") assertKey(id, this.name, `nodes[${i}].id`);
       const refDocId = node.refDocId;
-      if (refDocId !== undefined) assertKey(refDocId, this.name, `nodes[${i}] SOURCE node id`);
-      if (!allowUpdate && byId.has(node.id)) {
-        throw new StorageError("CONFLICT", `node id ${JSON.stringify(node.id)} appears twice and allowUpdate is false`, { store: this.name });
+      if (refDocId !== undefined && (typeof refDocId !== "string" || refDocId === "")) {
+        assertKey(refDocId, this.name, `nodes[${i}] SOURCE node id`);
       }
-      byId.delete(node.id); // a later duplicate wins, and keeps the later position
-      byId.set(node.id, { node, refDocId, value: undefined, meta: "" });
+      if (byId.has(id)) {
+        if (!allowUpdate) {
+          throw new StorageError("CONFLICT", `node id ${JSON.stringify(id)} appears twice and allowUpdate is false`, { store: this.name });
+        }
+        byId.delete(id); // a later duplicate wins, and keeps the later position
+      }
+      byId.set(id, { node, refDocId, value: undefined, meta: "" });
     }
     if (byId.size === 0) return;
     const ids = [...byId.keys()];
