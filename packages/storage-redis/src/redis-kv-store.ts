@@ -6,7 +6,9 @@ import {
   assertJsonObject,
   assertKey,
   assertKeys,
+  assertSerializer,
   materializeEntries,
+  serializedObjectText,
   type JsonObject,
   type KVStore,
 } from "@larder/core/kv";
@@ -120,16 +122,9 @@ export class RedisKVStore implements KVStore {
     assertBatchSize(options.batchSize, this.name);
     assertKeys(keys, this.name);
     for (const k of keys) assertEncodable(k, this.name, "key");
-    if (typeof serialize !== "function") throw new StorageError("INVALID_ARGUMENT", "serialize must be a function", { store: this.name });
+    assertSerializer(serialize, this.name);
     if (keys.length === 0) return;
-    const encode = (i: number): string => {
-      const json: unknown = serialize(i);
-      // A cheap shape check, not a parse: the caller promised JSON.stringify output of a JSON object.
-      if (typeof json !== "string" || json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) {
-        throw new StorageError("INVALID_ARGUMENT", `value ${i} (key ${short(keys[i]!)}) must be the JSON text of an object`, { store: this.name });
-      }
-      return json;
-    };
+    const encode = (i: number): string => serializedObjectText(serialize(i), i, this.name, keys[i]);
     await this.#hsetAll(hash, keys, encode, options.batchSize ?? this.#batchSize, "putAllSerialized");
   }
 

@@ -1,6 +1,6 @@
 import { StorageError } from "../errors.js";
 import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "./types.js";
-import { assertBatchSize, assertCollection, assertJsonObject, assertKey, assertKeys, isPlainObject } from "./validate.js";
+import { assertBatchSize, assertCollection, assertJsonObject, assertKey, assertKeys, assertSerializer, isPlainObject, serializedObjectText } from "./validate.js";
 
 /** LlamaIndex's persisted KV shape: `{collection: {key: value}}` (`docstore.json`, `index_store.json`). */
 export type KVDict = Record<string, Record<string, JsonObject>>;
@@ -185,16 +185,10 @@ export class SimpleKVStore implements KVStore {
     assertCollection(collection, this.name);
     assertBatchSize(options.batchSize, this.name);
     assertKeys(keys, this.name);
-    if (typeof serialize !== "function") throw new StorageError("INVALID_ARGUMENT", "serialize must be a function", { store: this.name });
+    assertSerializer(serialize, this.name);
     if (keys.length === 0) return;
     const texts = new Array<string>(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const json: unknown = serialize(i);
-      if (typeof json !== "string" || json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) {
-        throw new StorageError("INVALID_ARGUMENT", `value ${i} must be the JSON text of an object`, { store: this.name });
-      }
-      texts[i] = json;
-    }
+    for (let i = 0; i < keys.length; i++) texts[i] = serializedObjectText(serialize(i), i, this.name);
     const target = this.#collection(collection, true);
     for (let i = 0; i < keys.length; i++) target.set(keys[i]!, texts[i]!);
     this.#version++;

@@ -23,6 +23,24 @@ export function assertKeys(keys: unknown, store: string): asserts keys is readon
   for (const k of keys) assertKey(k, store);
 }
 
+/** `putAllSerialized`'s `serialize` argument must be a function. */
+export function assertSerializer(serialize: unknown, store: string): asserts serialize is (index: number) => string {
+  if (typeof serialize !== "function") throw new StorageError("INVALID_ARGUMENT", "serialize must be a function", { store });
+}
+
+/**
+ * What `serialize(i)` returned, when it is a string shaped like a JSON object's text (`{...}`): a
+ * cheap shape check, not a parse (the caller promised `JSON.stringify` output of a validated
+ * object). INVALID_ARGUMENT naming `value <i>` and, when given, its key otherwise.
+ */
+export function serializedObjectText(text: unknown, i: number, store: string, key?: string): string {
+  if (typeof text !== "string" || text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
+    const named = key === undefined ? "" : ` (key ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)})`;
+    throw new StorageError("INVALID_ARGUMENT", `value ${i}${named} must be the JSON text of an object`, { store });
+  }
+  return text;
+}
+
 export function assertBatchSize(batchSize: unknown, store: string): void {
   if (batchSize === undefined) return;
   if (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1) {
