@@ -5,6 +5,7 @@ import { NodeRelationship, TextNode } from "../schema/node.js";
 import { checkEmbedding, selectTopK, SimpleVectorStore, VectorMatrix, type DistanceMetric } from "./index.js";
 import { simdModule } from "./wasm-simd.js";
 import { rng } from "../test-support/prng.js";
+import { textNodeCorpus } from "../test-support/text-nodes.js";
 
 const randVec = (r: () => number, dim: number) => Array.from({ length: dim }, () => r() * 2 - 1);
 
@@ -404,34 +405,7 @@ describe("SimpleVectorStore and prototype-named ids", () => {
 
 describe("SimpleVectorStore persisted node JSON", () => {
   it("writes a plain TextNode's line exactly as TextNode.toJSON() serialises it", async () => {
-    const cases: TextNode[] = [
-      new TextNode({ id: "a", text: "plain", metadata: {} }),
-      new TextNode({ id: 'q"uote\\\n', text: 'line\nbreak "quoted" \u2028 é 🙂', metadata: { k: 1, nested: { z: [1, "x", null] }, "w\"eird": true } }),
-      new TextNode({ id: "r", text: "", metadata: { page: 3 }, relationships: { [NodeRelationship.SOURCE]: { nodeId: 'doc "1"' } } }),
-      new TextNode({ id: "\u0001larder-id\u0001", text: "\u0001larder-text\u0001", metadata: { "\u0001larder-metadata\u0001": 0 } }),
-      // Stored as their init (fields differing from the defaults), written field by field.
-      new TextNode({
-        id: "full",
-        text: "t \u2028",
-        metadata: { a: [1, { b: null }] },
-        relationships: {
-          [NodeRelationship.SOURCE]: { nodeId: "d", nodeType: "4", metadata: { file: "x\"y" }, hash: "h" },
-          [NodeRelationship.PREVIOUS]: { nodeId: "p", nodeType: null },
-          [NodeRelationship.CHILD]: [{ nodeId: "c1", hash: null }, { nodeId: "c2", metadata: {} }],
-        },
-        excludedEmbedMetadataKeys: ["a"],
-        excludedLlmMetadataKeys: ["a", "b"],
-        metadataTemplate: "{key}={value}",
-        metadataSeparator: " | ",
-        textTemplate: "{content}",
-        mimetype: "text/markdown",
-        startCharIdx: 0,
-        endCharIdx: 7,
-      }),
-      new TextNode({ id: "empty-text", text: "", metadata: {}, startCharIdx: 3 }),
-      new TextNode({ id: "rels-only", text: "x", relationships: { [NodeRelationship.NEXT]: { nodeId: "n" } } }),
-      new TextNode({ id: "with-extra", text: "x", extra: { custom: { deep: [1] } } }),
-    ];
+    const cases = textNodeCorpus();
     const store = new SimpleVectorStore();
     await store.add(cases.map((n, i) => Object.assign(n.clone(), { embedding: [i + 1, 1] })));
     const lines = store.toSnapshot().nodes;
