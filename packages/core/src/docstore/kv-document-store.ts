@@ -128,7 +128,7 @@ export class KVDocumentStore implements DocStore {
         if (typeof hash !== "string") throw this.#invalid(`the hash of node ${JSON.stringify(e.node.id)} is not a string`);
         // The metadata value is `{doc_hash, ref_doc_id?}` of strings: JSON by construction.
         e.meta = serialized
-          ? `{"doc_hash":${JSON.stringify(hash)}${e.refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(e.refDocId)}`}}`
+          ? metadataJsonText(hash, e.refDocId)
           : e.refDocId === undefined
             ? { doc_hash: hash }
             : { doc_hash: hash, ref_doc_id: e.refDocId };
@@ -460,9 +460,11 @@ interface Pending {
 
 /** `{doc_hash, ref_doc_id?}` as JSON text: made during validation, or now from the node's hash (plain TextNodes). */
 function metadataText(e: Pending): string {
-  if (typeof e.meta === "string" && e.meta !== "") return e.meta;
-  const hash = e.node.hash;
-  return `{"doc_hash":${JSON.stringify(hash)}${e.refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(e.refDocId)}`}}`;
+  return typeof e.meta === "string" && e.meta !== "" ? e.meta : metadataJsonText(e.node.hash, e.refDocId);
+}
+
+function metadataJsonText(hash: string, refDocId: string | undefined): string {
+  return `{"doc_hash":${JSON.stringify(hash)}${refDocId === undefined ? "" : `,"ref_doc_id":${JSON.stringify(refDocId)}`}}`;
 }
 
 /** Waits for every promise to settle, then rethrows the first rejection (if any). */
