@@ -190,19 +190,7 @@ export class S3FileSystem implements FileSystem {
    * chunk and then a joined copy, about twice the size).
    */
   async read(path: string): Promise<Uint8Array> {
-    const key = this.keyOf(path);
-    this.#open();
-    let body: unknown;
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      body = out.Body;
-      if (!body) return new Uint8Array(0);
-      return await readBody(body as NonNullable<typeof out.Body>, out.ContentLength, `s3://${this.bucket}/${key}`, this.name);
-    } catch (err) {
-      // A body left half-read would keep its socket out of the pool.
-      discardBody(body);
-      throw await this.#error(err, "read", key);
-    }
+    return this.#getBody(path, new Uint8Array(0), (body, length, where) => readBody(body, length, where, this.name));
   }
 
   /**
@@ -211,39 +199,49 @@ export class S3FileSystem implements FileSystem {
    * directly into the vector kernel's memory with it.
    */
   async readInto(path: string, target: Uint8Array): Promise<number> {
-    const key = this.keyOf(path);
-    this.#open();
-    let body: unknown;
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      body = out.Body;
-      if (!body) return 0;
+    return this.#getBody(path, 0, async (body, expected, where) => {
       if (!(Symbol.asyncIterator in (body as object))) {
-        const all = await readBody(body as NonNullable<typeof out.Body>, out.ContentLength, `s3://${this.bucket}/${key}`, this.name);
+        const all = await readBody(body, expected, where, this.name);
         const n = Math.min(all.length, target.length);
         target.set(all.subarray(0, n));
         return n;
       }
       let at = 0;
       if (target.length > 0) {
-        for await (const c of body as AsyncIterable<Uint8Array>) {
+        for await (const c of body as unknown as AsyncIterable<Uint8Array>) {
           const take = Math.min(c.length, target.length - at);
           target.set(take === c.length ? c : c.subarray(0, take), at);
           at += take;
           if (at === target.length) break;
         }
       }
-      const expected = out.ContentLength;
       if (expected !== undefined && at < Math.min(expected, target.length)) {
         throw new StorageError(
           "CONNECTION",
-          `read s3://${this.bucket}/${key}: the response body ended after ${at} of ${expected} bytes (Content-Length); the connection was cut`,
+          `read ${where}: the response body ended after ${at} of ${expected} bytes (Content-Length); the connection was cut`,
           { store: this.name, details: { contentLength: expected, received: at } },
         );
       }
       // Stopped early (target full before the end): the rest of the body must not hold the socket.
       if (expected === undefined || expected > at) discardBody(body);
       return at;
+    });
+  }
+
+  /**
+   * GETs the object at `path` and hands its body to `consume` (`empty` when there is none). On any
+   * failure the body is discarded, so a half-read body never keeps its socket out of the pool, and
+   * the error is mapped like every other read error.
+   */
+  async #getBody<T>(path: string, empty: T, consume: (body: S3Body, contentLength: number | undefined, where: string) => Promise<T>): Promise<T> {
+    const key = this.keyOf(path);
+    this.#open();
+    let body: unknown;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      body = out.Body;
+      if (!out.Body) return empty;
+      return await consume(out.Body, out.ContentLength, `s3://${this.bucket}/${key}`);
     } catch (err) {
       discardBody(body);
       throw await this.#error(err, "read", key);
@@ -566,12 +564,15 @@ export function s3ClientConfig(options: S3FileSystemOptions): S3ClientConfig {
   return config;
 }
 
+/** A GetObject response body (the SDK's stream mixin). */
+type S3Body = { transformToByteArray(): Promise<Uint8Array> };
+
 /**
  * Copies a GetObject body into one `Uint8Array` of `contentLength` bytes; without a length (never
  * the case for S3's GetObject, but a proxy may drop it) the chunks are collected and joined.
  */
 async function readBody(
-  body: { transformToByteArray(): Promise<Uint8Array> },
+  body: S3Body,
   contentLength: number | undefined,
   where: string,
   store: string,
