@@ -9,10 +9,17 @@ export type VectorQueryMode = "default" | "mmr" | "hybrid" | "text";
 /** Similarities are higher-is-better: cosine, dot product, or NEGATIVE Euclidean distance. */
 export type DistanceMetric = "cosine" | "dot" | "euclidean";
 
+/**
+ * The largest `topK` a store accepts (vector stores and graph `vectorQuery`). Above it a query is
+ * INVALID_ARGUMENT before any I/O: a server-side store must never be asked for an unbounded
+ * candidate list. To read every node use `getNodes`.
+ */
+export const MAX_TOP_K = 10_000;
+
 export interface VectorStoreQuery {
   /** Required by `default` and `mmr` (INVALID_ARGUMENT when missing, DIMENSION_MISMATCH when the wrong size). */
   embedding?: readonly number[] | Float32Array | null;
-  /** Default 2 (LlamaIndex's similarity_top_k). A non-negative integer; 0 returns nothing. */
+  /** Default 2 (LlamaIndex's similarity_top_k). An integer in [0, MAX_TOP_K]; 0 returns nothing. */
   topK?: number;
   filters?: MetadataFilters;
   /** Restrict to these node ids. */
