@@ -480,6 +480,25 @@ export const fileSystemTests = {
     expect(dec(await fs.read("inside.txt"))).toBe("safe");
   }) as Body,
 
+  "fs.path.lone-surrogates-refused": (async (ctx) => {
+    // A lone surrogate has no UTF-8 form: encoders turn it into U+FFFD, so `a\ud800`, `a\udc00`
+    // and `a\ufffd` would all name one file. Every file system refuses it before any I/O.
+    const fs = await ctx.store();
+    await fs.write("a\ufffd", "replacement character");
+    for (const p of ["a\ud800", "a\udc00", "\udfff/x", "d/\ud83d", "x\udc00\ud800y"]) {
+      await expectStorageError(() => fs.write(p, "evil"), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.read(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.exists(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.stat(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.delete(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.list(p), "INVALID_ARGUMENT");
+    }
+    // A well-formed astral character is an ordinary name.
+    await fs.write("a\ud83e\udd99", "llama");
+    expect(await fs.list()).toEqual(["a\ufffd", "a\ud83e\udd99"]);
+    expect(dec(await fs.read("a\ufffd"))).toBe("replacement character");
+  }) as Body,
+
   "fs.hostile.paths": (async (ctx) => {
     const fs = await ctx.store();
     await fs.write("sentinel", "sentinel");

@@ -41,6 +41,15 @@ describe("S3FileSystem options", () => {
     await expectStorageError(() => fs.list("../"), "INVALID_ARGUMENT");
     await expectStorageError(() => fs.deleteMany("a" as unknown as string[]), "INVALID_ARGUMENT");
     await expectStorageError(() => fs.writeStream("ok", 5 as unknown as Uint8Array[]), "INVALID_ARGUMENT");
+    // A lone surrogate has no UTF-8 form (the SDK would send U+FFFD): refused, not a CONNECTION error.
+    for (const p of ["a\ud800", "a\udc00", "d/\ud83d/x"]) {
+      await expectStorageError(() => fs.read(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.write(p, "x"), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.stat(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.delete(p), "INVALID_ARGUMENT");
+      await expectStorageError(() => fs.list(p), "INVALID_ARGUMENT");
+    }
+    await expectStorageError(() => new S3FileSystem({ bucket: "ok-bucket", prefix: "p\udc00" }), "INVALID_ARGUMENT");
     await fs.close();
     await fs.close();
     await expectStorageError(() => fs.read("ok"), "CONNECTION");

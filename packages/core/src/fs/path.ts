@@ -3,8 +3,9 @@ import { StorageError } from "../errors.js";
 /**
  * Path rules shared by every FileSystem (local, memory, S3): a path is a non-empty string of
  * `/`-separated segments, relative to the file system's root. Refused with `INVALID_ARGUMENT`:
- * absolute paths, empty segments (`a//b`, trailing `/`), `.` and `..` segments, backslashes and NUL.
- * A backend may refuse more (e.g. S3's 1024-byte key limit, a local 255-byte name limit).
+ * absolute paths, empty segments (`a//b`, trailing `/`), `.` and `..` segments, backslashes, NUL and
+ * lone UTF-16 surrogates (a string that is not valid Unicode has no UTF-8 form: encoders would turn
+ * `a\ud800` and `a\udc00` into the same `a\ufffd` name). A backend may refuse more (e.g. S3's 1024-byte key limit, a local 255-byte name limit).
  */
 export function validatePath(path: unknown, store?: string): string {
   if (typeof path !== "string") throw invalidPath(`path must be a string, got ${typeof path}`, store);
@@ -34,8 +35,16 @@ export function validatePrefix(prefix: unknown, store?: string): string {
 
 function checkCommon(path: string, store?: string): void {
   if (path.includes("\u0000")) throw invalidPath("path must not contain NUL", store);
+  if (!isWellFormed(path)) throw invalidPath(`path must be valid Unicode (it has a lone surrogate): ${show(path)}`, store);
   if (path.includes("\\")) throw invalidPath(`path must use "/" separators, not backslashes: ${show(path)}`, store);
   if (path.startsWith("/")) throw invalidPath(`path must be relative, not absolute: ${show(path)}`, store);
+}
+
+/** Whether `s` has no lone UTF-16 surrogate (`String.prototype.isWellFormed`, Node 20+). */
+function isWellFormed(s: string): boolean {
+  const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof f === "function") return f.call(s);
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 
 function checkSegment(seg: string, path: string, store?: string): void {
