@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HOSTILE_STRINGS, expectStorageError } from "@larder/conformance";
 import { FILTER_OPERATORS, type MetadataFilters } from "@larder/core";
-import { checkNamespace, labelExpr, quote } from "./cypher.js";
+import { checkNamespace, labelExpr, namespaceLabel, namespaceSchemaNames, quote } from "./cypher.js";
 import { compileFilters } from "./filters.js";
 import { decodeKey, encodeKey, encodeProperties, userLabel, internalLabels } from "./values.js";
 import { Neo4jPropertyGraphStore } from "./index.js";
@@ -21,11 +21,22 @@ describe("quote", () => {
     }
   });
 
-  it("namespaces are plain identifiers", () => {
-    expect(checkNamespace("larder_t_1")).toBe("larder_t_1");
-    for (const bad of ["", "1abc", "a-b", "a b", "a`b", "x".repeat(101)]) {
+  it("namespaces: any well-formed name of 1..100 characters, always behind the reserved prefix", () => {
+    for (const ok of ["larder_t_1", "1abc", "a-b", "a b", "a`b", "__Node__", "__Entity__", "Chunk", "ünï 漢字 🦙", 'q"\'', "x".repeat(100)]) {
+      expect(checkNamespace(ok)).toBe(ok);
+      expect(namespaceLabel(ok)).toBe(`__larder_ns__:${ok}`);
+    }
+    for (const bad of ["", "   ", "x".repeat(101), "nul\u0000", "tab\t", "lone\uD800", 42, null]) {
       expect(() => checkNamespace(bad)).toThrowError(/namespace/);
     }
+    // labels and schema names of distinct namespaces never coincide, nor the shared ones
+    const names = ["a", "a.id", "a.embedding", "node", "__Node__", "larder_node", "x_id"];
+    const labels = new Set(names.map(namespaceLabel));
+    expect(labels.size).toBe(names.length);
+    for (const shared of ["__Node__", "__Entity__", "Chunk"]) expect(labels.has(shared)).toBe(false);
+    const schema = names.flatMap((n) => Object.values(namespaceSchemaNames(n)));
+    expect(new Set(schema).size).toBe(schema.length);
+    expect(schema).not.toContain("larder_node_embedding");
   });
 });
 
@@ -44,7 +55,9 @@ describe("property keys", () => {
 
   it("the user label is the one non-structural label", () => {
     const internal = internalLabels("ns1");
-    expect(userLabel(["__Node__", "__Entity__", "PERSON", "ns1"], true, internal)).toBe("PERSON");
+    expect(userLabel(["__Node__", "__Entity__", "PERSON", "__larder_ns__:ns1"], true, internal)).toBe("PERSON");
+    // a legacy plain namespace label is not recognised as structure; another namespace's label is
+    expect(userLabel(["__Node__", "__Entity__", "__larder_ns__:other"], true, internal)).toBe("entity");
     expect(userLabel(["__Node__", "Chunk", "text_chunk"], false, internal)).toBe("text_chunk");
     expect(userLabel(["__Node__", "Chunk"], false, internal)).toBe("Chunk"); // Python-written chunk
     expect(userLabel(["__Node__", "__Entity__"], true, internal)).toBe("entity");
@@ -79,10 +92,37 @@ describe("compileFilters", () => {
     expect(compileFilters({ filters: [] }, "n").cypher).toBe("true");
   });
 
+  it("-0 is sent as 0, and stored numbers are compared as v + 0 (Cypher orders -0.0 below 0.0)", () => {
+    const c = compileFilters({ filters: [{ key: "v", operator: "<", value: -0 }, { key: "w", operator: "in", value: [-0, 1] }] }, "n");
+    expect(Object.is(c.params["f0v"], 0)).toBe(true);
+    expect(Object.is((c.params["f1v"] as number[])[0], 0)).toBe(true);
+    expect(c.cypher).toContain("(n[$f0k] + 0) < $f0v");
+  });
+
+  it("a key with a lone surrogate is a missing key: a constant, nothing sent", () => {
+    const leaf = (operator: string, value?: unknown) =>
+      compileFilters({ filters: [{ key: "\uD800k", operator, ...(value === undefined ? {} : { value }) } as never] }, "n");
+    expect(leaf("==", "val")).toEqual({ cypher: "(false)", params: {} });
+    expect(leaf("!=", "val")).toEqual({ cypher: "(true)", params: {} });
+    expect(leaf("nin", ["val"])).toEqual({ cypher: "(true)", params: {} });
+    expect(leaf("is_empty")).toEqual({ cypher: "(true)", params: {} });
+    expect(leaf("<", "\uE000")).toEqual({ cypher: "(false)", params: {} });
+  });
+
+  it("a value with a lone surrogate equals nothing stored: computed, not refused", () => {
+    const one = (operator: string, value: unknown) => compileFilters({ filters: [{ key: "k", operator, value } as never] }, "n");
+    expect(one("==", "a\uDC00").cypher).toBe("(false)");
+    expect(one("!=", "a\uDC00").cypher).toBe("(true)");
+    expect(one("contains", "\uD800").cypher).toBe("(false)");
+    expect(one("all", ["x", "\uD800"]).cypher).toBe("(false)");
+    expect(one("in", ["x", "\uD800"]).params["f0v"]).toEqual(["x"]);
+    expect(one("any", ["\uD800"]).params["f0v"]).toEqual([]);
+  });
+
   it("validates before anything else: INVALID_ARGUMENT and UNSUPPORTED", async () => {
     await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "in", value: 1 }] }, "n"), "INVALID_ARGUMENT");
     await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "\uE000" }] }, "n"), "UNSUPPORTED");
-    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "==", value: "lone\uD800" }] }, "n"), "UNSUPPORTED");
+    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "text_match", value: "lone\uD800" }] }, "n"), "UNSUPPORTED");
     // below U+D800 ordering is exact in Cypher
     expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "épée 漢字" }] }, "n")).not.toThrow();
   });
@@ -95,7 +135,15 @@ describe("constructor", () => {
     expect(s.capabilities.vectorQuery).toBe(true);
     await s.close();
     await expectStorageError(() => new Neo4jPropertyGraphStore({}), "INVALID_ARGUMENT");
-    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", namespace: "bad ns" }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", namespace: "bad\u0000ns" }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", namespace: "" }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", connectTimeoutMs: 0 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", connectTimeoutMs: 1.5 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", maxRetryTimeMs: -1 }), "INVALID_ARGUMENT");
+    const ns = new Neo4jPropertyGraphStore({ url: "bolt://127.0.0.1:1", namespace: "__Node__" });
+    expect(ns.namespaceLabel).toBe("__larder_ns__:__Node__");
+    expect(ns.vectorIndexName).toBe("larder.ns.__Node__.embedding");
+    await ns.close();
     await expectStorageError(() => new Neo4jPropertyGraphStore({ url: "bolt://x", batchSize: 0 }), "INVALID_ARGUMENT");
   });
 
@@ -103,6 +151,11 @@ describe("constructor", () => {
     const s = new Neo4jPropertyGraphStore({ url: "bolt://127.0.0.1:1" });
     await expectStorageError(() => s.upsertNodes([{ kind: "entity", name: "a", label: "", properties: {} }]), "INVALID_ARGUMENT");
     await expectStorageError(() => s.upsertNodes([{ kind: "entity", name: "a", label: "__Node__", properties: {} }]), "INVALID_ARGUMENT");
+    // no user label can be (or impersonate) a namespace label
+    await expectStorageError(() => s.upsertNodes([{ kind: "entity", name: "a", label: "__larder_ns__:t", properties: {} }]), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.vectorQuery({ embedding: [1], topK: 10_001 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => s.vectorQuery({ embedding: [1], topK: 1e9 }), "INVALID_ARGUMENT");
+    expect(await s.vectorQuery({ embedding: [1], topK: 0 })).toEqual({ nodes: [], scores: [] }); // no I/O: nothing listens
     await expectStorageError(() => s.upsertRelations([{ label: "MENTIONS", sourceId: "a", targetId: "b", properties: {} }]), "INVALID_ARGUMENT");
     await expectStorageError(() => s.delete({}), "INVALID_ARGUMENT");
     await expectStorageError(() => s.getRelMap([], { depth: -1 }), "INVALID_ARGUMENT");

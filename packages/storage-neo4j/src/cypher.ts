@@ -44,15 +44,46 @@ export function checkToken(kind: "label" | "relationship type" | "property key",
   return name;
 }
 
-/** A namespace becomes a label: restricted to a plain identifier so it is readable in the database. */
+/**
+ * Prefix of every namespace label: a store with `namespace: "t"` puts the label `__larder_ns__:t`
+ * on its nodes. No other label starts with it (user labels with this prefix are refused), so a
+ * namespace label never equals `__Node__`, `__Entity__`, `Chunk`, a user label or another
+ * namespace's label, whatever the name.
+ */
+export const NAMESPACE_LABEL_PREFIX = "__larder_ns__:";
+/** Longest namespace name, in UTF-16 code units. */
+export const MAX_NAMESPACE_LENGTH = 100;
+
+/**
+ * A namespace name: any string of 1..100 UTF-16 code units, not blank, without control
+ * characters or lone surrogates (backticks, quotes, spaces and Unicode are fine: it is only ever
+ * used quoted, behind {@link NAMESPACE_LABEL_PREFIX}).
+ */
 export function checkNamespace(ns: unknown): string {
-  if (typeof ns !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(ns)) {
-    throw errors.invalid(
-      `namespace must match /^[A-Za-z_][A-Za-z0-9_]{0,99}$/ (it becomes a label), got ${JSON.stringify(ns)}`,
-      { store: STORE_NAME },
-    );
-  }
+  const bad = (why: string) =>
+    errors.invalid(`namespace ${typeof ns === "string" ? JSON.stringify(ns.slice(0, 80)) : `(${typeof ns})`} ${why}`, { store: STORE_NAME });
+  if (typeof ns !== "string") throw bad("must be a string");
+  if (ns.trim() === "") throw bad("must not be empty or blank");
+  if (ns.length > MAX_NAMESPACE_LENGTH) throw bad(`is longer than ${MAX_NAMESPACE_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(ns)) throw bad("contains a control character");
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(ns)) throw bad("is not well-formed Unicode (lone surrogate)");
   return ns;
+}
+
+/** The label a namespace puts on its nodes. */
+export function namespaceLabel(ns: string): string {
+  return NAMESPACE_LABEL_PREFIX + ns;
+}
+
+/**
+ * Names of a namespace's id constraint and vector index: `larder.ns.<name>.id` and
+ * `larder.ns.<name>.embedding` (always quoted). The dots keep them apart from the names of
+ * earlier versions (`larder_<name>_id`) and from the un-namespaced index `larder_node_embedding`;
+ * distinct namespaces get distinct names.
+ */
+export function namespaceSchemaNames(ns: string): { constraint: string; vectorIndex: string } {
+  return { constraint: `larder.ns.${ns}.id`, vectorIndex: `larder.ns.${ns}.embedding` };
 }
 
 /** `:`A`:`B`` for a pattern. */

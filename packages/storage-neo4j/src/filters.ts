@@ -2,6 +2,7 @@ import {
   errors,
   FILTER_OPERATORS,
   isFilterGroup,
+  matchesFilters,
   validateFilters,
   type FilterOperator,
   type MetadataFilter,
@@ -36,15 +37,21 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
   const params: Record<string, unknown> = {};
   let i = 0;
   const leaf = (f: MetadataFilter): string => {
+    // A key with a lone surrogate is never a stored key (core refuses them), so it is missing:
+    // the leaf is the reference evaluator's answer for a missing key, a constant. (Sent over
+    // Bolt it would arrive as U+FFFD and could match a different, real key.)
+    if (LONE_SURROGATE.test(f.key)) return matchesFilters({}, { filters: [f] }) ? "true" : "false";
+    if (f.value !== undefined && f.operator !== "is_empty") {
+      if (ORDERING.has(f.operator)) checkOrderable(f.value);
+      const sendable = sendableLeaf(f.operator, f.value);
+      if (typeof sendable === "boolean") return sendable ? "true" : "false";
+      f = { ...f, value: sendable as MetadataFilter["value"] };
+    }
     const n = i++;
     const k = `${prefix}${n}k`;
     const p = `${prefix}${n}v`;
     params[k] = encodeKey(f.key);
-    if (f.value !== undefined) {
-      checkSendable(f.value);
-      if (ORDERING.has(f.operator)) checkOrderable(f.value);
-      params[p] = f.value;
-    }
+    if (f.value !== undefined) params[p] = f.value;
     const v = `${variable}[$${k}]`;
     return leafCypher(f.operator, v, `$${p}`);
   };
@@ -71,12 +78,18 @@ function leafCypher(op: FilterOperator, v: string, p: string): string {
       return `coalesce(${v} = ${p}, false)`;
     case "!=":
       return `(NOT coalesce(${v} = ${p}, false))`;
-    // Ordering across types is null in Cypher; the type guard keeps booleans and lists out.
+    // Ordering across types is null in Cypher; the type guards keep booleans and lists out.
+    // Cypher orders -0.0 below 0.0 (while `-0.0 = 0.0`); the reference says -0 equals 0, so a
+    // stored number is compared as `v + 0` (-0.0 + 0 is 0.0; integers stay integers) and the
+    // filter value is normalised before it is sent.
     case ">":
     case ">=":
     case "<":
     case "<=":
-      return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL OR ${v} IS :: INTEGER NOT NULL OR ${v} IS :: FLOAT NOT NULL THEN ${v} ${op} ${p} END, false)`;
+      return (
+        `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN ${v} ${op} ${p} ` +
+        `WHEN ${v} IS :: INTEGER NOT NULL OR ${v} IS :: FLOAT NOT NULL THEN (${v} + 0) ${op} ${p} END, false)`
+      );
     case "in":
       return `coalesce(CASE WHEN ${v} IS :: LIST<ANY> THEN false ELSE ${v} IN ${p} END, false)`;
     case "nin":
@@ -96,19 +109,42 @@ function leafCypher(op: FilterOperator, v: string, p: string): string {
   }
 }
 
+/** A filter value as sent: -0 becomes 0 (Cypher orders -0.0 below 0.0). */
+function normalizeZero(x: unknown): unknown {
+  return x === 0 ? 0 : x;
+}
+
+const isLone = (x: unknown): boolean => typeof x === "string" && LONE_SURROGATE.test(x);
+
 /**
- * A lone surrogate cannot travel over Bolt (it is sent as UTF-8, where it becomes U+FFFD), so a
- * filter containing one could not be evaluated exactly.
+ * The value to bind for a leaf, or the leaf's constant answer. A lone surrogate cannot travel
+ * over Bolt (it is sent as UTF-8, where it becomes U+FFFD), but no stored string contains one
+ * (core refuses them), so a string with a lone surrogate equals nothing stored: `==` and
+ * `contains` are false, `!=` true, such elements of `in` / `nin` / `any` are dropped, and `all`
+ * with one never matches — the reference evaluator's answers. Only `text_match`, where it could
+ * be half of a stored pair, stays `UNSUPPORTED` (ordering against it is refused by
+ * {@link checkOrderable}).
  */
-function checkSendable(value: unknown): void {
-  const vals = Array.isArray(value) ? value : [value];
-  for (const x of vals) {
-    if (typeof x === "string" && LONE_SURROGATE.test(x)) {
-      throw errors.unsupported("a filter string containing a lone UTF-16 surrogate cannot be sent to Neo4j exactly", {
-        store: STORE_NAME,
-      });
+function sendableLeaf(op: FilterOperator, value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const kept = value.filter((x) => !isLone(x)).map(normalizeZero);
+    if (op === "all" && kept.length < value.length) return false;
+    return kept;
+  }
+  if (isLone(value)) {
+    switch (op) {
+      case "==":
+      case "contains":
+        return false;
+      case "!=":
+        return true;
+      default:
+        throw errors.unsupported(`a ${op} filter string containing a lone UTF-16 surrogate cannot be sent to Neo4j exactly`, {
+          store: STORE_NAME,
+        });
     }
   }
+  return normalizeZero(value);
 }
 
 /**

@@ -1,4 +1,4 @@
-import neo4j, { type Config, type Driver, type ManagedTransaction, type QueryResult, type Session } from "neo4j-driver";
+import neo4j, { type Config, type Driver, type QueryResult, type Session, type Transaction } from "neo4j-driver";
 import {
   errors,
   graphSchemaFrom,
@@ -32,10 +32,13 @@ import {
   CHUNK_LABEL,
   ENTITY_LABEL,
   MENTIONS,
+  NAMESPACE_LABEL_PREFIX,
   NODE_LABEL,
   STORE_NAME,
   checkNamespace,
   labelExpr,
+  namespaceLabel,
+  namespaceSchemaNames,
   quote,
 } from "./cypher.js";
 import { mapNeo4jError } from "./errors.js";
@@ -64,9 +67,10 @@ export interface Neo4jPropertyGraphStoreOptions {
   /** Database name (default: the server's default database). */
   database?: string;
   /**
-   * Isolates this store inside a shared database: every node also gets this label, and every
-   * query matches on it. Must be a plain identifier (`/^[A-Za-z_][A-Za-z0-9_]{0,99}$/`). The id
-   * constraint and the vector index are then per namespace.
+   * Isolates this store inside a shared database: every node also gets the label
+   * `__larder_ns__:<namespace>`, and every query matches on it. Any string of 1..100 characters
+   * (no control characters, no lone surrogates). The id constraint and the vector index are then
+   * per namespace (`larder.ns.<namespace>.id`, `larder.ns.<namespace>.embedding`).
    */
   namespace?: string;
   /** Items per write transaction (default 1000, as LlamaIndex's `CHUNK_SIZE`). */
@@ -76,9 +80,25 @@ export interface Neo4jPropertyGraphStoreOptions {
    * (approximate, HNSW), re-scored exactly; `"exact"`: always an exact scan.
    */
   vectorSearch?: "index" | "exact";
+  /**
+   * When the store creates the driver: how long opening a connection may take before the call
+   * fails with `CONNECTION` (the driver's `connectionTimeout`). Default 2000 ms.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long the store retries a transaction that failed with a transient server error (deadlock,
+   * lock timeout), with backoff. Default 5000 ms; 0 disables retries. A server that cannot be
+   * reached is not retried (one immediate retry only when an established connection dropped).
+   */
+  maxRetryTimeMs?: number;
   /** Extra driver configuration when the store creates the driver (overrides the fail-fast defaults). */
   driverConfig?: Config;
 }
+
+/** Default of {@link Neo4jPropertyGraphStoreOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+/** Default of {@link Neo4jPropertyGraphStoreOptions.maxRetryTimeMs}. */
+export const DEFAULT_MAX_RETRY_TIME_MS = 5_000;
 
 /**
  * LlamaIndex's property graph on Neo4j 5, in plain Cypher (no APOC): nodes are `:__Node__` with a
@@ -97,10 +117,13 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
   readonly client: Driver;
   readonly database: string | undefined;
   readonly namespace: string | undefined;
+  /** The label on this namespace's nodes (`__larder_ns__:<namespace>`), undefined without namespace. */
+  readonly namespaceLabel: string | undefined;
   private readonly ownsDriver: boolean;
+  private readonly maxRetryTimeMs: number;
   private readonly batchSize: number;
   private readonly vectorSearch: "index" | "exact";
-  /** `:`__Node__`` or `:`__Node__`:`ns`` — every MATCH of the store's nodes uses it. */
+  /** `:`__Node__`` or `:`__Node__`:`__larder_ns__:ns`` — every MATCH of the store's nodes uses it. */
   private readonly base: string;
   private readonly internal: ReadonlySet<string>;
   private readonly constraintName: string | undefined;
@@ -121,6 +144,15 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       throw errors.invalid(`batchSize must be an integer ≥ 1, got ${String(batchSize)}`, { store: STORE_NAME });
     }
     this.batchSize = batchSize;
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
+      throw errors.invalid(`connectTimeoutMs must be an integer ≥ 1, got ${String(connectTimeoutMs)}`, { store: STORE_NAME });
+    }
+    const maxRetryTimeMs = options.maxRetryTimeMs ?? DEFAULT_MAX_RETRY_TIME_MS;
+    if (!Number.isInteger(maxRetryTimeMs) || maxRetryTimeMs < 0) {
+      throw errors.invalid(`maxRetryTimeMs must be an integer ≥ 0, got ${String(maxRetryTimeMs)}`, { store: STORE_NAME });
+    }
+    this.maxRetryTimeMs = maxRetryTimeMs;
     this.vectorSearch = options.vectorSearch ?? "index";
     if (this.vectorSearch !== "index" && this.vectorSearch !== "exact") {
       throw errors.invalid(`vectorSearch must be "index" or "exact"`, { store: STORE_NAME });
@@ -130,14 +162,15 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       this.ownsDriver = false;
     } else if (typeof options.url === "string") {
       try {
-        // Fail fast when the server is down: bounded acquisition and retry times.
+        // Fail fast when the server is down: a bounded connect time; the store retries transient
+        // errors itself (see `transaction`), so the driver's retry budget is not used.
         this.client = neo4j.driver(
           options.url,
           options.username !== undefined ? neo4j.auth.basic(options.username, options.password ?? "") : undefined,
           {
-            connectionAcquisitionTimeout: 10_000,
-            connectionTimeout: 5_000,
-            maxTransactionRetryTime: 5_000,
+            connectionAcquisitionTimeout: connectTimeoutMs + 10_000,
+            connectionTimeout: connectTimeoutMs,
+            maxTransactionRetryTime: 0,
             userAgent: "larder-storage-neo4j",
             ...options.driverConfig,
           },
@@ -152,10 +185,12 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     } else {
       throw errors.invalid("options need a driver or a url", { store: STORE_NAME });
     }
-    this.base = labelExpr(this.namespace ? [NODE_LABEL, this.namespace] : [NODE_LABEL]);
+    this.namespaceLabel = this.namespace === undefined ? undefined : namespaceLabel(this.namespace);
+    this.base = labelExpr(this.namespaceLabel === undefined ? [NODE_LABEL] : [NODE_LABEL, this.namespaceLabel]);
     this.internal = internalLabels(this.namespace);
-    this.constraintName = this.namespace ? `larder_${this.namespace}_id` : undefined;
-    this.vectorIndexName = this.namespace ? `larder_${this.namespace}_embedding` : "larder_node_embedding";
+    const names = this.namespace === undefined ? undefined : namespaceSchemaNames(this.namespace);
+    this.constraintName = names?.constraint;
+    this.vectorIndexName = names?.vectorIndex ?? "larder_node_embedding";
   }
 
   // -- reads ---------------------------------------------------------------------------------
@@ -216,7 +251,7 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       `MATCH (seed${this.base}) WHERE seed.id IN $seeds ` +
       `MATCH p = (seed)-[rels*1..${depth}]-(:${quote(NODE_LABEL)}) ` +
       `WHERE none(x IN rels WHERE type(x) IN $ignore) ` +
-      (this.namespace ? `AND all(x IN nodes(p) WHERE x:${quote(this.namespace)}) ` : "") +
+      (this.namespaceLabel !== undefined ? `AND all(x IN nodes(p) WHERE x:${quote(this.namespaceLabel)}) ` : "") +
       `WITH last(rels) AS r, length(p) AS hop ` +
       `WITH r, min(hop) AS hop ` +
       `MATCH (s)-[r]->(t) ` +
@@ -253,8 +288,10 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
   }
 
   async vectorQuery(query: GraphVectorQuery): Promise<GraphVectorQueryResult> {
+    // topK is within [0, MAX_TOP_K] from here on (INVALID_ARGUMENT above it, before any I/O).
     const { topK, kinds } = validateGraphVectorQuery(query, STORE_NAME);
     const compiled = query.filters === undefined ? undefined : compileFilters(query.filters, "n");
+    if (topK === 0) return { nodes: [], scores: [] };
     const embedding = Array.from(query.embedding, Number);
     let qq = 0;
     for (const x of embedding) qq += x * x;
@@ -275,7 +312,8 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     let rows: Record<string, unknown>[];
     if (useIndex) {
       // The index answers approximately; ask for a margin and re-score exactly, so scores and the
-      // tie order equal the exact scan's whenever the true top-k is among the candidates.
+      // tie order equal the exact scan's whenever the true top-k is among the candidates. Bounded:
+      // at most 2 × MAX_TOP_K candidates.
       const k = Math.max(topK * 2, topK + 10);
       rows = await this.read(
         "vectorQuery",
@@ -301,7 +339,9 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     }
     const nodes = rows.map((r) => decodeNode(r as unknown as NodeRow, this.internal));
     const scores = rows.map((r) => Number(r["score"]));
-    // Cypher orders strings by code point, the contract by UTF-16 code unit: re-sort ties here.
+    // Ties are ordered by id in UTF-16 code unit order (the contract's, JavaScript's `<`). Cypher's
+    // `ORDER BY n.id` already compares code units; re-sorting here keeps the rule in one place
+    // and exact for ties re-scored in double precision.
     const order = nodes.map((n, i) => ({ n, s: scores[i]!, id: nodeId(n) }));
     order.sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { nodes: order.map((o) => o.n), scores: order.map((o) => o.s) };
@@ -408,13 +448,14 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
    * never deletes a whole database.
    */
   async dropNamespace(): Promise<void> {
-    if (!this.namespace) {
+    if (this.namespaceLabel === undefined) {
       throw errors.invalid("dropNamespace needs a store with a namespace (it never deletes a whole database)", { store: STORE_NAME });
     }
     const session = this.session("WRITE");
     try {
       await session.run(
-        `MATCH (n:${quote(this.namespace)}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`,
+        // Only nodes carrying this namespace's own label: no other label can equal it.
+        `MATCH (n:${quote(this.namespaceLabel)}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`,
       );
       await session.run(`DROP INDEX ${quote(this.vectorIndexName)} IF EXISTS`);
       await session.run(`DROP CONSTRAINT ${quote(this.constraintName!)} IF EXISTS`);
@@ -436,8 +477,11 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
 
   private checkUserLabel(label: string): void {
     validateLabel(label, "label", { store: STORE_NAME });
-    if (this.internal.has(label)) {
-      throw errors.invalid(`label ${JSON.stringify(label)} is reserved by the Neo4j mapping`, { store: STORE_NAME });
+    if (this.internal.has(label) || label.startsWith(NAMESPACE_LABEL_PREFIX)) {
+      throw errors.invalid(
+        `label ${JSON.stringify(label)} is reserved by the Neo4j mapping (${NODE_LABEL}, ${ENTITY_LABEL} and labels starting with ${JSON.stringify(NAMESPACE_LABEL_PREFIX)})`,
+        { store: STORE_NAME },
+      );
     }
   }
 
@@ -449,35 +493,65 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
   }
 
   private async read(action: string, query: string, params: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-    const session = this.session("READ");
-    try {
-      const res: QueryResult = await session.executeRead((tx) => tx.run(query, params));
-      return res.records.map((r) => r.toObject() as Record<string, unknown>);
-    } catch (e) {
-      throw mapNeo4jError(e, action);
-    } finally {
-      await session.close();
+    const res: QueryResult = await this.transaction("READ", action, (tx) => tx.run(query, params));
+    return res.records.map((r) => r.toObject() as Record<string, unknown>);
+  }
+
+  private write<T>(action: string, work: (tx: TxRunner) => Promise<T>): Promise<T> {
+    return this.transaction("WRITE", action, work);
+  }
+
+  /**
+   * Runs `work` in one explicit transaction, with the store's own retry policy instead of the
+   * driver's (which retries an unreachable server with 1 s, 2 s, 4 s... pauses): transient
+   * server errors (deadlocks, lock timeouts) are retried with backoff for up to
+   * `maxRetryTimeMs`; a dropped connection is retried once, immediately (a pooled connection the
+   * server closed, e.g. after a restart); a server that cannot be reached fails at once with
+   * `CONNECTION`. Every write the store makes is idempotent (MERGE / SET / DELETE), so a retry
+   * after an unknown commit outcome is safe.
+   */
+  private async transaction<T>(mode: "READ" | "WRITE", action: string, work: (tx: TxRunner) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.maxRetryTimeMs;
+    let delay = 100;
+    let reconnected = false;
+    for (;;) {
+      const session = this.session(mode);
+      try {
+        const tx = session.beginTransaction();
+        try {
+          const out = await work(tx);
+          await tx.commit();
+          return out;
+        } catch (e) {
+          // The original error is what the caller needs; a failed rollback (the connection is
+          // gone, or the server already rolled back) adds nothing to it.
+          if (tx.isOpen()) await tx.rollback().catch(() => undefined);
+          throw e;
+        }
+      } catch (e) {
+        const kind = retryKind(e);
+        if (kind === "connection-lost" && !reconnected) {
+          reconnected = true;
+        } else if (kind === "transient" && Date.now() + delay <= deadline) {
+          await sleep(delay * (0.8 + 0.4 * Math.random()));
+          delay *= 2;
+        } else {
+          throw mapNeo4jError(e, action);
+        }
+      } finally {
+        await session.close();
+      }
     }
   }
 
-  private async write<T>(action: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-    const session = this.session("WRITE");
-    try {
-      return await session.executeWrite(work);
-    } catch (e) {
-      throw mapNeo4jError(e, action);
-    } finally {
-      await session.close();
-    }
-  }
-
-  private async runSchema(action: string, statements: string[]): Promise<void> {
+  private async runSchema(action: string, statements: (string | { query: string; params: Record<string, unknown> })[]): Promise<void> {
     const session = this.session("WRITE");
     try {
       // Sequential: schema statements each need their own auto-commit transaction.
-      for (const s of statements) {
+      for (const st of statements) {
         try {
-          await session.run(s);
+          if (typeof st === "string") await session.run(st);
+          else await session.run(st.query, st.params);
         } catch (e) {
           // Two starters racing on `IF NOT EXISTS`: the other one won, which is what we wanted.
           const code = String((e as { code?: unknown })?.code ?? "");
@@ -496,8 +570,8 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
   /** The unique `id` constraint, created once per store instance, lazily (never in the constructor). */
   private ensureSchema(): Promise<void> {
     if (!this.schemaReady) {
-      const stmt = this.namespace
-        ? `CREATE CONSTRAINT ${quote(this.constraintName!)} IF NOT EXISTS FOR (n:${quote(this.namespace)}) REQUIRE n.id IS UNIQUE`
+      const stmt = this.namespaceLabel !== undefined
+        ? `CREATE CONSTRAINT ${quote(this.constraintName!)} IF NOT EXISTS FOR (n:${quote(this.namespaceLabel)}) REQUIRE n.id IS UNIQUE`
         : `CREATE CONSTRAINT IF NOT EXISTS FOR (n:${quote(NODE_LABEL)}) REQUIRE n.id IS UNIQUE`;
       this.schemaReady = this.runSchema("create the id constraint", [stmt]).catch((e: unknown) => {
         this.schemaReady = undefined;
@@ -550,21 +624,22 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       throw errors.dimension(`an embedding has dimension ${dim}; the store holds dimension ${stored}`, { store: STORE_NAME });
     }
     if (dim > MAX_INDEX_DIMENSIONS) return;
-    const statements: string[] = [];
+    const statements: (string | { query: string; params: Record<string, unknown> })[] = [];
     if (indexDim !== null) statements.push(`DROP INDEX ${quote(this.vectorIndexName)} IF EXISTS`);
-    const label = this.namespace ?? NODE_LABEL;
+    const label = this.namespaceLabel ?? NODE_LABEL;
     statements.push(
       `CREATE VECTOR INDEX ${quote(this.vectorIndexName)} IF NOT EXISTS FOR (n:${quote(label)}) ON n.embedding ` +
         `OPTIONS {indexConfig: {\`vector.dimensions\`: ${dim}, \`vector.similarity_function\`: 'cosine'}}`,
     );
-    // `dim` is a validated integer (an array length), not user text.
-    statements.push(`CALL db.awaitIndex(${JSON.stringify(this.vectorIndexName)}, 300)`);
+    // `dim` is a validated integer (an array length), not user text; the index name is quoted
+    // above and a parameter here.
+    statements.push({ query: `CALL db.awaitIndex($name, 300)`, params: { name: this.vectorIndexName } });
     this.indexDim = undefined;
     await this.runSchema("create the vector index", statements);
     this.indexDim = await this.vectorIndexDimension();
   }
 
-  private async upsertNodeBatch(tx: ManagedTransaction, batch: FoldedNode[]): Promise<void> {
+  private async upsertNodeBatch(tx: TxRunner, batch: FoldedNode[]): Promise<void> {
     // Labels cannot be parameters in Cypher: read the current labels, then write one UNWIND per
     // (kind, label, labels-to-remove) group, every label quoted.
     const current = new Map<string, string[]>();
@@ -576,7 +651,7 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     for (const n of batch) {
       const entity = n.kind === "entity";
       const add = [entity ? ENTITY_LABEL : CHUNK_LABEL, n.label];
-      const keep = new Set([NODE_LABEL, ...(this.namespace ? [this.namespace] : []), ...add]);
+      const keep = new Set([NODE_LABEL, ...(this.namespaceLabel !== undefined ? [this.namespaceLabel] : []), ...add]);
       const remove = (current.get(n.id) ?? []).filter((l) => !keep.has(l)).sort();
       const key = JSON.stringify([entity, n.label, remove]);
       let g = groups.get(key);
@@ -629,7 +704,7 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     };
     const labelOf = (labels: string[]) => userLabel(labels, labels.includes(ENTITY_LABEL), this.internal);
     const userKeys = (keys: unknown[]) => keys.map((k) => decodeKey(String(k))).filter((k): k is string => k !== undefined);
-    if (this.namespace) {
+    if (this.namespaceLabel !== undefined) {
       // Built-in schema procedures see the whole database; a namespace is summarised from its own
       // nodes and relations (exact, one pass over the namespace).
       const nodes = await this.read(
@@ -665,6 +740,33 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     }
     return graphSchemaFrom(nodeProps, relProps, patterns);
   }
+}
+
+/** What the store's transaction bodies use of a transaction. */
+type TxRunner = Pick<Transaction, "run">;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Messages of a connection that could not be opened (as opposed to one that dropped). */
+const CONNECT_FAILURE = /failed to connect|failed to establish|could not perform discovery|acquisition timed out|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/i;
+
+/**
+ * How the store's transaction loop treats a driver error: `transient` (retry with backoff),
+ * `connection-lost` (an established connection dropped: one immediate retry), else undefined.
+ */
+function retryKind(e: unknown): "transient" | "connection-lost" | undefined {
+  const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "";
+  if (code.startsWith("Neo.TransientError.")) {
+    // Terminated / stopped by someone: retrying would override that decision (as in the driver).
+    return code === "Neo.TransientError.Transaction.Terminated" || code === "Neo.TransientError.Transaction.LockClientStopped"
+      ? undefined
+      : "transient";
+  }
+  if (code === "SessionExpired" || code === "ServiceUnavailable") {
+    const message = e instanceof Error ? e.message : String(e);
+    return CONNECT_FAILURE.test(message) ? undefined : "connection-lost";
+  }
+  return undefined;
 }
 
 interface FoldedNode {

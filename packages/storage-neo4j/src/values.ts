@@ -7,7 +7,7 @@ import {
   type PropertyValue,
   type Relation,
 } from "@larder/core";
-import { CHUNK_LABEL, ENTITY_LABEL, NODE_LABEL } from "./cypher.js";
+import { CHUNK_LABEL, ENTITY_LABEL, NAMESPACE_LABEL_PREFIX, NODE_LABEL, namespaceLabel } from "./cypher.js";
 
 /**
  * Properties the store itself keeps on a node (LlamaIndex's layout): `id` (the unique key),
@@ -90,11 +90,15 @@ function toPlainMap(map: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** Labels that are structure, not the user's label. */
+/** Labels that are structure, not the user's label (namespace labels are recognised by their prefix). */
 export function internalLabels(namespace: string | undefined): ReadonlySet<string> {
   const s = new Set([NODE_LABEL, ENTITY_LABEL]);
-  if (namespace) s.add(namespace);
+  if (namespace !== undefined) s.add(namespaceLabel(namespace));
   return s;
+}
+
+function isInternal(label: string, internal: ReadonlySet<string>): boolean {
+  return internal.has(label) || label.startsWith(NAMESPACE_LABEL_PREFIX);
 }
 
 /**
@@ -104,7 +108,7 @@ export function internalLabels(namespace: string | undefined): ReadonlySet<strin
  * written by Python).
  */
 export function userLabel(labels: readonly string[], isEntity: boolean, internal: ReadonlySet<string>): string {
-  const rest = labels.filter((l) => !internal.has(l));
+  const rest = labels.filter((l) => !isInternal(l, internal));
   const own = rest.filter((l) => l !== CHUNK_LABEL).sort();
   if (own.length > 0) return own[0]!;
   if (rest.includes(CHUNK_LABEL)) return CHUNK_LABEL;

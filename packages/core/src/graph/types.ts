@@ -122,7 +122,10 @@ export interface RelMapOptions {
 export interface GraphVectorQuery {
   /** Query embedding; its dimension must match the stored embeddings (`DIMENSION_MISMATCH`). */
   embedding: readonly number[];
-  /** Default 2 (LlamaIndex's `similarity_top_k`, as in the vector store contract). */
+  /**
+   * Default 2 (LlamaIndex's `similarity_top_k`, as in the vector store contract). An integer in
+   * [0, MAX_TOP_K] (10,000, `@larder/core/vector`); 0 returns nothing; above it `INVALID_ARGUMENT`.
+   */
   topK?: number;
   /** Evaluated on node `properties` with the one filter semantics of `@larder/core/filters`. */
   filters?: MetadataFilters;

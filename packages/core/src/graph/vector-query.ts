@@ -7,6 +7,7 @@ import { errors } from "../errors.js";
 import { createFilterPredicate } from "../filters/evaluate.js";
 import { FILTER_OPERATORS, type FilterOperator } from "../filters/types.js";
 import { checkEmbedding, selectTopK, type VectorMatrix } from "../vector/kernel.js";
+import { MAX_TOP_K } from "../vector/types.js";
 import { nodeId } from "./model.js";
 import type { GraphVectorQuery, GraphVectorQueryResult, LabelledNode } from "./types.js";
 
@@ -14,7 +15,11 @@ export const SIMPLE_GRAPH_FILTER_OPERATORS: readonly FilterOperator[] = FILTER_O
 
 export const DEFAULT_GRAPH_TOP_K = 2;
 
-/** Validates a graph vector query (no I/O); returns the resolved topK and kinds. */
+/**
+ * Validates a graph vector query (no I/O); returns the resolved topK and kinds. `topK` is an
+ * integer in [0, {@link MAX_TOP_K}] (default {@link DEFAULT_GRAPH_TOP_K}); 0 asks for nothing, as
+ * on vector stores — callers still validate the filters, then return no nodes.
+ */
 export function validateGraphVectorQuery(
   query: GraphVectorQuery,
   store?: string,
@@ -34,7 +39,9 @@ export function validateGraphVectorQuery(
     }
   }
   const topK = query.topK ?? DEFAULT_GRAPH_TOP_K;
-  if (!Number.isInteger(topK) || topK < 1) throw errors.invalid(`vectorQuery: topK must be an integer ≥ 1, got ${String(topK)}`, o);
+  if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 0 || topK > MAX_TOP_K) {
+    throw errors.invalid(`vectorQuery: topK must be an integer in [0, ${MAX_TOP_K}], got ${String(topK)}`, o);
+  }
   const kinds = new Set<"entity" | "chunk">(query.kinds ?? ["entity", "chunk"]);
   for (const k of kinds) {
     if (k !== "entity" && k !== "chunk") throw errors.invalid(`vectorQuery: unknown node kind ${JSON.stringify(k)}`, o);
@@ -62,7 +69,7 @@ export function graphVectorQuery(index: GraphVectorIndex, query: GraphVectorQuer
   const predicate = createFilterPredicate(query.filters, { store, supportedOperators: SIMPLE_GRAPH_FILTER_OPERATORS });
   const { matrix } = index;
   checkEmbedding(query.embedding, matrix?.dim, "the query", store);
-  if (!matrix) return { nodes: [], scores: [] };
+  if (!matrix || topK === 0) return { nodes: [], scores: [] };
   if (query.filters === undefined && kinds.size === 2) {
     // Every embedded node is a candidate: score the whole matrix in one kernel call.
     const all = matrix.scoreAll(query.embedding);
