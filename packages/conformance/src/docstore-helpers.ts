@@ -37,3 +37,24 @@ export function kvBacked(store: DocStore): KVBackedDocStore {
   }
   return s as KVBackedDocStore;
 }
+
+/** Opens another independent instance on the same data as a store (see `DocStoreSuiteOptions.openAnother`). */
+export type OpenAnother = (store: DocStore) => DocStore | Promise<DocStore>;
+
+/** The `openAnother` given with the suite that created each store (stores are registered as they are created). */
+const openers = new WeakMap<DocStore, OpenAnother>();
+
+export function registerOpenAnother(store: DocStore, open: OpenAnother): void {
+  openers.set(store, open);
+}
+
+export function openAnotherFor(store: DocStore): OpenAnother {
+  const open = openers.get(store);
+  if (open === undefined) {
+    throw new Error(
+      "this test runs several independent instances of the store on the same data: give describeDocStore an " +
+        "openAnother(store) that opens one, or opt out of the test with skip and a reason",
+    );
+  }
+  return open;
+}

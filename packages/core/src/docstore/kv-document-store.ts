@@ -42,9 +42,16 @@ interface MetadataValue {
  * Differences from the Python original (all deliberate): every call does a bounded number of KV
  * round trips (batched reads and writes, never one per node); ref-doc bookkeeping is exact after
  * every kind of delete and when a node moves to another source document; `setDocumentHash` keeps
- * `ref_doc_id`; `getAllDocumentHashes` maps id -> hash. Mutations of one instance are serialized,
- * so concurrent calls on the same instance cannot lose ref-doc updates. (Two *processes* writing
- * the same ref doc at the same moment can still race: the KV contract has no transactions.)
+ * `ref_doc_id`; `getAllDocumentHashes` maps id -> hash.
+ *
+ * Concurrency: every mutation (`addDocuments`, `deleteDocument`, `deleteRefDoc`,
+ * `setDocumentHash(es)`) is a read-modify-write of the bookkeeping, run as one exclusive section per
+ * call. Within a process, the sections of every `KVDocumentStore` over the same KV store object and
+ * namespace are serialized. When the KV store has the optional {@link KVStore.transaction}
+ * capability (Redis, Postgres), the section also holds the backend's lock for the namespace, so
+ * any number of store instances in any number of processes keep the bookkeeping exact. A KV store
+ * without it (the in-memory `SimpleKVStore`, whose data lives in one process anyway) is exact for
+ * the callers of that process only.
  */
 export class KVDocumentStore implements DocStore {
   readonly name: string;
@@ -54,7 +61,6 @@ export class KVDocumentStore implements DocStore {
   readonly refDocCollection: string;
   readonly metadataCollection: string;
   readonly #batchSize: number | undefined;
-  readonly #mutex = new Mutex();
 
   constructor(kvStore: KVStore, options: KVDocumentStoreOptions = {}) {
     this.name = options.name ?? new.target.name;
@@ -100,8 +106,7 @@ export class KVDocumentStore implements DocStore {
     if (byId.size === 0) return;
     const ids = [...byId.keys()];
 
-    await this.#mutex.run(async () => {
-      const kv = this.kvStore;
+    await this.#exclusive(async (kv) => {
       // The first read is answered while the nodes are serialized below; if serialization refuses a
       // node, its result is dropped (nothing has been written). With allowUpdate false it is the
       // existence check (a conflict then costs one read), otherwise the old metadata.
@@ -203,8 +208,8 @@ export class KVDocumentStore implements DocStore {
       const pending = ids.map((id) => byId.get(id)!);
       const writeMeta = serialized
         ? () => kv.putAllSerialized!(ids, (i) => metadataText(pending[i]!), this.metadataCollection, { batchSize })
-        : this.#prepareWrite(pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
-      const writeRefs = refPuts.length ? this.#prepareWrite(refPuts, this.refDocCollection, batchSize) : undefined;
+        : this.#prepareWrite(kv, pending.map((e) => [e.node.id, e.meta] as const), this.metadataCollection, batchSize);
+      const writeRefs = refPuts.length ? this.#prepareWrite(kv, refPuts, this.refDocCollection, batchSize) : undefined;
       const writes: Promise<unknown>[] = [];
       if (storeText) {
         writes.push(
@@ -262,8 +267,8 @@ export class KVDocumentStore implements DocStore {
 
   async deleteDocument(id: string, raiseError = true): Promise<boolean> {
     assertKey(id, this.name, "id");
-    return this.#mutex.run(async () => {
-      const deleted = await this.#deleteNodes([id]);
+    return this.#exclusive(async (kv) => {
+      const deleted = await this.#deleteNodes(kv, [id]);
       if (deleted === 0 && raiseError) {
         throw new StorageError("NOT_FOUND", `document ${JSON.stringify(id)} not found`, { store: this.name });
       }
@@ -273,8 +278,7 @@ export class KVDocumentStore implements DocStore {
 
   async deleteRefDoc(refDocId: string, raiseError = true): Promise<boolean> {
     assertKey(refDocId, this.name, "refDocId");
-    return this.#mutex.run(async () => {
-      const kv = this.kvStore;
+    return this.#exclusive(async (kv) => {
       const info = parseRefDocInfo(await kv.get(refDocId, this.refDocCollection));
       if (info === undefined) {
         if (raiseError) throw new StorageError("NOT_FOUND", `ref doc ${JSON.stringify(refDocId)} not found`, { store: this.name });
@@ -326,15 +330,15 @@ export class KVDocumentStore implements DocStore {
       assertKey(hash, this.name, `hash of ${JSON.stringify(id)}`);
     }
     if (entries.length === 0) return;
-    await this.#mutex.run(async () => {
+    await this.#exclusive(async (kv) => {
       // Merge into the existing value: replacing it would drop ref_doc_id (a bug in the Python original).
       const ids = entries.map(([id]) => id);
-      const existing = await this.kvStore.getMany(ids, this.metadataCollection);
+      const existing = await kv.getMany(ids, this.metadataCollection);
       const puts = entries.map(([id, hash], i) => {
         const old = existing[i];
         return [id, { ...(old ?? {}), doc_hash: hash }] as const;
       });
-      await this.kvStore.putAll(puts, this.metadataCollection, { batchSize: this.#batchSize });
+      await kv.putAll(puts, this.metadataCollection, { batchSize: this.#batchSize });
     });
   }
 
@@ -376,8 +380,12 @@ export class KVDocumentStore implements DocStore {
    * has `putAllSerialized`) or objects, and returns the write, not yet started. Objects are
    * validated here in either case, so a refusal comes before any write of the call.
    */
-  #prepareWrite(entries: (readonly [string, JsonObject | string])[], collection: string, batchSize: number | undefined): () => Promise<void> {
-    const kv = this.kvStore;
+  #prepareWrite(
+    kv: KVStore,
+    entries: (readonly [string, JsonObject | string])[],
+    collection: string,
+    batchSize: number | undefined,
+  ): () => Promise<void> {
     if (kv.putAllSerialized) {
       const texts = entries.map(([, v]) => {
         if (typeof v === "string") return v;
@@ -391,9 +399,8 @@ export class KVDocumentStore implements DocStore {
     return () => kv.putAll(entries as (readonly [string, JsonObject])[], collection, { batchSize });
   }
 
-  /** Deletes nodes (text + metadata) and fixes their ref docs; resolves how many existed. Caller holds the mutex. */
-  async #deleteNodes(ids: string[]): Promise<number> {
-    const kv = this.kvStore;
+  /** Deletes nodes (text + metadata) and fixes their ref docs; resolves how many existed. Caller is in {@link #exclusive}. */
+  async #deleteNodes(kv: KVStore, ids: string[]): Promise<number> {
     const metas = await kv.getMany(ids, this.metadataCollection);
     const refIds = [...new Set(metas.map(refDocIdOf).filter((r): r is string => r !== undefined))];
     const nData = await kv.deleteMany(ids, this.nodeCollection);
@@ -420,6 +427,18 @@ export class KVDocumentStore implements DocStore {
     }
     // A hash-only entry (stored with storeText: false) counts as a document too.
     return Math.max(nData, nMeta);
+  }
+
+  /**
+   * Runs one mutation's read-modify-write as an exclusive section (see the class comment): first
+   * in line among this process's docstores on the same KV store and namespace, then, when the KV
+   * store can, under its cross-process lock, with `fn` reading and writing through the `kv` given.
+   */
+  #exclusive<T>(fn: (kv: KVStore) => Promise<T>): Promise<T> {
+    const kv = this.kvStore;
+    return localLock(kv, this.namespace).run(() =>
+      typeof kv.transaction === "function" ? kv.transaction(`${this.refDocCollection}:lock`, fn) : fn(kv),
+    );
   }
 
   #decode(id: string, json: JsonObject): BaseNode {
@@ -456,6 +475,17 @@ interface Pending {
   refDocId: string | undefined;
   value: JsonObject | undefined;
   meta: JsonObject | string;
+}
+
+/** One in-process lock per KV store object and namespace, shared by every docstore over them. */
+const localLocks = new WeakMap<KVStore, Map<string, Mutex>>();
+
+function localLock(kv: KVStore, namespace: string): Mutex {
+  let byNamespace = localLocks.get(kv);
+  if (byNamespace === undefined) localLocks.set(kv, (byNamespace = new Map()));
+  let mutex = byNamespace.get(namespace);
+  if (mutex === undefined) byNamespace.set(namespace, (mutex = new Mutex()));
+  return mutex;
 }
 
 /** `{doc_hash, ref_doc_id?}` as JSON text: made during validation, or now from the node's hash (plain TextNodes). */

@@ -1,7 +1,8 @@
 /**
  * A tiny FIFO async mutex. KV-backed stores keep their bookkeeping (ref-doc node lists) with
- * read-modify-write cycles; serializing those per store instance makes them exact for every
- * concurrent caller of that instance, whatever the backend.
+ * read-modify-write cycles; serializing those within a process makes them exact for every
+ * concurrent caller of that process, whatever the backend (across processes, the KV store's
+ * `transaction` lock takes over).
  */
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();

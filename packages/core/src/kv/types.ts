@@ -57,4 +57,18 @@ export interface KVStore {
     collection?: string,
     options?: { batchSize?: number },
   ): Promise<void>;
+  /**
+   * Optional capability: runs `fn` while holding the exclusive lock named `lock`, which every
+   * instance of this store on the same backend honours, in any process. `fn` does all its reads and
+   * writes through the `kv` it is given (the store itself, or a view bound to a transaction), so a
+   * read-modify-write inside it cannot interleave with another holder's. The core's
+   * `KVDocumentStore` runs its ref-doc bookkeeping (and the node writes that go with it) this way,
+   * which keeps it exact with many writers in many processes; without the capability it serializes
+   * only the callers of one process. Callers must check that the method exists.
+   *
+   * The lock is released when `fn` settles; `fn`'s rejection is passed on. Whether `fn`'s writes
+   * are also atomic (all or none) is the store's to document (Postgres: one transaction). A store
+   * that cannot obtain the lock rejects with `CONFLICT` (timeout) or `CONNECTION`, without calling `fn`.
+   */
+  transaction?<T>(lock: string, fn: (kv: KVStore) => Promise<T>): Promise<T>;
 }
