@@ -3,12 +3,16 @@ export { SimpleKVStore, materializeEntries, type KVDict } from "./simple-kv-stor
 export {
   assertBatchSize,
   assertCollection,
+  assertJsonMetadata,
   assertJsonObject,
   assertKey,
   assertKeys,
   assertSerializer,
   isJsonValue,
   isPlainObject,
+  jsonProblem,
+  MAX_JSON_DEPTH,
   serializedObjectText,
+  type JsonCheckOptions,
 } from "./validate.js";
 export { pythonJsonDumps } from "./python-json.js";

@@ -86,6 +86,9 @@ export abstract class BaseNode {
   constructor(init: BaseNodeInit = {}) {
     this.id = init.id ?? randomUUID();
     this.text = init.text ?? "";
+    if (typeof this.text !== "string") {
+      throw new StorageError("INVALID_ARGUMENT", `node text must be a string, got ${typeof this.text}`, { details: { id: this.id } });
+    }
     this.metadata = init.metadata ?? {};
     this.relationships = init.relationships ?? {};
     this.embedding = init.embedding ?? null;

@@ -2,3 +2,4 @@ export * from "./types.js";
 export * from "./kernel.js";
 export { MetadataIndex } from "./metadata-index.js";
 export * from "./simple-vector-store.js";
+export { assertDeleteTarget, assertNodeMetadata, checkTopK, filtersHaveCondition, nodeLabel } from "./validate.js";

@@ -7,6 +7,7 @@ import { cloneJson } from "./clone-json.js";
 import { checkEmbedding, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
 import { MetadataIndex } from "./metadata-index.js";
 import { TextIndex } from "./text-index.js";
+import { assertDeleteTarget, assertNodeMetadata, checkTopK, nodeLabel } from "./validate.js";
 import type {
   DistanceMetric,
   VectorStore,
@@ -453,13 +454,12 @@ export class SimpleVectorStore implements VectorStore {
     }
     const ids = args?.ids;
     const filters = args?.filters;
-    if (requireOne && ids === undefined && filters === undefined) {
-      throw new StorageError("INVALID_ARGUMENT", `${method}() needs ids or filters (it never means "delete everything"; use clear())`, { store: STORE });
-    }
+    if (requireOne && ids === undefined && filters === undefined) assertDeleteTarget(ids, filters, STORE);
     if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== "string"))) {
       throw new StorageError("INVALID_ARGUMENT", `${method}(): ids must be an array of strings`, { store: STORE });
     }
     const tree = filters === undefined ? undefined : validateFilters(filters, { store: STORE });
+    if (requireOne) assertDeleteTarget(ids, tree, STORE);
     let rows: number[];
     if (ids !== undefined) {
       rows = [];
@@ -505,8 +505,7 @@ export class SimpleVectorStore implements VectorStore {
     if (typeof alpha !== "number" || !(alpha >= 0 && alpha <= 1)) {
       throw new StorageError("INVALID_ARGUMENT", `alpha must be a number in [0, 1], got ${String(alpha)}`, { store: STORE });
     }
-    const topK = q.topK ?? 2;
-    if (!Number.isInteger(topK) || topK < 0) throw new StorageError("INVALID_ARGUMENT", `topK must be a non-negative integer, got ${topK}`, { store: STORE });
+    const topK = checkTopK(q.topK, STORE);
     const cutoff = q.similarityCutoff ?? undefined;
     if (cutoff !== undefined && (typeof cutoff !== "number" || Number.isNaN(cutoff))) {
       throw new StorageError("INVALID_ARGUMENT", `similarityCutoff must be a number, got ${String(cutoff)}`, { store: STORE });
@@ -1008,11 +1007,6 @@ function range(n: number): number[] {
   return out;
 }
 
-/** "node \"id\"" for messages (long ids shortened). */
-function nodeLabel(id: string): string {
-  return `node ${JSON.stringify(id.length > 80 ? `${id.slice(0, 77)}...` : id)}`;
-}
-
 function badMetadata(id: string): StorageError {
   return new StorageError("INVALID_ARGUMENT", `${nodeLabel(id)}: metadata must be an object`, { store: STORE });
 }
@@ -1043,6 +1037,8 @@ const hasKeys = (o: object) => {
  * adds are bound by allocation and GC of per-node objects, not by the float copy.
  */
 function prepare(node: BaseNode, metadatas: Metadata[], i: number): StoredNode {
+  // Metadata that is not JSON is refused, never changed (the rule of every store).
+  assertNodeMetadata(node, STORE);
   try {
     if (Object.getPrototypeOf(node) === TextNode.prototype) {
       const metadata = cloneJson(node.metadata ?? {});

@@ -206,12 +206,23 @@ describe("SimpleVectorStore", () => {
     expect((await store.getNodes({ filters: { filters: [{ key: "a", operator: "==", value: 1 }] } })).length).toBe(1);
   });
 
-  it("metadata is stored as its JSON round trip (NaN -> null, undefined dropped)", async () => {
+  it("metadata that is not JSON is refused with the path, never changed; deep nesting too", async () => {
     const store = new SimpleVectorStore();
-    await store.add([node("j", [1, 0], { nan: NaN, u: undefined, d: 1 })]);
-    const [got] = await store.getNodes();
-    expect(got!.metadata).toEqual({ nan: null, d: 1 });
+    await expect(store.add([node("ok", [1, 0], { d: 1 }), node("j", [1, 0], { a: { nan: NaN } })])).rejects.toThrow(
+      'node "j" metadata.a.nan is NaN, which JSON cannot represent',
+    );
+    await expect(store.add([node("u", [1, 0], { u: undefined })])).rejects.toThrow('node "u" metadata.u is undefined, which JSON cannot represent');
     expect(await code(() => store.add([node("c", [1, 0], { big: 1n })]))).toBe("INVALID_ARGUMENT");
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    await expect(store.add([node("deep", [1, 0], deep)])).rejects.toThrow("nested more than 100 levels");
+    expect(store.size).toBe(0);
+    // The limit counts the node JSON: metadata itself may nest MAX_JSON_DEPTH - 2 = 98 levels.
+    let edge: Record<string, unknown> = { x: 1 };
+    for (let i = 1; i < 98; i++) edge = { d: edge };
+    await store.add([node("edge", [1, 0], edge)]);
+    expect(await code(() => store.add([node("over", [1, 0], { d: edge })]))).toBe("INVALID_ARGUMENT");
+    expect((await store.getNodes()).map((n) => n.id)).toEqual(["edge"]);
   });
 
   it("text mode: BM25 ranking, restricted by filters; needs queryStr", async () => {
@@ -415,5 +426,14 @@ describe("SimpleVectorStore persisted node JSON", () => {
       expect(lines[i]).toBe(expected);
       expect(rows.node(i)).toBe(expected);
     });
+  });
+});
+
+describe("node construction", () => {
+  it("TextNode text must be a string (INVALID_ARGUMENT), never silently \"\"", async () => {
+    for (const text of [123, {}, ["a"], true]) {
+      expect(await code(async () => new TextNode({ id: "t", text: text as unknown as string }))).toBe("INVALID_ARGUMENT");
+    }
+    expect(new TextNode({ id: "t" }).text).toBe("");
   });
 });
