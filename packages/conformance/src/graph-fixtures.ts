@@ -124,7 +124,11 @@ export function vectorCorpus(seed: number, count: number, dim: number): Labelled
   const out: LabelledNode[] = [];
   for (let i = 0; i < count; i++) {
     const properties: Properties = {};
-    if (rnd() < 0.85) properties["num"] = Math.floor(rnd() * 20) - 5;
+    if (rnd() < 0.85) {
+      const num = Math.floor(rnd() * 20) - 5;
+      // Half the zeros are stored as -0 (which equals 0, also in ordering operators).
+      properties["num"] = num === 0 && i % 2 === 0 ? -0 : num;
+    }
     if (rnd() < 0.85) properties["word"] = pick(WORDS) + (rnd() < 0.3 ? ` ${pick(WORDS)}` : "");
     if (rnd() < 0.7) properties["flag"] = rnd() < 0.5;
     if (rnd() < 0.7) {
@@ -150,8 +154,10 @@ function valueFor(rnd: () => number, key: string): string | number | boolean {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   if (rnd() < 0.15) return pick<string | number | boolean>(["", 3, true, "alpha", -1]);
   switch (key) {
-    case "num":
-      return Math.floor(rnd() * 20) - 5;
+    case "num": {
+      const num = Math.floor(rnd() * 20) - 5;
+      return num === 0 ? -0 : num; // the stored zeros are 0 and -0
+    }
     case "word":
       return pick(WORDS);
     case "flag":

@@ -5,7 +5,8 @@
  * runs as is against remote backends.
  */
 import { expect } from "vitest";
-import { FILTER_OPERATORS, matchesFilters, type FilterOperator } from "@larder/core/filters";
+import { FILTER_OPERATORS, matchesFilters, type FilterOperator, type MetadataFilter } from "@larder/core/filters";
+import { MAX_TOP_K } from "@larder/core/vector";
 import {
   chunkNode,
   entityNode,
@@ -844,7 +845,15 @@ export const graphTests = {
     );
     await expectStorageError(() => store.vectorQuery({ embedding: [1, 0, 0], filters: { filters: [{ key: "n", operator: "in", value: 1 }] } }), "INVALID_ARGUMENT");
     await expectStorageError(() => store.vectorQuery({ embedding: [] }), "INVALID_ARGUMENT");
-    await expectStorageError(() => store.vectorQuery({ embedding: [1, 0, 0], topK: 0 }), "INVALID_ARGUMENT");
+    for (const topK of [-1, 1.5, Number.NaN, MAX_TOP_K + 1, 1e9, "3" as unknown as number]) {
+      await expectStorageError(() => store.vectorQuery({ embedding: [1, 0, 0], topK }), "INVALID_ARGUMENT");
+    }
+    // topK 0 asks for nothing (as on vector stores), but the query is still validated
+    expect(await store.vectorQuery({ embedding: [1, 0, 0], topK: 0 })).toEqual({ nodes: [], scores: [] });
+    await expectStorageError(
+      () => store.vectorQuery({ embedding: [1, 0, 0], topK: 0, filters: { filters: [{ key: "n", operator: "in", value: 1 }] } }),
+      "INVALID_ARGUMENT",
+    );
     const missing = FILTER_OPERATORS.filter((op) => !store.capabilities.filterOperators.includes(op));
     for (const op of missing) {
       const value = op === "is_empty" ? undefined : ["in", "nin", "any", "all"].includes(op) ? ["a"] : "a";
@@ -854,6 +863,71 @@ export const graphTests = {
       );
     }
     expect((await store.get()).length).toBe(1);
+  },
+
+  "graph.vector.top-k-limits": async (ctx: Ctx) => {
+    const store = await ctx.store();
+    expect(await store.vectorQuery({ embedding: [1, 0], topK: 0 })).toEqual({ nodes: [], scores: [] }); // empty store
+    await store.upsertNodes([E("a", "T", {}, [1, 0]), E("b", "T", {}, [0, 1])]);
+    expect(await store.vectorQuery({ embedding: [1, 0], topK: 0 })).toEqual({ nodes: [], scores: [] });
+    expect(await store.vectorQuery({ embedding: [1, 0], topK: 0, kinds: ["entity"], filters: { filters: [] } })).toEqual({
+      nodes: [],
+      scores: [],
+    });
+    // Above MAX_TOP_K: INVALID_ARGUMENT before any I/O, and the backend stays up.
+    await expectStorageError(() => store.vectorQuery({ embedding: [1, 0], topK: 1e9 }), "INVALID_ARGUMENT");
+    await expectStorageError(() => store.vectorQuery({ embedding: [1, 0], topK: MAX_TOP_K + 1 }), "INVALID_ARGUMENT");
+    const all = await store.vectorQuery({ embedding: [1, 0], topK: MAX_TOP_K });
+    expect(all.nodes.map(nodeId)).toEqual(["a", "b"]);
+    const filtered = await store.vectorQuery({ embedding: [1, 0], topK: MAX_TOP_K, filters: { filters: [] }, kinds: ["entity"] });
+    expect(filtered.nodes.map(nodeId)).toEqual(["a", "b"]);
+  },
+
+  "graph.vector.filters-edge-cases": async (ctx: Ctx) => {
+    const store = await ctx.store();
+    // -0 equals 0 (filters.md): in ordering operators too, on the stored side and in the filter.
+    // A key with a lone surrogate is never a stored key (core refuses it), so it is missing, even
+    // next to the key U+FFFD + "k" (what a lone surrogate turns into when encoded as UTF-8).
+    const nodes = [
+      E("neg-zero", "T", { v: -0, s: "x" }, [1, 0]),
+      E("zero", "T", { v: 0 }, [1, 0]),
+      E("one", "T", { v: 1, "\uFFFDk": "val" }, [1, 0]),
+      E("minus-one", "T", { v: -1, tags: ["\uFFFD"] }, [1, 0]),
+      E("fffd", "T", { "\uFFFDk": "val", s: "\uFFFD" }, [1, 0]),
+    ];
+    await store.upsertNodes(nodes);
+    const everyone = ["fffd", "minus-one", "neg-zero", "one", "zero"];
+    const cases: [MetadataFilter, string[]][] = [
+      [{ key: "v", operator: "<", value: 0 }, ["minus-one"]],
+      [{ key: "v", operator: ">=", value: 0 }, ["neg-zero", "one", "zero"]],
+      [{ key: "v", operator: ">", value: -0 }, ["one"]],
+      [{ key: "v", operator: "<=", value: -0 }, ["minus-one", "neg-zero", "zero"]],
+      [{ key: "v", operator: "<", value: -0 }, ["minus-one"]],
+      [{ key: "v", operator: ">", value: 0 }, ["one"]],
+      [{ key: "v", operator: "==", value: -0 }, ["neg-zero", "zero"]],
+      [{ key: "v", operator: "in", value: [-0] }, ["neg-zero", "zero"]],
+      [{ key: "\uD800k", operator: "==", value: "val" }, []],
+      [{ key: "\uD800k", operator: "!=", value: "val" }, everyone],
+      [{ key: "\uD800k", operator: "is_empty" }, everyone],
+      [{ key: "\uDC00k", operator: "in", value: ["val"] }, []],
+      [{ key: "\uFFFDk", operator: "==", value: "val" }, ["fffd", "one"]],
+      // a value with a lone surrogate equals no stored value
+      [{ key: "s", operator: "==", value: "\uD800" }, []],
+      [{ key: "s", operator: "!=", value: "\uDC00" }, everyone],
+      [{ key: "s", operator: "in", value: ["\uD800", "x"] }, ["neg-zero"]],
+      [{ key: "tags", operator: "contains", value: "\uD800" }, []],
+      [{ key: "tags", operator: "any", value: ["\uD800"] }, []],
+    ];
+    for (const [filter, want] of cases) {
+      const filters = { filters: [filter] };
+      // The kit's expectations are the reference evaluator's.
+      expect({ filter, ids: nodes.filter((n) => matchesFilters(n.properties, filters)).map(nodeId).sort() }).toEqual({ filter, ids: want });
+      if (!store.capabilities.filterOperators.includes(filter.operator)) continue;
+      const got = await store.vectorQuery({ embedding: [1, 0], topK: 10, filters });
+      expect({ filter, ids: nodeIds(got.nodes) }).toEqual({ filter, ids: want });
+      const negated = await store.vectorQuery({ embedding: [1, 0], topK: 10, filters: { filters: [filter], condition: "not" } });
+      expect({ filter, not: nodeIds(negated.nodes) }).toEqual({ filter, not: everyone.filter((id) => !want.includes(id)) });
+    }
   },
 
   "graph.vector.unsupported": async (ctx: Ctx) => {
@@ -880,6 +954,8 @@ export const GRAPH_TEST_IDS = Object.keys(graphTests) as GraphTestId[];
 
 const VECTOR_TESTS: GraphTestId[] = [
   "graph.vector.top-k-order",
+  "graph.vector.top-k-limits",
+  "graph.vector.filters-edge-cases",
   "graph.vector.filters-match-reference-evaluator",
   "graph.vector.errors",
 ];
