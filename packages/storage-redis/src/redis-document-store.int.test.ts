@@ -15,6 +15,8 @@ for (const { label, reason, client } of targets) {
     describeDocStore({
       name: `RedisDocumentStore (${label})`,
       create: () => new RedisDocumentStore(new RedisKVStore({ client, prefix: `${uniqueNamespace("ds")}:` })),
+      // Another worker: its own KV and document store objects on the same prefix (the Redis lock is what they share).
+      openAnother: (store) => new RedisDocumentStore(new RedisKVStore({ client, prefix: (store as RedisDocumentStore).kvStore.prefix })),
       dispose: async (store) => {
         await deletePrefix(client, (store as RedisDocumentStore).kvStore.prefix);
       },

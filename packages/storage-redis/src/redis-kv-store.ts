@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { StorageError } from "@larder/core/errors";
 import {
   DEFAULT_COLLECTION,
@@ -38,6 +39,14 @@ export interface RedisKVStoreOptions extends RedisConnectionOptions {
   batchSize?: number;
   /** Name used in error messages. Default `"RedisKVStore"`. */
   name?: string;
+  /**
+   * Lease of the lock {@link RedisKVStore.transaction} holds, in ms: renewed every third of it while
+   * the holder works, so it only runs out when the holder stops renewing (crashed, or paused for
+   * longer than the lease). Default 30 000.
+   */
+  lockLeaseMs?: number;
+  /** How long {@link RedisKVStore.transaction} waits for the lock before `CONFLICT`, in ms. Default 60 000. */
+  lockWaitMs?: number;
 }
 
 const DEFAULT_BATCH_SIZE = 1000;
@@ -45,6 +54,14 @@ const DEFAULT_BATCH_SIZE = 1000;
 const COMMAND_BYTES = 1024 * 1024;
 /** HSET commands sent and not yet answered, at most. */
 const COMMANDS_IN_FLIGHT = 2;
+const DEFAULT_LOCK_LEASE_MS = 30_000;
+const DEFAULT_LOCK_WAIT_MS = 60_000;
+/** Pause between two attempts to take a busy lock: random, growing to this many ms. */
+const LOCK_RETRY_MAX_MS = 25;
+/** Extends the lease if the lock is still ours: 1, else 0. */
+const RENEW_LUA = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+/** Deletes the lock if it is still ours: 1, else 0. */
+const RELEASE_LUA = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 /**
  * {@link KVStore} on Redis: one Redis hash per collection (`HSET <prefix><collection> <key> <json>`),
@@ -58,6 +75,8 @@ export class RedisKVStore implements KVStore {
   readonly prefix: string;
   readonly #owned: boolean;
   readonly #batchSize: number;
+  readonly #lockLeaseMs: number;
+  readonly #lockWaitMs: number;
 
   constructor(options: RedisKVStoreOptions) {
     this.name = options.name ?? "RedisKVStore";
@@ -67,6 +86,8 @@ export class RedisKVStore implements KVStore {
     assertBatchSize(options.batchSize, this.name);
     this.prefix = prefix;
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.#lockLeaseMs = positiveMs(options.lockLeaseMs, DEFAULT_LOCK_LEASE_MS, "lockLeaseMs", this.name);
+    this.#lockWaitMs = positiveMs(options.lockWaitMs, DEFAULT_LOCK_WAIT_MS, "lockWaitMs", this.name);
     const { client, owned } = resolveClient(options, this.name);
     this.client = client;
     this.#owned = owned;
@@ -238,6 +259,64 @@ export class RedisKVStore implements KVStore {
     return keys.map((k) => k.slice(raw.length)).filter((c) => c.length > 0);
   }
 
+  /**
+   * {@link KVStore.transaction}: runs `fn(this)` while holding the lock `lock`, a Redis string key
+   * `<prefix><lock>` (taken with `SET NX PX`, holding a random token; renewed while `fn` runs;
+   * deleted afterwards only if it still holds our token). Every `RedisKVStore` with the same
+   * prefix on the same server or cluster honours it, in any process. It is a lease: if the holder
+   * stops renewing for `lockLeaseMs` (crashed or paused), another can take it; if that happened
+   * while `fn` ran, the call rejects with `CONFLICT` once `fn` is done. The writes of `fn` are not
+   * atomic: a crash in the middle leaves the earlier ones. Waiting longer than `lockWaitMs` for
+   * the lock is `CONFLICT`; `fn` is not called.
+   */
+  async transaction<T>(lock: string, fn: (kv: KVStore) => Promise<T>): Promise<T> {
+    this.#checkKey(lock);
+    if (typeof fn !== "function") throw new StorageError("INVALID_ARGUMENT", "fn must be a function", { store: this.name });
+    const key = this.prefix + lock;
+    const token = randomUUID();
+    const lease = this.#lockLeaseMs;
+    const deadline = Date.now() + this.#lockWaitMs;
+    // Polling is the only way to wait for a Redis key to go away without a connection of our own
+    // (BLPOP-style waits would need one per waiter); each attempt is one SET.
+    for (let attempt = 0; ; attempt++) {
+      const ok = await guarded(this.client, this.name, "transaction", () => this.client.set(key, token, "PX", lease, "NX"));
+      if (ok === "OK") break;
+      if (Date.now() >= deadline) {
+        throw new StorageError("CONFLICT", `timed out after ${this.#lockWaitMs} ms waiting for the lock ${short(lock)}`, {
+          store: this.name,
+          details: { lock },
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(LOCK_RETRY_MAX_MS, 2 ** attempt)));
+    }
+    let lost = false;
+    let renewing: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = (this.client.eval(RENEW_LUA, 1, key, token, lease) as Promise<number>).then(
+        (n) => {
+          if (n !== 1) lost = true;
+        },
+        () => {}, // a failed renewal is retried at the next tick; the lease covers two more
+      );
+    }, Math.max(1, Math.floor(lease / 3)));
+    timer.unref();
+    try {
+      const out = await fn(this);
+      if (lost) {
+        throw new StorageError("CONFLICT", `the lock ${short(lock)} expired while its holder was writing; another writer may have interleaved`, {
+          store: this.name,
+          details: { lock },
+        });
+      }
+      return out;
+    } finally {
+      clearInterval(timer);
+      await renewing;
+      // A failed release is not the caller's problem: the lease expires on its own.
+      await (this.client.eval(RELEASE_LUA, 1, key, token) as Promise<unknown>).catch(() => {});
+    }
+  }
+
   /** Closes the client if this store created it (from `url` or `nodes`); a passed-in client is left open. */
   async close(): Promise<void> {
     if (this.#owned) await closeOwned(this.client);
@@ -271,6 +350,12 @@ export class RedisKVStore implements KVStore {
       details: { key, collection },
     });
   }
+}
+
+function positiveMs(v: number | undefined, dflt: number, what: string, store: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw new StorageError("INVALID_ARGUMENT", `${what} must be a positive integer (ms)`, { store });
+  return v;
 }
 
 function short(s: string): string {
