@@ -309,9 +309,29 @@ export function pyFloat(n: number): string {
   return fixed.includes(".") ? fixed : `${fixed}.0`;
 }
 
+/**
+ * A JS number as Python's `json.dumps` writes the value Larder hands Python: an integral number that
+ * JavaScript prints as digits (below 1e21) is an int, written with those digits; anything else,
+ * and `-0`, is a float (`-0.0`, `1e+21`, `0.5`).
+ */
 function pyNumber(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e21 && !Object.is(n, -0)) return String(n);
   return pyFloat(n);
+}
+
+/**
+ * A JSON number token as Python's `json.dumps(json.loads(token))` writes it: an integer token is a
+ * Python int, printed with exactly its digits (`9007199254740993`, `18446744073709551616`; `-0` is
+ * `0`); a token with a fraction or exponent is a float, printed in `repr` form (`1.0`, `-0.0`,
+ * `1e+308`, `5e-324`; `1E5` is `100000.0`). `asFloat`: an int token written as a float (the numbers of
+ * an `embedding` list from JavaScript text).
+ */
+export function pyNumberToken(token: string, asFloat = false): string {
+  if (!/[.eE]/.test(token)) {
+    if (asFloat) return pyFloat(Number(token));
+    return token === "-0" ? "0" : token;
+  }
+  return pyFloat(Number(token));
 }
 
 /** Keys whose number arrays Python holds as floats (so `0` is written `0.0`). */
@@ -362,10 +382,16 @@ export function pyFloatList(values: ArrayLike<number>): string {
 }
 
 /**
- * `pyJson(JSON.parse(text))` computed from the text itself, for JSON text that `JSON.stringify`
- * produced (canonical escapes, no whitespace): a space after every `,` and `:` outside strings,
- * every character from U+007F up escaped as `\uXXXX`, numbers in Python's form, and the numbers of
- * an array directly under an `embedding` key written as floats. No object tree is built.
+ * `json.dumps(json.loads(text))` as Python computes it, from the text itself (no object tree is
+ * built): a space after every `,` and `:` outside strings (other whitespace dropped), every
+ * character from U+007F up escaped as `\uXXXX`, and every number token printed as Python prints
+ * the value it reads ({@link pyNumberToken}: integers keep their digits, however long; floats keep
+ * `1.0` and `-0.0`). Text Python wrote comes out byte for byte as it went in.
+ *
+ * For text `JSON.stringify` produced (no whitespace outside strings), this equals
+ * `pyJson(JSON.parse(text))`: the integer numbers of an array directly under an `embedding` key are
+ * written as floats there, as Python holds embeddings. Text with Python's separators is taken to be
+ * Python's own and its numbers are never changed from int to float.
  */
 export function pyJsonFromJsonText(t: string): string {
   const out: string[] = [];
@@ -373,6 +399,8 @@ export function pyJsonFromJsonText(t: string): string {
   let from = 0; // start of the run of characters not yet copied
   // Open containers: for an object, the key being read; for an array, whether its numbers are floats.
   const stack: { array: boolean; floats: boolean; key: string }[] = [];
+  // Decided at the first separator: Python writes `", "` and `": "`, JSON.stringify no space.
+  let pythonText: boolean | undefined;
   let i = 0;
   while (i < n) {
     const c = t.charCodeAt(i);
@@ -402,11 +430,16 @@ export function pyJsonFromJsonText(t: string): string {
       }
       i = j + 1;
     } else if (c === 0x2c || c === 0x3a) {
+      pythonText ??= t.charCodeAt(i + 1) === 0x20;
       out.push(t.slice(from, i + 1), " ");
+      from = ++i;
+    } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      // Whitespace outside strings (Python's own spaces): dropped, the separators bring theirs.
+      if (i > from) out.push(t.slice(from, i));
       from = ++i;
     } else if (c === 0x7b || c === 0x5b) {
       const top = stack[stack.length - 1];
-      const floats = c === 0x5b && top !== undefined && !top.array && FLOAT_ARRAY_KEYS.has(top.key);
+      const floats = c === 0x5b && top !== undefined && !top.array && pythonText !== true && FLOAT_ARRAY_KEYS.has(top.key);
       stack.push({ array: c === 0x5b, floats, key: "" });
       i++;
     } else if (c === 0x7d || c === 0x5d) {
@@ -419,9 +452,8 @@ export function pyJsonFromJsonText(t: string): string {
         if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
         else break;
       }
-      const v = Number(t.slice(i, j));
       if (i > from) out.push(t.slice(from, i));
-      out.push(stack[stack.length - 1]?.floats ? pyFloat(v) : pyNumber(v));
+      out.push(pyNumberToken(t.slice(i, j), stack[stack.length - 1]?.floats === true));
       from = i = j;
     } else i++; // true, false, null: copied as they are
   }
@@ -486,6 +518,36 @@ export function parseJsonBytes(bytes: Uint8Array, file: string, splitDepth = 2, 
   }
 }
 
+/**
+ * Reads a `{collection: {key: {...}}}` file (`docstore.json`, `index_store.json`) keeping every
+ * entry value as the bytes it was written as (a view of `bytes`), so an entry nobody changes is
+ * written back exactly: integers beyond 2^53, `-0.0`, `1.0` and key order included. Each value is
+ * parsed once (`JSON.parse`) to check it is a JSON object; the parsed values are returned too
+ * (`dict`, null-prototype objects) for checks while loading. A value holding a raw line break (a
+ * file written with `indent`) cannot be kept as one line: its parsed object is kept instead.
+ * Syntax errors, non-object values and invalid UTF-8 are `CORRUPT` naming `file`.
+ */
+export function parseRawEntryDict(bytes: Uint8Array, file: string): RawEntryDict {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  try {
+    return new SplitParser(bytes, decoder, 2).rawEntryDict();
+  } catch (cause) {
+    if (cause instanceof Error && (cause as { code?: unknown }).code === "CORRUPT") throw cause;
+    throw errors.corrupt(`${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+      details: { file },
+    });
+  }
+}
+
+/** See {@link parseRawEntryDict}. */
+export interface RawEntryDict {
+  /** collection -> key -> the value's bytes (a view of the file), or its parsed object. */
+  maps: Map<string, Map<string, Uint8Array | Record<string, unknown>>>;
+  /** The parsed values, `{collection: {key: value}}`. */
+  dict: Record<string, Record<string, Record<string, unknown>>>;
+}
+
 class SplitParser {
   private i = 0;
   constructor(
@@ -499,6 +561,59 @@ class SplitParser {
     this.ws();
     if (this.i !== this.b.length) throw new SyntaxError(`unexpected data at byte ${this.i}`);
     return v;
+  }
+
+  /** See {@link parseRawEntryDict}. */
+  rawEntryDict(): RawEntryDict {
+    const out = new Map<string, Map<string, Uint8Array | Record<string, unknown>>>();
+    const dict = Object.create(null) as RawEntryDict["dict"];
+    this.members((collection) => {
+      let m = out.get(collection);
+      if (!m) out.set(collection, (m = new Map()));
+      const entries = m;
+      const parsed = (dict[collection] ??= Object.create(null) as Record<string, Record<string, unknown>>);
+      this.members((key) => {
+        const start = this.i;
+        const end = this.skip();
+        this.i = end;
+        const raw = this.b.subarray(start, end);
+        const value: unknown = JSON.parse(this.decoder.decode(raw));
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+          throw new SyntaxError(`the value of ${JSON.stringify(collection)} / ${JSON.stringify(key)} is not an object`);
+        }
+        const oneLine = raw.indexOf(0x0a) < 0 && raw.indexOf(0x0d) < 0;
+        entries.set(key, oneLine ? raw : (value as Record<string, unknown>));
+        parsed[key] = value as Record<string, unknown>;
+      });
+    });
+    this.ws();
+    if (this.i !== this.b.length) throw new SyntaxError(`unexpected data at byte ${this.i}`);
+    return { maps: out, dict };
+  }
+
+  /** Reads an object at `this.i`, calling `onMember(key)` with `this.i` at the start of each value. */
+  private members(onMember: (key: string) => void): void {
+    this.expect(0x7b);
+    this.ws();
+    if (this.b[this.i] === 0x7d) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.b[this.i] !== 0x22) throw new SyntaxError(`expected a key at byte ${this.i}`);
+      const end = this.stringEnd(this.i);
+      const key = JSON.parse(this.decoder.decode(this.b.subarray(this.i, end))) as string;
+      this.i = end;
+      this.expect(0x3a);
+      this.ws();
+      if (this.i >= this.b.length) throw new SyntaxError("unexpected end of data");
+      onMember(key);
+      this.ws();
+      const sep = this.b[this.i++];
+      if (sep === 0x7d) return;
+      if (sep !== 0x2c) throw new SyntaxError(`expected ',' or '}' at byte ${this.i - 1}`);
+    }
   }
 
   private ws(): void {

@@ -7,7 +7,7 @@
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
 import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
-import { parseJsonBytes, pyFloatList, pyJson, pyJsonParts, utf8Chunks } from "./json-stream.js";
+import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonParts, utf8Chunks } from "./json-stream.js";
 
 export const LLAMAINDEX_FILES = {
   docstore: "docstore.json",
@@ -170,4 +170,30 @@ export function normaliseChatDict(value: unknown, path: string): Record<string, 
     }
   }
   return expectObject(v, path);
+}
+
+/**
+ * Reads `docstore.json` / `index_store.json` (`{collection: {key: value}}`) for a `SimpleKVStore`
+ * (`fromTrustedMaps(maps)`): each value is kept as the bytes Python wrote (checked to be a JSON
+ * object), so a value nobody changes is written back byte for byte in both formats, with its big
+ * integers, `-0.0`, `1.0` and key order. `dict` holds the parsed values for load-time checks.
+ * `undefined` when the file is missing; bad content is `CORRUPT`.
+ */
+export async function readKVFile(fs: FileSystem, dir: string, file: string): Promise<RawEntryDict | undefined> {
+  const path = joinPath(dir, file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+  const raw = parseRawEntryDict(bytes, path);
+  for (const [c, m] of raw.maps) {
+    if (c === "" || [...m.keys()].some((k) => k === "")) {
+      throw errors.corrupt(`${path}: an empty collection name or key`, { details: { file: path } });
+    }
+    if (m.size === 0) raw.maps.delete(c);
+  }
+  return raw;
 }

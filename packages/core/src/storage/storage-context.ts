@@ -12,7 +12,7 @@ import type { PropertyGraphStore } from "../graph/types.js";
 import { KVIndexStore } from "../indexstore/kv-index-store.js";
 import { SimpleIndexStore } from "../indexstore/simple-index-store.js";
 import type { IndexStore } from "../indexstore/types.js";
-import { SimpleKVStore, type KVDict } from "../kv/simple-kv-store.js";
+import { SimpleKVStore, type KVDict, type Stored } from "../kv/simple-kv-store.js";
 import type { JsonObject } from "../kv/types.js";
 import { SimpleVectorStore, type LlamaIndexVectorStoreDict } from "../vector/simple-vector-store.js";
 import { VectorMatrix } from "../vector/kernel.js";
@@ -26,6 +26,7 @@ import {
   LLAMAINDEX_FILES,
   listDir,
   normaliseChatDict,
+  readKVFile,
   normaliseVectorDict,
   pyDictParts,
   readJsonFile,
@@ -700,13 +701,24 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     }
   };
   const stores: StorageContextInit = { ...init };
+  // Docstore and index store values are kept as the bytes Python wrote (readKVFile): unchanged
+  // values are written back exactly, in both formats.
+  const needKV = async (file: string) => {
+    const v = await readKVFile(fs, dir, file);
+    if (v === undefined) throw errors.notFound(`${joinPath(dir, file)} is missing`, { details: { file: joinPath(dir, file) } });
+    return v;
+  };
   if (!init.docStore) {
-    const d = await need(LLAMAINDEX_FILES.docstore);
-    stores.docStore = wrap(LLAMAINDEX_FILES.docstore, () => docStoreFromDict(d as KVDict));
+    const d = await needKV(LLAMAINDEX_FILES.docstore);
+    stores.docStore = new SimpleDocumentStore(SimpleKVStore.fromTrustedMaps(d.maps as Map<string, Map<string, Stored>>), {
+      namespace: inferNamespace(d.maps.keys(), DOC_SUFFIXES, "docstore"),
+    });
   }
   if (!init.indexStore) {
-    const d = await need(LLAMAINDEX_FILES.indexStore);
-    stores.indexStore = wrap(LLAMAINDEX_FILES.indexStore, () => indexStoreFromDict(d as KVDict));
+    const d = await needKV(LLAMAINDEX_FILES.indexStore);
+    stores.indexStore = new SimpleIndexStore(SimpleKVStore.fromTrustedMaps(d.maps as Map<string, Map<string, Stored>>), {
+      namespace: inferNamespace(d.maps.keys(), ["/data"], "index_store"),
+    });
   }
   if (!init.vectorStores && !init.vectorStore) {
     const vectorStores: Record<string, VectorStore> = {};

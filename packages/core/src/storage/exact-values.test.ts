@@ -1,0 +1,112 @@
+/**
+ * Values Python wrote come back exactly: docstore and index store entries nobody changed are
+ * written back byte for byte (LlamaIndex format and Larder format), numbers at the edges and
+ * integer-like keys included; hashes of nodes read back equal Python's. The fixtures are files
+ * Python LlamaIndex 0.14 wrote (hashes printed by it); tooling/python-interop checks the same
+ * against real Python.
+ */
+import { describe, expect, it } from "vitest";
+import { MemoryFileSystem } from "../fs/index.js";
+import { StorageContext } from "./index.js";
+import { pyJsonFromJsonText } from "./json-stream.js";
+
+/** `docstore.json` as Python LlamaIndex 0.14.25 persisted it (see the test names for the values). */
+export const PY_DOCSTORE = String.raw`{"docstore/ref_doc_info": {"d1": {"node_ids": ["n2"], "metadata": {"k": 1.5}}}, "docstore/data": {"n1": {"__data__": {"id_": "n1", "embedding": null, "metadata": {"b": 1, "10": 2, "2": 3, "big": 9007199254740993, "h": 18446744073709551616, "z": -0.0, "o": 1.0, "l": [1.0, -2.0], "m": 1e+308, "t": 5e-324, "neg": -1180591620717411303424, "u": "caf\u00e9 \ud83d\ude00"}, "excluded_embed_metadata_keys": [], "excluded_llm_metadata_keys": [], "relationships": {}, "metadata_template": "{key}: {value}", "metadata_separator": "\n", "text": "hello \ud800 world", "mimetype": "text/plain", "start_char_idx": null, "end_char_idx": null, "text_template": "{metadata_str}\n\n{content}", "class_name": "TextNode"}, "__type__": "1"}, "d1": {"__data__": {"id_": "d1", "embedding": null, "metadata": {"10": 1.0, "a": -0.0}, "excluded_embed_metadata_keys": [], "excluded_llm_metadata_keys": [], "relationships": {}, "metadata_template": "{key}: {value}", "metadata_separator": "\n", "text_resource": {"embeddings": null, "text": "doc text", "path": null, "url": null, "mimetype": null}, "image_resource": null, "audio_resource": null, "video_resource": null, "text_template": "{metadata_str}\n\n{content}", "class_name": "Document", "text": "doc text"}, "__type__": "4"}, "n2": {"__data__": {"id_": "n2", "embedding": null, "metadata": {"k": 1.5}, "excluded_embed_metadata_keys": [], "excluded_llm_metadata_keys": [], "relationships": {"1": {"node_id": "d1", "node_type": null, "metadata": {"9": 2.0}, "hash": null, "class_name": "RelatedNodeInfo"}}, "metadata_template": "{key}: {value}", "metadata_separator": "\n", "text": "x", "mimetype": "text/plain", "start_char_idx": null, "end_char_idx": null, "text_template": "{metadata_str}\n\n{content}", "class_name": "TextNode"}, "__type__": "1"}}, "docstore/metadata": {"n1": {"doc_hash": "a5910b3b6b82a7cf7e0a5cf2b1240a76f5a094051028804c519072c23c678b7b"}, "d1": {"doc_hash": "3f128b6f80bddb10de620c6510a79dbed0f25d9383e8888fa95d7e7a1f53e32c"}, "n2": {"doc_hash": "9555e8d50032782cee29ad7248bf681126041525d6ef79c8337a2d3d52f8641a", "ref_doc_id": "d1"}}}`;
+/** An `index_store.json` in Python's form, with an extra float member and integer-like keys. */
+export const PY_INDEX_STORE = String.raw`{"index_store/data": {"idx": {"__type__": "vector_store", "__data__": "{\"index_id\": \"idx\", \"summary\": null, \"nodes_dict\": {\"n1\": \"n1\", \"10\": \"10\", \"2\": \"2\"}, \"doc_id_dict\": {}, \"embeddings_dict\": {}}", "extra": 1.0}}}`;
+/** `TextNode.hash` / `Document.hash` Python printed for n1, d1, n2. */
+export const PY_HASHES = {
+  n1: "a5910b3b6b82a7cf7e0a5cf2b1240a76f5a094051028804c519072c23c678b7b",
+  d1: "3f128b6f80bddb10de620c6510a79dbed0f25d9383e8888fa95d7e7a1f53e32c",
+  n2: "9555e8d50032782cee29ad7248bf681126041525d6ef79c8337a2d3d52f8641a",
+};
+
+async function pythonFolder(): Promise<MemoryFileSystem> {
+  const fs = new MemoryFileSystem();
+  await fs.write("py/docstore.json", new TextEncoder().encode(PY_DOCSTORE));
+  await fs.write("py/index_store.json", new TextEncoder().encode(PY_INDEX_STORE));
+  return fs;
+}
+
+const text = async (fs: MemoryFileSystem, path: string) => new TextDecoder().decode(await fs.read(path));
+
+describe("exact values (Python-written folders)", () => {
+  it("LlamaIndex format -> LlamaIndex format: unchanged docstore and index store bytes (2^53+1, 2^64, -2^70, -0.0, 1.0, [1.0, -2.0], 1e308, 5e-324, keys b/10/2)", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    await ctx.persist("out", { fs, format: "llamaindex" });
+    expect(await text(fs, "out/docstore.json")).toBe(PY_DOCSTORE);
+    expect(await text(fs, "out/index_store.json")).toBe(PY_INDEX_STORE);
+  });
+
+  it("LlamaIndex format -> Larder format -> LlamaIndex format: the same bytes", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    await ctx.persist("larder", { fs });
+    // The Larder files hold Python's value text as it was.
+    const files = await fs.list("larder/");
+    const docFile = files.find((f) => f.includes("docstore"));
+    expect(docFile).toBeDefined();
+    const larderText = await text(fs, docFile!);
+    for (const v of ['"z": -0.0', '"big": 9007199254740993', '"h": 18446744073709551616', '"o": 1.0', '"l": [1.0, -2.0]', '"m": 1e+308', '"t": 5e-324', '{"b": 1, "10": 2, "2": 3,']) {
+      expect(larderText).toContain(v);
+    }
+    const again = await StorageContext.fromPersistDir("larder", { fs });
+    await again.persist("out", { fs, format: "llamaindex" });
+    expect(await text(fs, "out/docstore.json")).toBe(PY_DOCSTORE);
+    expect(await text(fs, "out/index_store.json")).toBe(PY_INDEX_STORE);
+    // And a Larder -> Larder persist keeps them too.
+    await again.persist("larder2", { fs });
+    const third = await StorageContext.fromPersistDir("larder2", { fs });
+    await third.persist("out2", { fs, format: "llamaindex" });
+    expect(await text(fs, "out2/docstore.json")).toBe(PY_DOCSTORE);
+  });
+
+  it("an entry changed in JavaScript is written from its JS value; the others keep their bytes", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    const n2 = await ctx.docStore.getDocument("n2");
+    n2!.metadata["k"] = 2.5;
+    await ctx.docStore.addDocuments([n2!]);
+    await ctx.persist("out", { fs, format: "llamaindex" });
+    const out = await text(fs, "out/docstore.json");
+    const n1Entry = /"n1": \{"__data__": .*?"__type__": "1"\}/.exec(PY_DOCSTORE)![0];
+    expect(out).toContain(n1Entry);
+    expect(out).toContain('"metadata": {"k": 2.5}');
+    expect(out).not.toContain('"metadata": {"k": 1.5}, "excluded');
+  });
+
+  it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {
+    const fs = new MemoryFileSystem();
+    const pretty = JSON.stringify(JSON.parse(PY_DOCSTORE), null, 2);
+    await fs.write("py/docstore.json", new TextEncoder().encode(pretty));
+    await fs.write("py/index_store.json", new TextEncoder().encode(PY_INDEX_STORE));
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    expect((await ctx.docStore.getDocument("n2"))?.metadata).toEqual({ k: 1.5 });
+    await ctx.persist("larder", { fs });
+    const again = await StorageContext.fromPersistDir("larder", { fs });
+    expect((await again.docStore.getDocument("n1"))?.text).toBe("hello \ud800 world");
+  });
+
+  it("damaged entry values are CORRUPT naming the file", async () => {
+    const fs = new MemoryFileSystem();
+    await fs.write("py/docstore.json", new TextEncoder().encode('{"docstore/data": {"a": [1]}}'));
+    await fs.write("py/index_store.json", new TextEncoder().encode(PY_INDEX_STORE));
+    await expect(StorageContext.fromPersistDir("py", { fs })).rejects.toMatchObject({ code: "CORRUPT", message: expect.stringContaining("py/docstore.json") });
+    await fs.write("py/docstore.json", new TextEncoder().encode('{"docstore/data": {"a": {"x": 1}, }}'));
+    await expect(StorageContext.fromPersistDir("py", { fs })).rejects.toMatchObject({ code: "CORRUPT" });
+  });
+});
+
+describe("pyJsonFromJsonText: numbers as Python reads and writes them", () => {
+  it("keeps Python's text byte for byte", () => {
+    const t = '{"a": 9007199254740993, "b": 18446744073709551616, "c": -0.0, "d": 1.0, "e": [1.0, -2.0], "f": 1e+308, "g": 5e-324, "embedding": [1, 2.0], "10": 0, "2": -1}';
+    expect(pyJsonFromJsonText(t)).toBe(t);
+  });
+  it("writes JSON.stringify text's numbers as Python would write the values it reads", () => {
+    expect(pyJsonFromJsonText('{"a":1E5,"b":-0,"c":1e-7,"d":123456789012345680000,"e":1e21,"embedding":[1,0]}')).toBe(
+      '{"a": 100000.0, "b": 0, "c": 1e-07, "d": 123456789012345680000, "e": 1e+21, "embedding": [1.0, 0.0]}',
+    );
+  });
+});
+
