@@ -23,6 +23,8 @@ describe.skipIf(skip !== undefined)(`PostgresKVStore${skip ? ` (skipped: ${skip}
     describeDocStore({
       name: `PostgresDocumentStore (schema ${schema})`,
       create: () => new PostgresDocumentStore({ pool, schema, table: uniqueNamespace("ds") }),
+      // Another worker: its own document and KV store objects on the same table (the advisory lock is what they share).
+      openAnother: (store) => new PostgresDocumentStore({ pool, schema, table: ((store as PostgresDocumentStore).kvStore as PostgresKVStore).table }),
       dispose: (s) => ((s as PostgresDocumentStore).kvStore as PostgresKVStore).drop(),
     });
     describeIndexStore({

@@ -9,7 +9,8 @@ import {
   type JsonObject,
   type KVStore,
 } from "@larder/core/kv";
-import { DDL_LOCK_SQL, Db, Once, type PostgresConnectionOptions } from "./connection.js";
+import type pg from "pg";
+import { DDL_LOCK_SQL, Db, Once, type PostgresConnectionOptions, type Queryable } from "./connection.js";
 import { checkText, isWellFormedUtf16, quoteIdentifier, quoteSchema } from "./identifiers.js";
 import { checkTableLayout } from "./layout.js";
 
@@ -31,6 +32,8 @@ const STORE = "PostgresKVStore";
  * and LlamaIndex-format exports depend on it) and so do U+0000 and lone surrogates, which jsonb refuses.
  * The `->`/`->>` operators work on it as usual.
  * The table (and schema) are created on first use, once per instance, under an advisory lock.
+ * `transaction(lock, fn)` runs `fn` in one transaction holding a transaction-scoped advisory lock
+ * (the core's `KVDocumentStore` keeps its bookkeeping exact across processes with it).
  */
 export class PostgresKVStore implements KVStore {
   readonly schema: string;
@@ -232,6 +235,33 @@ export class PostgresKVStore implements KVStore {
     return r.rows.map((row) => row.c);
   }
 
+  /**
+   * {@link KVStore.transaction}: BEGIN, `pg_advisory_xact_lock` on (table, `lock`), `fn(kv)`, COMMIT
+   * (ROLLBACK if `fn` rejects). `kv` is this store bound to the transaction's connection: every read
+   * and write `fn` makes through it is part of the transaction, so they commit all together or not
+   * at all, and no other holder of the same lock (any `PostgresKVStore` on this table, in any
+   * process) runs in between. The lock goes with the transaction, also when the connection dies.
+   * Readers are never blocked. `fn` holds one connection of the pool for its whole run.
+   */
+  async transaction<T>(lock: string, fn: (kv: KVStore) => Promise<T>): Promise<T> {
+    assertKey(lock, STORE, "lock");
+    checkText(lock, "lock", STORE);
+    if (typeof fn !== "function") throw new StorageError("INVALID_ARGUMENT", "fn must be a function", { store: STORE });
+    await this.ready.run();
+    return this.db.tx(async (q) => {
+      // One 64-bit lock per (table, lock name); the pair is JSON-encoded, so no two pairs share a text.
+      await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [JSON.stringify(["larder:kv", this.qualifiedTable, lock])]);
+      return fn(this.#boundTo(q));
+    }, "transaction");
+  }
+
+  /** This store with every query going to `q` (a connection inside a transaction). */
+  #boundTo(q: Queryable): PostgresKVStore {
+    const view = Object.create(this) as PostgresKVStore;
+    Object.defineProperty(view, "db", { value: new TransactionDb(q), enumerable: false });
+    return view;
+  }
+
   /** Drops the table (for tests and teardown). */
   async drop(): Promise<void> {
     await this.db.query(`DROP TABLE IF EXISTS ${this.qualifiedTable}`, [], "drop");
@@ -240,6 +270,21 @@ export class PostgresKVStore implements KVStore {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+}
+
+/**
+ * A {@link Db} on a connection that is already inside a transaction: statements run on it in order,
+ * and a multi-statement write (`tx`) joins the transaction instead of opening another.
+ */
+class TransactionDb extends Db {
+  readonly #conn: Queryable;
+  constructor(conn: Queryable) {
+    super({ client: conn as pg.Client }, STORE);
+    this.#conn = conn;
+  }
+  override async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return fn(this.#conn);
   }
 }
 
