@@ -174,14 +174,15 @@ describe("SimplePropertyGraphStore", () => {
     expect((await back.getTriplets()).length).toBe(2);
   });
 
-  it("takes an entity's id from its key (Python replaces quotes) and drops null properties", async () => {
+  it("takes an entity's id from its name, never its key (Python replaces quotes), and drops null properties", async () => {
     const store = SimplePropertyGraphStore.fromDict({
       nodes: { "say hi ": { label: "Q", embedding: null, properties: { a: null, b: 1 }, name: 'say hi"' } },
       relations: { x: { label: "R", source_id: "say hi ", target_id: "other", properties: {} } },
     });
-    const nodes = await store.get({ ids: ["say hi "] });
-    expect(nodes).toEqual([{ kind: "entity", name: "say hi ", label: "Q", properties: { b: 1 } }]);
-    expect((await store.getTriplets({ entityNames: ["say hi "] })).length).toBe(1);
+    expect(await store.get({ ids: ["say hi "] })).toEqual([]);
+    const nodes = await store.get({ ids: ['say hi"'] });
+    expect(nodes).toEqual([{ kind: "entity", name: 'say hi"', label: "Q", properties: { b: 1 } }]);
+    expect((await store.getTriplets({ entityNames: ['say hi"'] })).map(([s, r]) => [s.kind === "entity" && s.name, r.sourceId])).toEqual([['say hi"', 'say hi"']]);
     expect((await store.get({ ids: ["other"] }))[0]).toEqual({ kind: "entity", name: "other", label: "entity", properties: {} });
   });
 
@@ -265,7 +266,7 @@ describe("Python-written property_graph_store.json (llama-index-core 0.14.25)", 
     const [alice] = await store.get({ ids: ["Alice"] });
     expect(alice).toEqual({ kind: "entity", name: "Alice", label: "PERSON", properties: { triplet_source_id: "node-1", age: 30 }, embedding: [0.5, 0.25, 0] });
     const quoted = await store.getTriplets({ relationNames: ["SAID"] });
-    expect(quoted.map(([, r, t]) => [r.targetId, t.kind === "entity" && t.name])).toEqual([["say  hi ", "say  hi "]]);
+    expect(quoted.map(([, r, t]) => [r.targetId, t.kind === "entity" && t.name])).toEqual([['say "hi"', 'say "hi"']]);
     const [chunk] = await store.get({ ids: ["node-1"] });
     expect(chunk?.kind).toBe("chunk");
     const node = nodeFromChunkNode(chunk as never);
@@ -279,12 +280,9 @@ describe("Python-written property_graph_store.json (llama-index-core 0.14.25)", 
 
   it("writes it back identically (triplets compared as a set: Python dumps a set)", () => {
     const out = SimplePropertyGraphStore.fromDict(raw).toDict();
-    // The one documented difference: an entity's name is its id, i.e. Python's key, whose quotes
-    // Python replaced by spaces.
-    const expected = structuredClone(raw.nodes) as Record<string, { name?: string }>;
-    expected["say  hi "]!.name = "say  hi ";
-    expect(out.nodes).toEqual(expected);
-    expect(JSON.stringify(out.nodes)).toBe(JSON.stringify(expected)); // key and field order too
+    // Names are never rewritten: `say "hi"` keeps its quotes and is keyed `say  hi ` as Python does.
+    expect(out.nodes).toEqual(raw.nodes);
+    expect(JSON.stringify(out.nodes)).toBe(JSON.stringify(raw.nodes)); // key and field order too
     expect(JSON.stringify(out.relations)).toBe(JSON.stringify(raw.relations));
     expect(out.triplets.map((t) => JSON.stringify(t)).sort()).toEqual(raw.triplets.map((t) => JSON.stringify(t)).sort());
   });

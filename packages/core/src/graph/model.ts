@@ -136,15 +136,41 @@ export function validatePropertyValue(value: unknown, where: Where, o: Opts = {}
   }
 }
 
-/** Checks a properties object; `allowNull` as in {@link validatePropertyValue}. */
-export function validateProperties(props: unknown, where: Where, o: Opts = {}, allowNull = true): Properties {
+/**
+ * A property value read from a LlamaIndex file: Python accepts any JSON value (nested objects,
+ * nested or mixed arrays), and such values are kept verbatim when loaded (see `validateNode`'s
+ * `loaded`). Checked: plain JSON (finite numbers, no functions or `undefined`).
+ */
+function validateLoadedValue(value: unknown, where: Where, o: Opts): void {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) fail(`${at(where)}: ${value} is not a finite number`, o);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) validateLoadedValue(item, where, o);
+    return;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) validateLoadedValue(v, where, o);
+    return;
+  }
+  fail(`${at(where)}: ${typeof value} is not a JSON value`, o);
+}
+
+/**
+ * Checks a properties object; `allowNull` as in {@link validatePropertyValue}. `loaded`: the
+ * properties come from a LlamaIndex file, where any JSON value is accepted (kept verbatim).
+ */
+export function validateProperties(props: unknown, where: Where, o: Opts = {}, allowNull = true, loaded = false): Properties {
   if (props === undefined) return {};
   if (typeof props !== "object" || props === null || Array.isArray(props)) {
     fail(`${at(where)}: properties must be a plain object`, o);
   }
   for (const [k, v] of Object.entries(props)) {
     validatePropertyKey(k, o);
-    validatePropertyValue(v, () => `${at(where)}, property ${preview(k)}`, o, allowNull);
+    if (loaded && v !== null && typeof v === "object") validateLoadedValue(v, () => `${at(where)}, property ${preview(k)}`, o);
+    else validatePropertyValue(v, () => `${at(where)}, property ${preview(k)}`, o, allowNull);
   }
   return props as Properties;
 }
@@ -168,8 +194,11 @@ export function nodeId(node: LabelledNode): string {
   return node.kind === "entity" ? node.name : node.id;
 }
 
-/** Validates any node (plain objects included) and returns its id. */
-export function validateNode(node: unknown, o: Opts = {}): string {
+/**
+ * Validates any node (plain objects included) and returns its id. `loaded`: read from a LlamaIndex
+ * file, whose property values may be any JSON value (nested objects and arrays Python accepted).
+ */
+export function validateNode(node: unknown, o: Opts = {}, loaded = false): string {
   if (typeof node !== "object" || node === null) fail("a node must be an object", o);
   const n = node as Partial<EntityNode> & Partial<Omit<ChunkNode, "kind">> & { kind?: unknown };
   let id: string;
@@ -183,19 +212,19 @@ export function validateNode(node: unknown, o: Opts = {}): string {
     fail(`a node's kind must be "entity" or "chunk", got ${JSON.stringify(n.kind) ?? "undefined"}`, o);
   }
   validateLabel(n.label, () => `label of node ${preview(id)}`, o);
-  validateProperties(n.properties, () => `node ${preview(id)}`, o);
+  validateProperties(n.properties, () => `node ${preview(id)}`, o, true, loaded);
   validateEmbedding(n.embedding, () => `node ${preview(id)}`, o);
   return id;
 }
 
-/** Validates any relation (plain objects included). */
-export function validateRelation(rel: unknown, o: Opts = {}): Relation {
+/** Validates any relation (plain objects included); `loaded` as in {@link validateNode}. */
+export function validateRelation(rel: unknown, o: Opts = {}, loaded = false): Relation {
   if (typeof rel !== "object" || rel === null) fail("a relation must be an object", o);
   const r = rel as Partial<Relation>;
   validateLabel(r.label, "relation label", o);
   validateId(r.sourceId, "relation sourceId", o);
   validateId(r.targetId, "relation targetId", o);
-  validateProperties(r.properties, () => `relation ${preview(`${r.sourceId}-[${r.label}]->${r.targetId}`)}`, o);
+  validateProperties(r.properties, () => `relation ${preview(`${r.sourceId}-[${r.label}]->${r.targetId}`)}`, o, true, loaded);
   return r as Relation;
 }
 

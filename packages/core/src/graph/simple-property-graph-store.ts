@@ -39,12 +39,19 @@ const o = { store: STORE };
 function freezeStored<T extends { properties: Properties; embedding?: number[] | null }>(value: T): T {
   const props = value.properties;
   for (const k in props) {
-    const v = props[k];
-    if (Array.isArray(v)) Object.freeze(v);
+    const v = props[k] as unknown;
+    if (typeof v === "object" && v !== null) deepFreeze(v);
   }
   Object.freeze(props);
   // Embedding arrays are NOT frozen: freezing a double array makes V8 box every component.
   return Object.freeze(value);
+}
+
+/** Freezes a JSON value (nested values loaded from a LlamaIndex file included). */
+function deepFreeze(v: object): void {
+  if (Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) if (typeof x === "object" && x !== null) deepFreeze(x as object);
 }
 
 /** A node and its adjacency. The slot outlives merges of the node (only `node` is replaced). */
@@ -290,13 +297,17 @@ export class SimplePropertyGraphStore implements PropertyGraphStore {
     );
   }
 
-  /** Loads Python's `property_graph_store.json` shape; a malformed document is `CORRUPT`. */
+  /**
+   * Loads Python's `property_graph_store.json` shape; a malformed document is `CORRUPT`. Property
+   * values may be any JSON value there (Python accepts nested objects): they are kept verbatim and
+   * written back unchanged, although `upsertNodes`/`upsertRelations` accept only `PropertyValue`s.
+   */
   static fromDict(json: unknown): SimplePropertyGraphStore {
     const { nodes, relations } = fromPythonDict(json, STORE);
     const store = new SimplePropertyGraphStore();
     try {
-      store.upsertNodesSync(nodes);
-      store.upsertRelationsSync(relations);
+      store.upsertNodesSync(nodes, true);
+      store.upsertRelationsSync(relations, true);
     } catch (e) {
       throw errors.corrupt(`property graph document: ${e instanceof Error ? e.message : String(e)}`, { ...o, cause: e });
     }
@@ -315,12 +326,12 @@ export class SimplePropertyGraphStore implements PropertyGraphStore {
     return this.epoch;
   }
 
-  private upsertNodesSync(nodes: readonly LabelledNode[]): void {
+  private upsertNodesSync(nodes: readonly LabelledNode[], loaded = false): void {
     if (!Array.isArray(nodes)) throw errors.invalid("upsertNodes expects an array of nodes", o);
     // Validate the whole batch (including embedding dimensions) before writing anything.
     let dim = this.matrix?.dim;
     for (const n of nodes) {
-      validateNode(n, o);
+      validateNode(n, o, loaded);
       const e = n.embedding;
       if (e) {
         if (dim !== undefined && e.length !== dim) {
@@ -333,9 +344,9 @@ export class SimplePropertyGraphStore implements PropertyGraphStore {
     if (nodes.length) this.schemaCache = undefined;
   }
 
-  private upsertRelationsSync(relations: readonly Relation[]): void {
+  private upsertRelationsSync(relations: readonly Relation[], loaded = false): void {
     if (!Array.isArray(relations)) throw errors.invalid("upsertRelations expects an array of relations", o);
-    for (const r of relations) validateRelation(r, o);
+    for (const r of relations) validateRelation(r, o, loaded);
     for (const r of relations) {
       const source = this.slotOrPlaceholder(r.sourceId);
       const target = this.slotOrPlaceholder(r.targetId);

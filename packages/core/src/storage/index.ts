@@ -23,6 +23,12 @@ export {
   type VectorFileRef,
 } from "./manifest.js";
 export { readManifest, collectGarbage } from "./larder-format.js";
-export { LLAMAINDEX_FILES, vectorStoreFileName } from "./llamaindex-format.js";
+export { LLAMAINDEX_FILES, vectorStoreFileName, isLlamaIndexDir, DEFAULT_LLAMAINDEX_VERSION, type LlamaIndexVersion } from "./llamaindex-format.js";
+export {
+  verifyLlamaIndexFolder,
+  type LlamaIndexDamage,
+  type LlamaIndexVerifyFile,
+  type LlamaIndexVerifyResult,
+} from "./llamaindex-verify.js";
 export { pyJson, pyFloat, pyJsonString, parseJsonBytes, treeLines, utf8Chunks, utf8Lines } from "./json-stream.js";
 export { sha256Hex, HashingCounter } from "./sha256.js";

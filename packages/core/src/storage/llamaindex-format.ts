@@ -7,7 +7,7 @@
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
 import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
-import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonParts, utf8Chunks } from "./json-stream.js";
+import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
 
 export const LLAMAINDEX_FILES = {
   docstore: "docstore.json",
@@ -115,14 +115,21 @@ export function vectorNamespaces(files: readonly string[]): Map<string, string> 
   return out;
 }
 
-/** Whether a listing looks like a LlamaIndex persist dir. */
+/**
+ * Whether a listing looks like a LlamaIndex persist dir: any of its files, including a folder that
+ * holds only a chat store (`chat_store.json`) or only a graph store.
+ */
 export function isLlamaIndexDir(files: readonly string[]): boolean {
-  return (
-    files.includes(LLAMAINDEX_FILES.docstore) ||
-    files.includes(LLAMAINDEX_FILES.indexStore) ||
-    files.includes(LLAMAINDEX_FILES.propertyGraphStore) ||
-    vectorNamespaces(files).size > 0
-  );
+  return Object.values(LLAMAINDEX_FILES).some((f) => files.includes(f)) || vectorNamespaces(files).size > 0;
+}
+
+/**
+ * Whether a listing holds index data (docstore, index store or vector stores). A folder without
+ * any holds only graph and/or chat files: its document and index stores start empty, whereas a
+ * folder with index data must have both `docstore.json` and `index_store.json`.
+ */
+export function hasLlamaIndexIndexData(files: readonly string[]): boolean {
+  return files.includes(LLAMAINDEX_FILES.docstore) || files.includes(LLAMAINDEX_FILES.indexStore) || vectorNamespaces(files).size > 0;
 }
 
 /** Checks a parsed file is an object (Python never writes anything else at the top level). */
@@ -157,6 +164,73 @@ export function normaliseVectorDict(value: unknown, path: string): VectorStoreDi
     text_id_to_ref_doc_id: refs as Record<string, string>,
     metadata_dict: metadata as Record<string, Record<string, unknown>>,
   };
+}
+
+/**
+ * The LlamaIndex version whose file forms `persist({format: "llamaindex"})` writes where the
+ * versions differ (today: `chat_store.json`):
+ * - `"0.10"`: a JSON *string* holding `json.dumps` of the store (0.10 reads only this form; 0.12
+ *   and 0.14 read it too);
+ * - `"0.12"`: the object as `json.dumps` writes it (`", "`/`": "` separators, `\uXXXX` escapes);
+ * - `"0.14"`: the object as pydantic's `model_dump_json` writes it (compact, raw UTF-8).
+ */
+export type LlamaIndexVersion = "0.10" | "0.12" | "0.14";
+export const LLAMAINDEX_VERSIONS: readonly LlamaIndexVersion[] = ["0.10", "0.12", "0.14"];
+/** The form written for a chat store that was not loaded from a LlamaIndex folder. */
+export const DEFAULT_LLAMAINDEX_VERSION: LlamaIndexVersion = "0.14";
+
+/** Which version's form a `chat_store.json` has (from its bytes; see {@link LlamaIndexVersion}). */
+export function chatStoreFileVersion(bytes: Uint8Array): LlamaIndexVersion {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (bytes[i] === 0x22) return "0.10";
+  // `{"store": ` (json.dumps) vs `{"store":` (model_dump_json): the byte after the first key's colon.
+  const head = new TextDecoder().decode(bytes.subarray(i, Math.min(bytes.length, i + 64)));
+  const m = /^\{\s*"(?:[^"\\]|\\.)*"\s*:(.)/s.exec(head);
+  return m && m[1] === " " ? "0.12" : "0.14";
+}
+
+/** `chat_store.json` content in the form `version` writes (see {@link LlamaIndexVersion}). */
+export function* chatStoreParts(dict: Record<string, unknown>, version: LlamaIndexVersion): Generator<string> {
+  if (version === "0.14") yield* compactJsonParts(dict, 2);
+  else if (version === "0.12") yield* pyJsonParts(dict, 2);
+  // Python 0.10: `json.dumps(self.json())`, i.e. the json.dumps text, itself dumped as a string.
+  else yield pyJsonString([...pyJsonParts(dict, 2)].join(""));
+}
+
+/** The form each loaded chat store's file had (persist writes it back in that form). */
+const chatForms = new WeakMap<object, LlamaIndexVersion>();
+
+/** Remembers that `store` was loaded from a `chat_store.json` of `version`'s form. */
+export function rememberChatStoreVersion(store: object, version: LlamaIndexVersion): void {
+  chatForms.set(store, version);
+}
+
+/** The form `store`'s file had when it was loaded (`undefined`: not loaded from a LlamaIndex folder). */
+export function chatStoreVersionOf(store: object): LlamaIndexVersion | undefined {
+  return chatForms.get(store);
+}
+
+/** Reads `chat_store.json` with the version its form says (`undefined` when missing). */
+export async function readChatStoreFile(fs: FileSystem, dir: string): Promise<{ value: unknown; version: LlamaIndexVersion } | undefined> {
+  const path = joinPath(dir, LLAMAINDEX_FILES.chatStore);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+  return { value: parseJsonBytes(bytes, path, 2), version: chatStoreFileVersion(bytes) };
+}
+
+/** Checks a `llamaIndexVersion` option. */
+export function checkLlamaIndexVersion(v: unknown): LlamaIndexVersion | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !(LLAMAINDEX_VERSIONS as readonly string[]).includes(v)) {
+    throw errors.invalid(`llamaIndexVersion must be one of ${LLAMAINDEX_VERSIONS.map((x) => JSON.stringify(x)).join(", ")}, got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v as LlamaIndexVersion;
 }
 
 /** Legacy chat stores were a JSON *string* holding the object. */

@@ -21,8 +21,16 @@ import { joinPath } from "./fs-io.js";
 import { pyJson, pyJsonFromJsonText, pyJsonParts } from "./json-stream.js";
 import { jsonTreeComponent, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
 import {
+  chatStoreParts,
+  chatStoreVersionOf,
+  checkLlamaIndexVersion,
   compactJsonParts,
+  DEFAULT_LLAMAINDEX_VERSION,
+  hasLlamaIndexIndexData,
   isLlamaIndexDir,
+  type LlamaIndexVersion,
+  readChatStoreFile,
+  rememberChatStoreVersion,
   LLAMAINDEX_FILES,
   listDir,
   normaliseChatDict,
@@ -37,6 +45,7 @@ import {
   type VectorStoreDict,
 } from "./llamaindex-format.js";
 import { type ComponentEntry, type LarderManifest, MANIFEST_FILE, type SkippedEntry } from "./manifest.js";
+import { checkDocstoreDict, checkIndexStoreDict } from "./llamaindex-verify.js";
 import { SimpleGraphStore } from "./simple-graph-store.js";
 import { readVectorComponent, vectorComponent, type VectorMemory } from "./vector-component.js";
 import { kvComponent as kvLarderComponent, readKVComponent, readTreeWithDeltas, type KVMemory } from "./kv-component.js";
@@ -84,6 +93,12 @@ export interface PersistOptions {
    * stores' mutation counters and change logs; no copy of persisted data is kept.
    */
   incremental?: boolean;
+  /**
+   * LlamaIndex format: the Python LlamaIndex version whose file forms to write where versions
+   * differ (the chat store: a JSON string for 0.10, `json.dumps` for 0.12, compact for 0.14).
+   * Default: the form the store's file had when it was loaded, else `"0.14"`.
+   */
+  llamaIndexVersion?: LlamaIndexVersion;
 }
 
 export interface PersistResult {
@@ -348,7 +363,8 @@ export class StorageContext {
     for (const ns of Object.keys(this.vectorStores)) checkNamespace(ns);
     const fs = options.fs ?? (dir === undefined ? this.fs : undefined);
     const target = await resolveTarget(dir ?? this.persistDir, fs);
-    if (format === "llamaindex") return this.#persistLlamaIndex(target);
+    const liVersion = checkLlamaIndexVersion(options.llamaIndexVersion);
+    if (format === "llamaindex") return this.#persistLlamaIndex(target, liVersion);
 
     const skipped: Record<string, SkippedEntry> = {};
     const components: LarderComponent[] = [];
@@ -459,7 +475,7 @@ export class StorageContext {
 
   #graphVersion: { store: SimpleGraphStore; version: number; key: string; file: string } | undefined;
 
-  async #persistLlamaIndex(target: Target): Promise<PersistResult> {
+  async #persistLlamaIndex(target: Target, liVersion: LlamaIndexVersion | undefined): Promise<PersistResult> {
     const { fs, dir } = target;
     if (await fs.exists(joinPath(dir, MANIFEST_FILE))) {
       throw errors.invalid(
@@ -486,7 +502,8 @@ export class StorageContext {
       else skipped.push(`vector_store/${ns}`);
     }
     if (this.chatStore instanceof SimpleChatStore) {
-      jobs.push([LLAMAINDEX_FILES.chatStore, compactJsonParts(this.chatStore.toDict() as unknown as Record<string, unknown>, 2)]);
+      const version = liVersion ?? chatStoreVersionOf(this.chatStore) ?? DEFAULT_LLAMAINDEX_VERSION;
+      jobs.push([LLAMAINDEX_FILES.chatStore, chatStoreParts(this.chatStore.toDict() as unknown as Record<string, unknown>, version)]);
     } else if (this.chatStore) skipped.push("chat_store");
     for (const [file, parts] of jobs) {
       await writePyJson(fs, dir, file, parts);
@@ -701,6 +718,8 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     }
   };
   const stores: StorageContextInit = { ...init };
+  // A folder with only graph and/or chat files has empty document and index stores.
+  const indexData = hasLlamaIndexIndexData(files);
   // Docstore and index store values are kept as the bytes Python wrote (readKVFile): unchanged
   // values are written back exactly, in both formats.
   const needKV = async (file: string) => {
@@ -708,14 +727,16 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     if (v === undefined) throw errors.notFound(`${joinPath(dir, file)} is missing`, { details: { file: joinPath(dir, file) } });
     return v;
   };
-  if (!init.docStore) {
+  if (!init.docStore && indexData) {
     const d = await needKV(LLAMAINDEX_FILES.docstore);
+    checkDocstoreDict(d.dict, joinPath(dir, LLAMAINDEX_FILES.docstore));
     stores.docStore = new SimpleDocumentStore(SimpleKVStore.fromTrustedMaps(d.maps as Map<string, Map<string, Stored>>), {
       namespace: inferNamespace(d.maps.keys(), DOC_SUFFIXES, "docstore"),
     });
   }
-  if (!init.indexStore) {
+  if (!init.indexStore && indexData) {
     const d = await needKV(LLAMAINDEX_FILES.indexStore);
+    checkIndexStoreDict(d.dict, joinPath(dir, LLAMAINDEX_FILES.indexStore));
     stores.indexStore = new SimpleIndexStore(SimpleKVStore.fromTrustedMaps(d.maps as Map<string, Map<string, Stored>>), {
       namespace: inferNamespace(d.maps.keys(), ["/data"], "index_store"),
     });
@@ -737,10 +758,13 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     stores.propertyGraphStore = wrap(LLAMAINDEX_FILES.propertyGraphStore, () => SimplePropertyGraphStore.fromDict(pg));
   }
   if (!init.chatStore && files.includes(LLAMAINDEX_FILES.chatStore)) {
-    const c = await need(LLAMAINDEX_FILES.chatStore);
-    stores.chatStore = wrap(LLAMAINDEX_FILES.chatStore, () =>
-      SimpleChatStore.fromDict(normaliseChatDict(c, joinPath(dir, LLAMAINDEX_FILES.chatStore)) as unknown as ChatStoreDict),
+    const c = await readChatStoreFile(fs, dir);
+    if (!c) throw errors.notFound(`${joinPath(dir, LLAMAINDEX_FILES.chatStore)} is missing`, { details: { file: joinPath(dir, LLAMAINDEX_FILES.chatStore) } });
+    const chat = wrap(LLAMAINDEX_FILES.chatStore, () =>
+      SimpleChatStore.fromDict(normaliseChatDict(c.value, joinPath(dir, LLAMAINDEX_FILES.chatStore)) as unknown as ChatStoreDict),
     );
+    rememberChatStoreVersion(chat, c.version);
+    stores.chatStore = chat;
   }
   const ctx = new StorageContext(stores);
   if (!init.vectorStores && !init.vectorStore) ctx.vectorStores = stores.vectorStores ?? {};
