@@ -1,5 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,6 +9,12 @@ import { LocalFileSystem, isTempFileName } from "./local-file-system.js";
 import { MemoryFileSystem } from "./memory-file-system.js";
 import { registerFileSystemScheme, registeredFileSystemSchemes, resolveFileSystem, unregisterFileSystemScheme } from "./registry.js";
 import { compareCodePoints, validatePath } from "./path.js";
+
+/** The pid of a process that has exited (and been reaped). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ["-e", ""]);
+  return r.pid!;
+}
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -58,6 +66,60 @@ describe("LocalFileSystem", () => {
     await expect(fs.exists(".m.json.fedcba9876543210.larder-tmp")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     expect(await fs.cleanupTempFiles({ olderThanMs: 0 })).toBe(1);
     expect(readdirSync(root).sort()).toEqual(["sub"]);
+  });
+
+  it("cleanupTempFiles removes a dead writer's temp files at once, never a live writer's", async () => {
+    const root = tempDir();
+    const fs = new LocalFileSystem(root);
+    await fs.write("d/x", "x");
+    const dead = deadPid();
+    const host = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
+    const names = {
+      dead: `.x.0123456789abcdef.${dead}@${host}.larder-tmp`,
+      live: `.x.1123456789abcdef.${process.pid}@${host}.larder-tmp`,
+      foreignNew: `.x.2123456789abcdef.${dead}@00000000.larder-tmp`,
+      foreignOld: `.x.3123456789abcdef.${dead}@00000000.larder-tmp`,
+      legacyNew: ".x.4123456789abcdef.larder-tmp",
+    };
+    for (const n of Object.values(names)) writeFileSync(join(root, "d", n), "partial");
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(join(root, "d", names.live), old, old);
+    utimesSync(join(root, "d", names.foreignOld), old, old);
+    expect(Object.values(names).every(isTempFileName)).toBe(true);
+    expect(await fs.list()).toEqual(["d/x"]);
+    // Only the directory asked for (the root holds none of them).
+    expect(await fs.cleanupTempFiles({ dir: "" })).toBe(0);
+    expect(await fs.cleanupTempFiles({ dir: "d" })).toBe(2);
+    expect(readdirSync(join(root, "d")).sort()).toEqual([names.foreignNew, names.legacyNew, names.live, "x"].sort());
+  });
+
+  it("etag-conditional writes pass over claims of dead writers and yield to live ones", async () => {
+    const root = tempDir();
+    const fs = new LocalFileSystem(root);
+    await fs.write("m", "1");
+    const claimName = (etag: string, n: number) => `.m.${createHash("sha256").update(etag).digest("hex").slice(0, 12)}${n.toString(16).padStart(4, "0")}.larder-claim`;
+    const owner = (pid: number, host = hostname(), at = Date.now()) => JSON.stringify({ pid, host, at });
+    // A writer on this host that died holding the claim: passed over (claim 0001 is taken instead).
+    let etag = (await fs.stat("m"))!.etag!;
+    writeFileSync(join(root, claimName(etag, 0)), owner(deadPid()));
+    await fs.write("m", "2", { ifMatch: { etag } });
+    expect(new TextDecoder().decode(await fs.read("m"))).toBe("2");
+    expect(existsSync(join(root, claimName(etag, 0)))).toBe(true);
+    expect(existsSync(join(root, claimName(etag, 1))), "the winner drops its own claim").toBe(false);
+    // A live claimer (this host, a live pid; or another host, recently): CONFLICT, nothing written.
+    etag = (await fs.stat("m"))!.etag!;
+    writeFileSync(join(root, claimName(etag, 0)), owner(process.ppid));
+    await expect(fs.write("m", "3", { ifMatch: { etag } })).rejects.toMatchObject({ code: "CONFLICT" });
+    writeFileSync(join(root, claimName(etag, 0)), owner(1234, "other-host"));
+    await expect(fs.write("m", "3", { ifMatch: { etag } })).rejects.toMatchObject({ code: "CONFLICT" });
+    // Another host's claim older than 10 minutes is abandoned.
+    writeFileSync(join(root, claimName(etag, 0)), owner(1234, "other-host", Date.now() - 11 * 60_000));
+    await fs.write("m", "3", { ifMatch: { etag } });
+    expect(new TextDecoder().decode(await fs.read("m"))).toBe("3");
+    // Claims of versions that are gone are cleanup's; they are never listed.
+    expect(await fs.list()).toEqual(["m"]);
+    expect(await fs.cleanupTempFiles({ dir: "" })).toBe(2);
+    expect(readdirSync(root)).toEqual(["m"]);
   });
 
   it("leaves no temp files behind after writes, failed conditional writes and stream failures", async () => {

@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp, type Dirent } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { StorageError, isStorageError } from "../errors.js";
 import { Mutex } from "../docstore/mutex.js";
@@ -14,13 +15,40 @@ export interface LocalFileSystemOptions {
   fsync?: boolean;
 }
 
-/** Temp files: `.<name>.<16 hex>.larder-tmp`, next to their target, so the final rename is atomic. */
+/**
+ * Temp files: `.<name>.<16 hex>.<pid>@<host tag>.larder-tmp`, next to their target, so the final
+ * rename is atomic. The writer's pid and a tag of its host name let cleanup tell a dead writer's
+ * leftovers from a live writer's file (older versions wrote `.<name>.<16 hex>.larder-tmp`).
+ * Commit claims (see {@link LocalFileSystem}): `.<name>.<16 hex>.larder-claim`.
+ */
 const TEMP_SUFFIX = ".larder-tmp";
-const TEMP_RE = /^\..*\.[0-9a-f]{16}\.larder-tmp$/s;
+const CLAIM_SUFFIX = ".larder-claim";
+const TEMP_RE = /^\..*\.[0-9a-f]{16}(?:\.(\d{1,10})@([0-9a-f]{8}))?\.larder-tmp$/s;
+const CLAIM_RE = /^\..*\.([0-9a-f]{12})[0-9a-f]{4}\.larder-claim$/s;
 
+/** Names reserved for the file system's own temp and claim files: never listed, never writable. */
 export function isTempFileName(name: string): boolean {
-  return TEMP_RE.test(name);
+  return TEMP_RE.test(name) || CLAIM_RE.test(name);
 }
+
+const HOST = hostname();
+const HOST_TAG = createHash("sha256").update(HOST).digest("hex").slice(0, 8);
+
+/** Whether process `pid` of this host is alive (EPERM: it exists, owned by someone else). */
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errno(e) !== "ESRCH";
+  }
+}
+
+/** A claim older than this whose owner cannot be checked (another host) is stale. */
+const FOREIGN_CLAIM_STALE_MS = 10 * 60_000;
+/** A claim file without readable owner (being written, or a file system without hard links) counts as live this long. */
+const UNREADABLE_CLAIM_LIVE_MS = 30_000;
 
 // Conditional writes on the same absolute path are serialized process-wide (all instances).
 const pathLocks = new Map<string, { mutex: Mutex; users: number }>();
@@ -46,10 +74,16 @@ async function withPathLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
  *   renamed over the target (then the directory is fsynced). Readers see the old or the new file.
  * - `ifMatch: "absent"` publishes the temp file with `link()`, which fails if the target exists,
  *   so of two racing writers (even in different processes) exactly one wins.
- * - `ifMatch: {etag}` compares and renames under a per-path lock: exact within one process;
- *   between processes the compare and the rename can still interleave.
- * - Temp files are never listed; `LocalFileSystem.open()` (or `cleanupTempFiles()`) removes
- *   orphans left by a crash. The constructor does no I/O; the root is created on first write.
+ * - `ifMatch: {etag}` is a compare-and-swap across processes: the writer first *claims* the version
+ *   it replaces by creating `.<name>.<hash of etag + n>.larder-claim` with `link()` (exclusive), then
+ *   checks the etag again and renames. Only one writer can hold the claim on a version, so of two
+ *   writers replacing the same version exactly one succeeds and the other gets `CONFLICT`. A claim
+ *   whose owner died before renaming (a dead pid on this host; on another host, older than 10
+ *   minutes) is passed over by claiming the next number `n+1` — claims are never taken away, so
+ *   a live claimer is never overtaken. Within one process a per-path lock also serialises them.
+ * - Temp files are never listed; they carry their writer's pid and host, and `cleanupTempFiles()`
+ *   (called by `LocalFileSystem.open()`, and by persistence after each commit for its directory)
+ *   removes those of dead writers. The constructor does no I/O; the root is created on first write.
  */
 /** Bytes per read syscall in `readStream`. */
 const READ_BYTES = 1 << 20;
@@ -74,7 +108,7 @@ export class LocalFileSystem implements FileSystem {
     this.#fsync = options.fsync ?? true;
   }
 
-  /** Creates the root if needed and removes orphan temp files older than `tempMaxAgeMs` (default 60 s). */
+  /** Creates the root if needed and removes orphan temp files (see {@link cleanupTempFiles}; `tempMaxAgeMs` default 60 s). */
   static async open(root: string, options: LocalFileSystemOptions & { tempMaxAgeMs?: number } = {}): Promise<LocalFileSystem> {
     const lfs = new LocalFileSystem(root, options);
     await fsp.mkdir(lfs.root, { recursive: true }).catch((e: unknown) => {
@@ -85,17 +119,38 @@ export class LocalFileSystem implements FileSystem {
   }
 
   /**
-   * Removes temp files left by crashed writers; resolves how many. Only files older than
-   * `olderThanMs` are touched, so a write in progress in another process is not broken.
+   * Removes temp files left by crashed writers; resolves how many. `dir`: only that directory
+   * (not its subdirectories); default: the whole tree. A temp file of a writer on this host is
+   * removed once that process is gone, never while it lives (up to a day without a write); one of
+   * another host (or of an older version, without pid) once it is older than `olderThanMs`
+   * (default 60 s). Commit claims of versions that are no longer current are removed too.
    */
-  async cleanupTempFiles(options: { olderThanMs?: number } = {}): Promise<number> {
-    const cutoff = Date.now() - (options.olderThanMs ?? 60_000);
+  async cleanupTempFiles(options: { dir?: string; olderThanMs?: number } = {}): Promise<number> {
+    const now = Date.now();
+    const maxAge = options.olderThanMs ?? 60_000;
+    let files: { abs: string; name: string }[];
+    if (options.dir === undefined) files = await this.#walk(this.root, true);
+    else {
+      const start = options.dir.replace(/\/+$/, "") === "" ? this.root : this.#resolve(options.dir.replace(/\/+$/, ""));
+      files = await this.#readDir(start);
+    }
     let removed = 0;
-    for (const { abs, name } of await this.#walk(this.root, true)) {
-      if (!isTempFileName(name)) continue;
+    for (const { abs, name } of files) {
       try {
+        if (CLAIM_RE.test(name)) {
+          if (await this.#claimObsolete(abs, name)) {
+            await fsp.unlink(abs);
+            removed++;
+          }
+          continue;
+        }
+        const m = TEMP_RE.exec(name);
+        if (!m) continue;
         const st = await fsp.stat(abs);
-        if (st.mtimeMs <= cutoff) {
+        const age = now - st.mtimeMs;
+        const ours = m[2] === HOST_TAG;
+        const dead = ours ? !pidAlive(Number(m[1])) || age > 24 * 3600_000 : age > maxAge;
+        if (dead) {
           await fsp.unlink(abs);
           removed++;
         }
@@ -104,6 +159,22 @@ export class LocalFileSystem implements FileSystem {
       }
     }
     return removed;
+  }
+
+  /** Whether a claim names a version its target no longer has (then nobody can need it again). */
+  async #claimObsolete(abs: string, name: string): Promise<boolean> {
+    const key = CLAIM_RE.exec(name)![1];
+    const target = join(dirname(abs), name.slice(1, name.length - CLAIM_SUFFIX.length - 17));
+    let etag: string | undefined;
+    try {
+      const st = await fsp.stat(target, { bigint: true });
+      etag = st.isFile() ? etagOf(st) : undefined;
+    } catch {
+      etag = undefined;
+    }
+    // A name cut at 100 characters cannot be matched to its target: only its age can tell.
+    if (basename(target).length >= 100) return Date.now() - (await fsp.stat(abs)).mtimeMs > FOREIGN_CLAIM_STALE_MS;
+    return etag === undefined || etagKey(etag) !== key;
   }
 
   async read(path: string): Promise<Uint8Array> {
@@ -264,7 +335,7 @@ export class LocalFileSystem implements FileSystem {
       throw new StorageError("INVALID_ARGUMENT", 'ifMatch must be "absent" or {etag: string}', { store: this.name });
     }
     const dir = dirname(abs);
-    const tmp = join(dir, `.${basename(abs).slice(0, 100)}.${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`);
+    const tmp = tempName(dir, abs);
     let fh: fsp.FileHandle | undefined;
     // A concurrent delete may prune the directory between mkdir and open: retry a few times.
     for (let attempt = 0; ; attempt++) {
@@ -288,10 +359,7 @@ export class LocalFileSystem implements FileSystem {
       if (cond === "absent") {
         await this.#publishIfAbsent(path, tmp, abs);
       } else if (cond !== undefined) {
-        await withPathLock(abs, async () => {
-          checkCondition(options, (await this.stat(path))?.etag, path, this.name);
-          await fsp.rename(tmp, abs);
-        });
+        await withPathLock(abs, () => this.#renameIfEtag(path, abs, tmp, options, cond.etag));
       } else {
         await fsp.rename(tmp, abs);
       }
@@ -301,6 +369,52 @@ export class LocalFileSystem implements FileSystem {
       throw this.#ioError(e, "write", path);
     } finally {
       if (!published || cond === "absent") await fsp.unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The compare-and-swap of `ifMatch: {etag}` (see the class comment): claim the version `etag`,
+   * check it is still current, rename. The claim is dropped afterwards whatever happened: once the
+   * rename is done the version is gone, and a failed attempt leaves it to the next claimer.
+   */
+  async #renameIfEtag(path: string, abs: string, tmp: string, options: WriteOptions, etag: string): Promise<void> {
+    checkCondition(options, (await this.stat(path))?.etag, path, this.name);
+    const claim = await this.#claim(path, abs, etag);
+    try {
+      checkCondition(options, (await this.stat(path))?.etag, path, this.name);
+      await fsp.rename(tmp, abs);
+    } finally {
+      await fsp.unlink(claim).catch(() => undefined);
+    }
+  }
+
+  /** Takes the claim on version `etag` of `abs` (see the class comment); resolves the claim file. */
+  async #claim(path: string, abs: string, etag: string): Promise<string> {
+    const dir = dirname(abs);
+    const prefix = `.${basename(abs).slice(0, 100)}.${etagKey(etag)}`;
+    const owner = `${JSON.stringify({ pid: process.pid, host: HOST, at: Date.now() })}\n`;
+    // The claim is published with link() from a complete file, so its owner is always readable.
+    const src = tempName(dir, abs);
+    await fsp.writeFile(src, owner, { flag: "wx" });
+    try {
+      for (let n = 0; n < 0x10000; n++) {
+        const claim = join(dir, `${prefix}${n.toString(16).padStart(4, "0")}${CLAIM_SUFFIX}`);
+        for (;;) {
+          if (await linkExclusive(src, claim, owner)) return claim;
+          const state = await claimState(claim);
+          if (state === "gone") continue; // its owner finished meanwhile: try this number again
+          if (state === "live") {
+            throw new StorageError("CONFLICT", `another writer is replacing this version of ${JSON.stringify(path)} right now`, {
+              store: this.name,
+              details: { claim: basename(claim) },
+            });
+          }
+          break; // its owner died before renaming: pass it over
+        }
+      }
+      throw new StorageError("CONFLICT", `too many abandoned claims on this version of ${JSON.stringify(path)}`, { store: this.name });
+    } finally {
+      await fsp.unlink(src).catch(() => undefined);
     }
   }
 
@@ -330,6 +444,19 @@ export class LocalFileSystem implements FileSystem {
       }
       d = dirname(d);
     }
+  }
+
+  /** Files directly in `abs` (temp files included). Missing: empty. */
+  async #readDir(abs: string): Promise<{ abs: string; name: string }[]> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(abs, { withFileTypes: true });
+    } catch (e) {
+      const code = errno(e);
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      throw this.#ioError(e, "list", abs);
+    }
+    return entries.filter((e) => e.isFile()).map((e) => ({ abs: join(abs, String(e.name)), name: String(e.name) }));
   }
 
   /** Files under `start`, recursively (iterative walk). Missing start: empty. */
@@ -383,6 +510,60 @@ export class LocalFileSystem implements FileSystem {
 
 function errno(e: unknown): string | undefined {
   return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : undefined;
+}
+
+/** A temp file next to `abs`, named after its writer (pid, host tag) so cleanup can tell whether it is alive. */
+function tempName(dir: string, abs: string): string {
+  return join(dir, `.${basename(abs).slice(0, 100)}.${randomBytes(8).toString("hex")}.${process.pid}@${HOST_TAG}${TEMP_SUFFIX}`);
+}
+
+/** 12 hex characters naming a version (etag) in claim file names. */
+function etagKey(etag: string): string {
+  return createHash("sha256").update(etag).digest("hex").slice(0, 12);
+}
+
+/** link(src, dst) if dst does not exist (create + write where hard links are unsupported); false if it exists. */
+async function linkExclusive(src: string, dst: string, content: string): Promise<boolean> {
+  try {
+    await fsp.link(src, dst);
+    return true;
+  } catch (e) {
+    const code = errno(e);
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+  }
+  try {
+    await fsp.writeFile(dst, content, { flag: "wx" });
+    return true;
+  } catch (e) {
+    if (errno(e) === "EEXIST") return false;
+    throw e;
+  }
+}
+
+/** Whether a claim's owner may still rename: `live`, `dead` (never will), or `gone` (no claim file). */
+async function claimState(claim: string): Promise<"live" | "dead" | "gone"> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fsp.stat(claim)).mtimeMs;
+    text = await fsp.readFile(claim, "utf8");
+  } catch (e) {
+    if (errno(e) === "ENOENT") return "gone";
+    throw e;
+  }
+  let owner: { pid?: unknown; host?: unknown; at?: unknown } | undefined;
+  try {
+    owner = JSON.parse(text) as typeof owner;
+  } catch {
+    owner = undefined;
+  }
+  if (!owner || typeof owner.pid !== "number" || typeof owner.host !== "string") {
+    // Being written (only where claims cannot be hard links): live for a while.
+    return Date.now() - mtimeMs > UNREADABLE_CLAIM_LIVE_MS ? "dead" : "live";
+  }
+  if (owner.host === HOST) return pidAlive(owner.pid) ? "live" : "dead";
+  return Date.now() - (typeof owner.at === "number" ? owner.at : mtimeMs) > FOREIGN_CLAIM_STALE_MS ? "dead" : "live";
 }
 
 function etagOf(st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): string {

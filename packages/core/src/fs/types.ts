@@ -54,5 +54,13 @@ export interface FileSystem {
   deleteMany?(paths: readonly string[]): Promise<number>;
   /** `undefined` when missing. */
   stat(path: string): Promise<FileStat | undefined>;
+  /**
+   * Optional, for file systems whose atomic writes leave temp files behind when a writer is killed
+   * (`LocalFileSystem`): removes those of directory `dir` (default: everything under the root)
+   * whose writer is known to be dead, or that are older than `olderThanMs` when that cannot be
+   * known. Never removes a temp file a live writer is still writing. Resolves how many were removed.
+   * Persistence calls it on the persist directory after each commit.
+   */
+  cleanupTempFiles?(options?: { dir?: string; olderThanMs?: number }): Promise<number>;
   close?(): Promise<void>;
 }

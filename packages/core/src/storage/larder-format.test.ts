@@ -9,7 +9,7 @@ import type { FileSystem, WriteOptions } from "../fs/types.js";
 import { TextNode } from "../schema/index.js";
 import { SimpleVectorStore } from "../vector/index.js";
 import { TreeAssembler, treeLines } from "./json-stream.js";
-import { validateManifest } from "./manifest.js";
+import { encodeManifest, LARDER_FORMAT_VERSION, parseManifest, type LarderManifest, validateManifest } from "./manifest.js";
 import { StorageContext } from "./storage-context.js";
 
 /** Records the biggest chunk handed to the file system, and whether anything used a one-shot write for data. */
@@ -99,7 +99,7 @@ describe("Larder format", () => {
     }
     let err: unknown;
     try {
-      validateManifest({ ...ok, formatVersion: 2 }, "larder.json");
+      validateManifest({ ...ok, formatVersion: LARDER_FORMAT_VERSION + 1 }, "larder.json");
     } catch (e) {
       err = e;
     }
@@ -127,6 +127,130 @@ describe("Larder format", () => {
     const back = StorageContext.fromDict(JSON.parse(JSON.stringify(d)));
     expect((await back.docStore.getDocument("a"))?.text).toBe("A");
     expect((await back.vectorStore.query({ embedding: [1, 0], topK: 1 })).ids).toEqual(["a"]);
+  });
+});
+
+describe("Larder format: the manifest's own checksum", () => {
+  const manifest: LarderManifest = {
+    format: "larder",
+    formatVersion: LARDER_FORMAT_VERSION,
+    generation: 3,
+    createdAt: "2025-01-01T00:00:00.000Z",
+    writer: "w",
+    components: {
+      docstore: { kind: "docstore", file: "g000003-abcdef01.docstore.jsonl", bytes: 2, sha256: "a".repeat(64), encoding: "json-tree-lines", generation: 3 },
+    },
+    skipped: {},
+  };
+  const corruptOf = (text: string) => {
+    try {
+      parseManifest(new TextEncoder().encode(text), "larder.json");
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+
+  it("is the last member, over every byte before it; parse verifies it", () => {
+    const text = encodeManifest(manifest);
+    expect(text).toMatch(/,\n {2}"checksum": "[0-9a-f]{64}"\n\}\n$/);
+    const parsed = parseManifest(new TextEncoder().encode(text), "larder.json");
+    expect(parsed.manifest.generation).toBe(3);
+    expect(parsed.manifest.checksum).toMatch(/^[0-9a-f]{64}$/);
+    // Re-encoding a parsed manifest gives the same bytes (the checksum member is replaced, not doubled).
+    expect(encodeManifest(parsed.manifest)).toBe(text);
+  });
+
+  it("a renamed key, a changed value or a damaged checksum is CORRUPT; a v2 manifest without it too", () => {
+    const text = encodeManifest(manifest);
+    for (const damaged of [
+      text.replace('"components"', '"eomponents"'),
+      text.replace('"generation": 3', '"generation": 4'),
+      text.replace('"docstore": {', '"dosstore": {'),
+      text.replace(/"checksum": "(.)/, (_m, c: string) => `"checksum": "${c === "0" ? "1" : "0"}`),
+      text.replace(/,\n {2}"checksum": "[0-9a-f]{64}"/, ""),
+      text.replace('"formatVersion": 2', '"formatVersion": 3'),
+    ]) {
+      expect(damaged).not.toBe(text);
+      const e = corruptOf(damaged);
+      expect(isStorageError(e, "CORRUPT"), damaged.slice(0, 80)).toBe(true);
+      expect(String((e as Error).message)).toContain("larder.json");
+    }
+  });
+
+  it("a version 1 manifest (written before checksums) still loads", async () => {
+    const fs = new MemoryFileSystem();
+    const ctx = await StorageContext.fromDefaults();
+    await ctx.docStore.addDocuments([new TextNode({ id: "a", text: "A" })]);
+    await ctx.persist("d", { fs });
+    const v2 = JSON.parse(new TextDecoder().decode(await fs.read("d/larder.json"))) as Record<string, unknown>;
+    delete v2["checksum"];
+    await fs.write("d/larder.json", JSON.stringify({ ...v2, formatVersion: 1 }, null, 2));
+    const loaded = await StorageContext.fromPersistDir("d", { fs });
+    expect((await loaded.docStore.getDocument("a"))?.text).toBe("A");
+    // Persisting on top of it writes the current version, with a checksum.
+    await loaded.docStore.addDocuments([new TextNode({ id: "b", text: "B" })]);
+    expect((await loaded.persist()).generation).toBe(2);
+    const m = parseManifest(await fs.read("d/larder.json"), "larder.json").manifest;
+    expect(m.formatVersion).toBe(LARDER_FORMAT_VERSION);
+    expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("Larder format: concurrency", () => {
+  it("a context commits only on top of the generation it loaded or committed; overwrite replaces", async () => {
+    const fs = new MemoryFileSystem();
+    const base = await StorageContext.fromDefaults();
+    await base.docStore.addDocuments([new TextNode({ id: "base", text: "base" })]);
+    await base.persist("d", { fs });
+    const a = await StorageContext.fromPersistDir("d", { fs });
+    const b = await StorageContext.fromPersistDir("d", { fs });
+    await b.docStore.addDocuments([new TextNode({ id: "b1", text: "b1" })]);
+    expect((await b.persist()).generation).toBe(2);
+    await a.docStore.addDocuments([new TextNode({ id: "a1", text: "a1" })]);
+    const e = await a.persist().catch((err: unknown) => err);
+    expect(isStorageError(e, "CONFLICT")).toBe(true);
+    expect(String((e as Error).message)).toMatch(/generation 2.*generation 1/);
+    expect((e as { details?: unknown }).details).toMatchObject({ expectedGeneration: 1, currentGeneration: 2 });
+    expect((await StorageContext.fromPersistDir("d", { fs }).then((c) => c.docStore.getAllDocumentIds())).sort()).toEqual(["b1", "base"]);
+    // b goes on from its own commit; a's overwrite replaces whatever is current.
+    await b.docStore.addDocuments([new TextNode({ id: "b2", text: "b2" })]);
+    expect((await b.persist()).generation).toBe(3);
+    expect((await a.persist(undefined, { overwrite: true })).generation).toBe(4);
+    expect((await StorageContext.fromPersistDir("d", { fs }).then((c) => c.docStore.getAllDocumentIds())).sort()).toEqual(["a1", "base"]);
+    // b is now stale too.
+    await expect(b.persist()).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(a.persist(undefined, { overwrite: "yes" as unknown as boolean })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("a fresh context persisting over an existing store is CONFLICT unless overwrite", async () => {
+    const fs = new MemoryFileSystem();
+    const first = await StorageContext.fromDefaults();
+    await first.docStore.addDocuments([new TextNode({ id: "x", text: "x" })]);
+    await first.persist("d", { fs });
+    const fresh = await StorageContext.fromDefaults();
+    const e = await fresh.persist("d", { fs }).catch((err: unknown) => err);
+    expect(isStorageError(e, "CONFLICT")).toBe(true);
+    expect(String((e as Error).message)).toContain("overwrite: true");
+    expect((e as { details?: unknown }).details).toMatchObject({ expectedGeneration: null, currentGeneration: 1 });
+    expect((await fresh.persist("d", { fs, overwrite: true })).generation).toBe(2);
+    expect(await StorageContext.fromPersistDir("d", { fs }).then((c) => c.docStore.getAllDocumentIds())).toEqual([]);
+  });
+
+  it("fromPersistDir on nothing is NOT_FOUND with reason empty; a missing file is NOT_FOUND naming it, without reason", async () => {
+    const fs = new MemoryFileSystem();
+    const empty = await StorageContext.fromPersistDir("d", { fs }).catch((err: unknown) => err);
+    expect(isStorageError(empty, "NOT_FOUND")).toBe(true);
+    expect((empty as { details?: Record<string, unknown> }).details?.["reason"]).toBe("empty");
+    const ctx = await StorageContext.fromDefaults();
+    await ctx.docStore.addDocuments([new TextNode({ id: "x", text: "x" })]);
+    await ctx.persist("d", { fs });
+    const file = (await fs.list("d/")).find((f) => f.endsWith(".docstore.jsonl"))!;
+    await fs.delete(file);
+    const missing = await StorageContext.fromPersistDir("d", { fs }).catch((err: unknown) => err);
+    expect(isStorageError(missing, "NOT_FOUND")).toBe(true);
+    expect((missing as { details?: Record<string, unknown> }).details?.["reason"]).toBeUndefined();
+    expect(String((missing as { details?: Record<string, unknown> }).details?.["file"])).toBe(file);
   });
 });
 

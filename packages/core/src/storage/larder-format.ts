@@ -3,12 +3,14 @@
  * (`larder.json`) written last, atomically and conditionally.
  *
  * Commit protocol (see docs/persistence.md):
- *  1. read the current manifest and its etag (generation G, or none);
+ *  1. read the current manifest and its etag (generation G, or none) and check it is the generation
+ *     the writer's data is based on (the one its context loaded or last committed), else CONFLICT;
  *  2. write every changed component under generation G+1 with a random writer token in the name;
  *     unchanged components keep pointing at their existing files;
- *  3. write `larder.json` with `ifMatch` = the etag read in 1 (or `"absent"`): a concurrent writer
- *     that committed meanwhile makes this fail with CONFLICT and nothing visible changes;
- *  4. delete files of generations <= G that the new manifest does not reference.
+ *  3. write `larder.json` (which carries its own checksum) with `ifMatch` = the etag read in 1 (or
+ *     `"absent"`): a compare-and-swap, so a concurrent writer that committed meanwhile makes this
+ *     fail with CONFLICT and nothing visible changes;
+ *  4. re-read the manifest and delete files of older generations that it does not reference.
  * A crash before 3 leaves generation G intact (plus orphans that a later commit removes).
  */
 import { randomBytes } from "node:crypto";
@@ -28,10 +30,11 @@ import {
   type VectorFileRef,
   componentFileName,
   entryFiles,
+  encodeManifest,
   generationOfFile,
-  validateManifest,
+  parseManifest,
 } from "./manifest.js";
-import { AsyncHashingCounter } from "./sha256.js";
+import { AsyncHashingCounter, sha256Hex } from "./sha256.js";
 
 const LITTLE_ENDIAN = endianness() === "LE";
 
@@ -120,9 +123,14 @@ export function jsonTreeComponent(args: {
 export interface ManifestRead {
   manifest: LarderManifest;
   etag: string | undefined;
+  /** SHA-256 of the manifest file: identifies the committed generation (see {@link LarderBase}). */
+  fileSha256: string;
 }
 
-/** Reads `larder.json` with a consistent etag; `undefined` when there is none. */
+/**
+ * Reads `larder.json` with a consistent etag; `undefined` when there is none. The manifest's own
+ * checksum is verified (CORRUPT when it fails; see `parseManifest`).
+ */
 export async function readManifest(fs: FileSystem, dir: string): Promise<ManifestRead | undefined> {
   const path = joinPath(dir, MANIFEST_FILE);
   for (let attempt = 0; ; attempt++) {
@@ -138,13 +146,8 @@ export async function readManifest(fs: FileSystem, dir: string): Promise<Manifes
     const after = await fs.stat(path);
     // A commit between the stat and the read would pair new bytes with an old etag: re-read.
     if (before.etag !== after?.etag && attempt < 5) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch (cause) {
-      throw errors.corrupt(`${path} is not valid JSON`, { cause, details: { file: path } });
-    }
-    return { manifest: validateManifest(parsed, path), etag: after?.etag };
+    const parsed = parseManifest(bytes, path);
+    return { manifest: parsed.manifest, etag: after?.etag, fileSha256: parsed.fileSha256 };
   }
 }
 
@@ -180,15 +183,64 @@ function swap32(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * A committed generation a context's data is based on: the one it loaded, or the one it last
+ * committed. `fileSha256` (the manifest file's hash) tells two commits of one generation number
+ * apart, should a file system ever let that happen.
+ */
+export interface LarderBase {
+  generation: number;
+  fileSha256: string;
+}
+
 export interface WriteLarderOptions {
   writer?: string;
   now?: () => Date;
+  /**
+   * What the caller's data is based on. `null`: nothing (a context that loaded no store here), so
+   * a directory that holds a manifest is CONFLICT. A {@link LarderBase}: that generation must still
+   * be the current one, else CONFLICT naming both. `undefined`: replace whatever is current
+   * (`overwrite`). Whatever it is, the manifest write is a compare-and-swap on the manifest read at
+   * the start, so a writer that commits meanwhile makes this one fail with CONFLICT.
+   */
+  base?: LarderBase | null;
 }
 
 export interface WriteLarderResult {
   manifest: LarderManifest;
   /** Component names whose previous files were reused as they were. */
   reused: string[];
+  /** The committed generation (what the next commit of this writer is based on). */
+  base: LarderBase;
+}
+
+function describeBase(base: LarderBase | null): string {
+  return base === null ? "no store (it did not load one from here)" : `generation ${base.generation}`;
+}
+
+/** CONFLICT unless `current` is what `base` says (see {@link WriteLarderOptions.base}). */
+function checkBase(base: LarderBase | null | undefined, current: ManifestRead | undefined, path: string): void {
+  if (base === undefined) return;
+  const currentGen = current?.manifest.generation;
+  if (base === null ? current === undefined : current !== undefined && current.manifest.generation === base.generation && current.fileSha256 === base.fileSha256) return;
+  const details = { file: path, expectedGeneration: base?.generation ?? null, currentGeneration: currentGen ?? null };
+  if (current === undefined) {
+    throw errors.conflict(
+      `${path} is gone: this context is based on generation ${base!.generation}, and the directory has no store any more. ` +
+        "Persist with {overwrite: true} to write this context's state there anyway.",
+      { details },
+    );
+  }
+  const what =
+    base !== null && base.generation === currentGen
+      ? `holds another commit of generation ${currentGen} than the one this context is based on`
+      : `is at generation ${currentGen}, but this context is based on ${describeBase(base)}`;
+  throw errors.conflict(
+    `${path} ${what}: another writer committed since, and persisting would drop its changes. ` +
+      "Reload (StorageContext.fromPersistDir) and re-apply your changes, then persist again; " +
+      `or persist with {overwrite: true} to replace generation ${currentGen} with this context's state.`,
+    { details },
+  );
 }
 
 /** Persists components as a new generation and commits it (see the protocol above). */
@@ -199,7 +251,9 @@ export async function writeLarder(
   skipped: Record<string, SkippedEntry>,
   options: WriteLarderOptions = {},
 ): Promise<WriteLarderResult> {
+  const manifestPath = joinPath(dir, MANIFEST_FILE);
   const current = await readManifest(fs, dir);
+  checkBase(options.base, current, manifestPath);
   const generation = (current?.manifest.generation ?? 0) + 1;
   const token = newToken();
   const entries: Record<string, ComponentEntry> = {};
@@ -219,7 +273,7 @@ export async function writeLarder(
     const failed = written.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
   } catch (err) {
-    await deleteFiles(fs, dir, newFilesOf(entries, generation)).catch(() => undefined);
+    await deleteFiles(fs, dir, filesOfToken(entries, generation, token)).catch(() => undefined);
     throw err;
   }
 
@@ -232,27 +286,41 @@ export async function writeLarder(
     components: entries,
     skipped,
   };
-  const manifestPath = joinPath(dir, MANIFEST_FILE);
-  const body = `${JSON.stringify(manifest, null, 2)}\n`;
+  const body = encodeManifest(manifest);
   try {
     await fs.write(manifestPath, body, {
       // Without etags (a FileSystem that has none) the commit is unconditional: documented limitation.
       ...(current ? (current.etag !== undefined ? { ifMatch: { etag: current.etag } } : {}) : { ifMatch: "absent" as const }),
     });
   } catch (err) {
-    // Our files are unreferenced; remove them so a lost race leaves nothing behind.
-    await deleteFiles(fs, dir, newFilesOf(entries, generation)).catch(() => undefined);
+    // Our files (this writer's token) are unreferenced; remove them so a lost race leaves nothing behind.
+    await deleteFiles(fs, dir, filesOfToken(entries, generation, token)).catch(() => undefined);
     if (isStorageError(err, "CONFLICT")) {
+      const now = await readManifest(fs, dir).catch(() => undefined);
+      const based = current ? `generation ${current.manifest.generation}` : "an empty directory";
       throw errors.conflict(
-        `another writer committed ${manifestPath} while generation ${generation} was being written; reload and persist again`,
-        { cause: err, details: { file: manifestPath, generation } },
+        `another writer committed ${manifestPath}${now ? ` (now generation ${now.manifest.generation})` : ""} while this one wrote generation ${generation} ` +
+          `on top of ${based}; nothing of this persist was committed. Reload (StorageContext.fromPersistDir) and re-apply your changes, ` +
+          "then persist again; or persist with {overwrite: true} to replace it.",
+        {
+          cause: err,
+          details: { file: manifestPath, generation, expectedGeneration: current?.manifest.generation ?? null, currentGeneration: now?.manifest.generation ?? null },
+        },
       );
     }
     throw err;
   }
   for (const c of components) c.committed?.(entries[c.name]!);
-  await collectGarbage(fs, dir, manifest).catch(() => undefined);
-  return { manifest, reused };
+  // Cleanup works from the manifest as it is now (re-read: a later writer may have committed on
+  // top of ours); it only deletes files of older generations that this manifest does not name.
+  try {
+    const now = await readManifest(fs, dir);
+    if (now && now.manifest.generation >= generation) await collectGarbage(fs, dir, now.manifest);
+  } catch {
+    // Best effort: leftovers go at the next commit.
+  }
+  await fs.cleanupTempFiles?.({ dir }).catch(() => undefined);
+  return { manifest, reused, base: { generation, fileSha256: sha256Hex(body) } };
 }
 
 /** Whether two entries reference the same files with the same checksums. */
@@ -262,10 +330,12 @@ export function sameFiles(a: ComponentEntry, b: ComponentEntry): boolean {
   return fa.length === fb.length && fa.every((f, i) => f.file === fb[i]!.file && f.sha256 === fb[i]!.sha256);
 }
 
-function newFilesOf(entries: Record<string, ComponentEntry>, generation: number): string[] {
+/** Files of `entries` that this writer wrote (its generation and random token in the name). */
+function filesOfToken(entries: Record<string, ComponentEntry>, generation: number, token: string): string[] {
+  const mine = componentFileName(generation, token, "");
   return Object.values(entries)
     .flatMap((e) => entryFiles(e).map((f) => f.file))
-    .filter((f) => generationOfFile(f) === generation);
+    .filter((f) => f.startsWith(mine));
 }
 
 async function deleteFiles(fs: FileSystem, dir: string, files: readonly string[]): Promise<void> {
@@ -460,12 +530,12 @@ export async function readLarder<T>(
   fs: FileSystem,
   dir: string,
   load: (manifest: LarderManifest) => Promise<T>,
-): Promise<{ manifest: LarderManifest; value: T } | undefined> {
+): Promise<{ manifest: LarderManifest; value: T; base: LarderBase } | undefined> {
   for (let attempt = 0; ; attempt++) {
     const read = await readManifest(fs, dir);
     if (!read) return undefined;
     try {
-      return { manifest: read.manifest, value: await load(read.manifest) };
+      return { manifest: read.manifest, value: await load(read.manifest), base: { generation: read.manifest.generation, fileSha256: read.fileSha256 } };
     } catch (err) {
       if (attempt < 3 && isStorageError(err) && (err.code === "NOT_FOUND" || err.code === "CORRUPT")) {
         const again = await readManifest(fs, dir).catch(() => undefined);

@@ -5,10 +5,17 @@
  * generation or is still the previous one.
  */
 import { errors } from "../errors.js";
+import { sha256Hex } from "./sha256.js";
 
 export const MANIFEST_FILE = "larder.json";
-/** The format version this code writes. Readers accept 1..LARDER_FORMAT_VERSION. */
-export const LARDER_FORMAT_VERSION = 1;
+/**
+ * The format version this code writes. Readers accept 1..LARDER_FORMAT_VERSION. Version 2 added
+ * the manifest's own checksum (see {@link encodeManifest}); version 1 manifests have none and
+ * still load.
+ */
+export const LARDER_FORMAT_VERSION = 2;
+/** The first format version whose manifest carries its own checksum. */
+export const MANIFEST_CHECKSUM_VERSION = 2;
 
 export type ComponentKind =
   | "docstore"
@@ -91,6 +98,11 @@ export interface SkippedEntry {
 export interface LarderManifest {
   format: "larder";
   formatVersion: number;
+  /**
+   * Format version 2+: SHA-256 (hex) of the manifest file's bytes before its `"checksum"` member
+   * (see {@link encodeManifest}). Absent in version 1 manifests and in a manifest being built.
+   */
+  checksum?: string;
   generation: number;
   createdAt: string;
   /** Which library wrote it, e.g. `@larder/core`. */
@@ -186,4 +198,65 @@ export function validateManifest(value: unknown, file: string): LarderManifest {
   const skipped = value["skipped"] ?? {};
   if (!isObject(skipped)) throw corrupt("skipped is not an object");
   return { ...(value as unknown as LarderManifest), skipped: skipped as Record<string, SkippedEntry> };
+}
+
+const CHECKSUM_TAIL = /,\n {2}"checksum": "([0-9a-f]{64})"\n\}\n$/;
+
+/**
+ * The bytes of `larder.json` for `manifest` (any `checksum` member is replaced): the manifest as
+ * JSON (2-space indent) whose last member is `"checksum"`, the SHA-256 of every byte before the
+ * `,` that opens that member. Any change to those bytes, or to the checksum itself, is detected.
+ */
+export function encodeManifest(manifest: LarderManifest): string {
+  const { checksum: _ignored, ...rest } = manifest;
+  const body = JSON.stringify(rest, null, 2);
+  // `body` ends with "\n}": the checksum member goes in before the closing brace.
+  const head = body.slice(0, -2);
+  return `${head},\n  "checksum": "${sha256Hex(head)}"\n}\n`;
+}
+
+export interface ParsedManifest {
+  manifest: LarderManifest;
+  /** SHA-256 of the whole file: identifies this committed generation (what a context loaded). */
+  fileSha256: string;
+}
+
+/**
+ * Parses and validates the bytes of `larder.json` (`file` names it in errors). Order matters: a
+ * checksum member that is present must match (else CORRUPT) before anything the file says is
+ * believed, so a damaged `formatVersion` reads as CORRUPT, not as a newer format. Without a
+ * checksum member, a manifest of version 2 or later is CORRUPT (the member was damaged or removed);
+ * version 1 manifests (written before checksums) load without one; a version newer than this
+ * library reads is UNSUPPORTED.
+ */
+export function parseManifest(bytes: Uint8Array, file: string): ParsedManifest {
+  const corrupt = (why: string, cause?: unknown) => errors.corrupt(`${file}: ${why}`, { cause, details: { file } });
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw corrupt("not valid UTF-8", cause);
+  }
+  const tail = CHECKSUM_TAIL.exec(text);
+  if (tail) {
+    const head = text.slice(0, tail.index);
+    if (sha256Hex(head) !== tail[1]) throw corrupt("fails its own checksum (the manifest was damaged or edited)");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw errors.corrupt(`${file} is not valid JSON`, { cause, details: { file } });
+  }
+  if (tail) {
+    // The verified checksum must be the member JSON.parse saw (not a duplicate key before it).
+    if (!isObject(parsed) || parsed["checksum"] !== tail[1]) throw corrupt("the checksum member is malformed");
+  }
+  const manifest = validateManifest(parsed, file);
+  if (!tail) {
+    if (manifest.formatVersion >= MANIFEST_CHECKSUM_VERSION) throw corrupt(`format version ${manifest.formatVersion} requires the manifest's checksum, which is missing or damaged`);
+  } else if (manifest.formatVersion < MANIFEST_CHECKSUM_VERSION) {
+    throw corrupt(`format version ${manifest.formatVersion} has no checksum member`);
+  }
+  return { manifest, fileSha256: sha256Hex(bytes) };
 }

@@ -19,22 +19,22 @@ import { VectorMatrix } from "../vector/kernel.js";
 import type { VectorStore } from "../vector/types.js";
 import { joinPath } from "./fs-io.js";
 import { pyJson, pyJsonFromJsonText, pyJsonParts } from "./json-stream.js";
-import { jsonTreeComponent, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
+import { jsonTreeComponent, type LarderBase, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
 import {
   chatStoreParts,
   chatStoreVersionOf,
-  checkLlamaIndexVersion,
   compactJsonParts,
+  checkLlamaIndexVersion,
   DEFAULT_LLAMAINDEX_VERSION,
   hasLlamaIndexIndexData,
   isLlamaIndexDir,
   type LlamaIndexVersion,
   readChatStoreFile,
+  readKVFile,
   rememberChatStoreVersion,
   LLAMAINDEX_FILES,
   listDir,
   normaliseChatDict,
-  readKVFile,
   normaliseVectorDict,
   pyDictParts,
   readJsonFile,
@@ -47,6 +47,7 @@ import {
 import { type ComponentEntry, type LarderManifest, MANIFEST_FILE, type SkippedEntry } from "./manifest.js";
 import { checkDocstoreDict, checkIndexStoreDict } from "./llamaindex-verify.js";
 import { SimpleGraphStore } from "./simple-graph-store.js";
+import { llamaIndexExportKV } from "./llamaindex-export.js";
 import { readVectorComponent, vectorComponent, type VectorMemory } from "./vector-component.js";
 import { kvComponent as kvLarderComponent, readKVComponent, readTreeWithDeltas, type KVMemory } from "./kv-component.js";
 
@@ -94,6 +95,15 @@ export interface PersistOptions {
    */
   incremental?: boolean;
   /**
+   * Larder format. By default a persist commits only on top of the generation this context loaded
+   * from `dir` (or last committed there): if another writer committed since, or `dir` holds a store
+   * this context did not load, it fails with `CONFLICT` naming both generations, and nothing is
+   * written. `overwrite: true` replaces whatever generation is current with this context's state
+   * (the other writer's changes are dropped). Either way the commit itself is a compare-and-swap:
+   * a writer committing at the same moment makes this one fail with `CONFLICT`.
+   */
+  overwrite?: boolean;
+  /**
    * LlamaIndex format: the Python LlamaIndex version whose file forms to write where versions
    * differ (the chat store: a JSON string for 0.10, `json.dumps` for 0.12, compact for 0.14).
    * Default: the form the store's file had when it was loaded, else `"0.14"`.
@@ -103,7 +113,7 @@ export interface PersistOptions {
 
 export interface PersistResult {
   format: PersistFormat;
-  /** Larder format: the generation committed. */
+  /** Larder format: the generation committed (the next persist of this context is based on it). */
   generation?: number;
   /** Files written (names inside the directory). */
   written: string[];
@@ -243,6 +253,8 @@ export class StorageContext {
   readonly #memory = new Map<string, Map<string, VectorMemory>>();
   /** Per persist place: the docstore / index store references last written there. */
   readonly #kvMemory = new Map<string, Map<string, KVMemory>>();
+  /** Per persist place: the Larder generation this context loaded or last committed there. */
+  readonly #bases = new Map<string, LarderBase>();
   #persisting: Promise<unknown> = Promise.resolve();
 
   constructor(init: StorageContextInit = {}) {
@@ -294,7 +306,13 @@ export class StorageContext {
   /**
    * Loads a persist dir (path or URL; or a path in `fs`). The format is detected: `larder.json`
    * means the Larder format, else LlamaIndex's files (Python-written ones included). Stores given
-   * in `options` are used as they are instead of being loaded. Nothing persisted there: NOT_FOUND.
+   * in `options` are used as they are instead of being loaded.
+   *
+   * Nothing persisted there (no manifest, no LlamaIndex files): `NOT_FOUND` with
+   * `details.reason === "empty"` — the only case a caller may treat as "no store yet". A store that
+   * exists but does not load is another error: `CORRUPT` (damaged manifest or file, named in
+   * `details.file`), `NOT_FOUND` naming the missing file in `details.file` (no `reason`),
+   * `UNSUPPORTED` (newer format), `INVALID_ARGUMENT` (a remote store to pass in), `CONNECTION`.
    */
   static async fromPersistDir(dir: string, options: FromPersistDirOptions = {}): Promise<StorageContext> {
     const { fs, ...init } = options;
@@ -302,7 +320,7 @@ export class StorageContext {
     const detected = await detectFormat(target);
     if (!detected) {
       throw errors.notFound(`nothing persisted at ${JSON.stringify(dir)}: no ${MANIFEST_FILE} and no LlamaIndex files`, {
-        details: { dir: redactCredentials(dir) },
+        details: { dir: redactCredentials(dir), reason: "empty" },
       });
     }
     const ctx = await StorageContext.#load(target, detected, init);
@@ -339,13 +357,15 @@ export class StorageContext {
     const graphFile = read.manifest.components["graph_store"]?.file;
     if (loaded.graphStore && graphFile) ctx.#graphVersion = { store: loaded.graphStore, version: loaded.graphStore.version, key: target.key, file: graphFile };
     ctx.#memory.set(target.key, memory);
+    ctx.#bases.set(target.key, read.base);
     return ctx;
   }
 
   /**
    * Writes the in-memory stores to `dir` (default: the context's `persistDir`, else `./storage`).
-   * Larder format: a new generation, committed atomically (see docs/persistence.md); a concurrent
-   * commit by another writer is CONFLICT. LlamaIndex format: Python-compatible files, each written
+   * Larder format: a new generation, committed atomically on top of the generation this context
+   * loaded or last committed there (see docs/persistence.md); if another writer committed since,
+   * or the directory holds a store this context did not load, CONFLICT (unless `overwrite`). LlamaIndex format: Python-compatible files, each written
    * atomically. Persists of one context are serialised.
    */
   async persist(dir?: string, options: PersistOptions = {}): Promise<PersistResult> {
@@ -360,6 +380,7 @@ export class StorageContext {
   async #persist(dir: string | undefined, options: PersistOptions): Promise<PersistResult> {
     const format = options.format ?? "larder";
     if (format !== "larder" && format !== "llamaindex") throw errors.invalid(`unknown persist format ${JSON.stringify(format)}`);
+    if (options.overwrite !== undefined && typeof options.overwrite !== "boolean") throw errors.invalid("persist option overwrite must be a boolean");
     for (const ns of Object.keys(this.vectorStores)) checkNamespace(ns);
     const fs = options.fs ?? (dir === undefined ? this.fs : undefined);
     const target = await resolveTarget(dir ?? this.persistDir, fs);
@@ -455,7 +476,10 @@ export class StorageContext {
       } else skipped["chat_store"] = { kind: "chat_store", store: storeName(c), reason: "remote" };
     }
 
-    const result = await writeLarder(target.fs, target.dir, components, skipped);
+    const result = await writeLarder(target.fs, target.dir, components, skipped, {
+      base: options.overwrite === true ? undefined : (this.#bases.get(target.key) ?? null),
+    });
+    this.#bases.set(target.key, result.base);
     // Forget vector memories of namespaces that are gone.
     for (const name of [...memory.keys()]) if (!(name in result.manifest.components)) memory.delete(name);
     this.#memory.set(target.key, memory);
@@ -485,8 +509,8 @@ export class StorageContext {
     }
     const written: string[] = [];
     const skipped: string[] = [];
-    const docKV = memoryKV(this.docStore);
-    const idxKV = memoryKV(this.indexStore);
+    // Python's retriever needs every vector row's node in the docstore and in `nodes_dict` (llamaindex-export.ts).
+    const { docKV, indexKV: idxKV } = await llamaIndexExportKV({ docStore: this.docStore, indexStore: this.indexStore, vectorStore: this.vectorStores[DEFAULT_VECTOR_NAMESPACE], docKV: memoryKV(this.docStore), indexKV: memoryKV(this.indexStore) });
     // Everything is serialised from the stores before the first write, so a bad store fails early.
     const jobs: [string, Iterable<string>][] = [];
     if (docKV) jobs.push([LLAMAINDEX_FILES.docstore, kvFileParts(docKV)]);
