@@ -8,6 +8,8 @@ import {
   MANIFEST_FILE,
   readManifest,
   resolveFileSystem,
+  isLlamaIndexDir,
+  verifyLlamaIndexFolder,
   sha256Hex,
   SimpleChatStore,
   SimplePropertyGraphStore,
@@ -331,9 +333,16 @@ export interface VerifyFile {
   bytes: number;
   ok: boolean;
   problem?: string;
+  /** LlamaIndex folders: where the first damaged value of the file is. */
+  collection?: string;
+  key?: string;
 }
 
-export async function verify(target: string, o: GlobalOptions, out: Out): Promise<{ ok: boolean; generation: number; formatVersion: number; files: VerifyFile[] }> {
+export async function verify(
+  target: string,
+  o: GlobalOptions,
+  out: Out,
+): Promise<{ ok: boolean; generation: number; formatVersion: number; files: VerifyFile[]; format?: "llamaindex" }> {
   const backend = backendOf(target);
   if (!["local", "memory", "s3"].includes(backend)) throw errors.invalid(`verify checks a persisted directory (a path or s3:// URL), not ${backend}`);
   const unregister = backend === "s3" ? await registerS3() : undefined;
@@ -341,10 +350,25 @@ export async function verify(target: string, o: GlobalOptions, out: Out): Promis
     const fs: FileSystem = await resolveFileSystem(target);
     const m = await readManifest(fs, "");
     if (!m) {
-      const li = (await fs.exists("docstore.json")) || (await fs.exists("index_store.json"));
-      throw errors.notFound(
-        li ? `${target} holds LlamaIndex files, which have no checksums: only the Larder format (${MANIFEST_FILE}) can be verified` : `no ${MANIFEST_FILE} in ${target}`,
-      );
+      const top = (await fs.list("")).filter((n) => !n.includes("/"));
+      if (!isLlamaIndexDir(top)) throw errors.notFound(`no ${MANIFEST_FILE} and no LlamaIndex files in ${target}`);
+      // LlamaIndex files have no checksums: every value is parsed and checked instead (core).
+      const r = await verifyLlamaIndexFolder(fs, "");
+      const files: VerifyFile[] = r.files.map((f) => ({
+        file: f.file,
+        component: f.component,
+        bytes: f.bytes,
+        ok: f.ok,
+        ...(f.damage ? { problem: f.damage.message } : {}),
+        ...(f.damage?.collection !== undefined ? { collection: f.damage.collection } : {}),
+        ...(f.damage?.key !== undefined ? { key: f.damage.key } : {}),
+      }));
+      if (!o.json) {
+        out(`${target}: LlamaIndex format (no checksums: every value parsed), ${files.length} files`);
+        for (const f of files) out(`  ${f.ok ? "ok     " : "BROKEN "} ${f.file}  (${f.component}, ${formatBytes(f.bytes)})${f.problem ? `: ${f.problem}` : ""}`);
+        out(r.ok ? "every value parses" : `${files.filter((f) => !f.ok).length} damaged file(s)`);
+      }
+      return { ok: r.ok, generation: 0, formatVersion: 0, files, format: "llamaindex" };
     }
     const refs: { file: string; bytes: number; sha256: string; component: string }[] = [];
     for (const [name, e] of Object.entries(m.manifest.components)) {

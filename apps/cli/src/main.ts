@@ -72,7 +72,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
 
   program
     .command("verify")
-    .description("check every file of a Larder-format directory against the manifest's sizes and SHA-256")
+    .description("check every file of a Larder-format directory against the manifest's sizes and SHA-256; of a LlamaIndex folder, parse and check every value")
     .argument("<dir>", "a directory or s3://bucket/prefix")
     .action(async (dir: string) => {
       const r = await verify(dir, globals(), io.out);
