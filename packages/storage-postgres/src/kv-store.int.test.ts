@@ -3,6 +3,7 @@ import { describeKVStore } from "@larder/conformance/kv";
 import { describeDocStore } from "@larder/conformance/docstore";
 import { describeIndexStore } from "@larder/conformance/indexstore";
 import { HOSTILE_STRINGS, expectStorageError, uniqueNamespace } from "@larder/conformance";
+import { StorageError } from "@larder/core/errors";
 import { TextNode } from "@larder/core/schema";
 import { PostgresChatStore, PostgresDocumentStore, PostgresIndexStore, PostgresKVStore, PostgresVectorStore } from "./index.js";
 import { POSTGRES_URL, postgresSkipReason, testPool } from "./test-support/postgres.js";
@@ -125,6 +126,50 @@ describe.skipIf(skip !== undefined)(`PostgresKVStore${skip ? ` (skipped: ${skip}
       await Promise.all(stores.map((s, i) => s.put(`k${i}`, { i })));
       expect(Object.keys(await stores[0]!.getAll())).toHaveLength(8);
       await stores[0]!.drop();
+    });
+
+    it("transaction: holders of one lock never overlap across instances, and each commits all or nothing", async () => {
+      const table = uniqueNamespace("tx");
+      const stores = Array.from({ length: 5 }, () => new PostgresKVStore({ pool, table }));
+      try {
+        await stores[0]!.put("n", { v: 0 }, "counter");
+        let inside = 0;
+        let overlaps = 0;
+        await Promise.all(
+          stores.flatMap((kv) =>
+            [1, 2, 3, 4].map(() =>
+              kv.transaction("ns/lock", async (tx) => {
+                if (++inside > 1) overlaps++;
+                const v = ((await tx.get("n", "counter"))?.["v"] as number) + 1;
+                await tx.putAll([["n", { v }], [`seen${v}`, { v }]], "counter", { batchSize: 1 });
+                inside--;
+              }),
+            ),
+          ),
+        );
+        expect(overlaps).toBe(0);
+        expect(await stores[0]!.get("n", "counter")).toEqual({ v: 20 });
+        // A rejection rolls back every write made through the transaction's store, multi-statement ones included.
+        const err = await expectStorageError(
+          () =>
+            stores[1]!.transaction("ns/lock", async (tx) => {
+              await tx.putAll([["n", { v: -1 }], ["other", { x: 1 }]], "counter", { batchSize: 1 });
+              await tx.deleteMany(["seen1", "seen2"], "counter");
+              expect(await tx.get("n", "counter")).toEqual({ v: -1 }); // it reads its own writes
+              expect(await stores[2]!.get("n", "counter")).toEqual({ v: 20 }); // others do not, yet
+              throw new StorageError("CONFLICT", "changed my mind");
+            }),
+          "CONFLICT",
+        );
+        expect(err.message).toContain("changed my mind");
+        const all = await stores[0]!.getAll("counter");
+        expect(all["n"]).toEqual({ v: 20 });
+        expect(all["other"]).toBeUndefined();
+        expect(Object.keys(all)).toHaveLength(21);
+        await expectStorageError(() => stores[0]!.transaction("", async () => 1), "INVALID_ARGUMENT");
+      } finally {
+        await stores[0]!.drop();
+      }
     });
 
     it("putAll is one statement per batch and all-or-nothing across batches", async () => {

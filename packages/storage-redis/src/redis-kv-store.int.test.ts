@@ -22,6 +22,80 @@ for (const { label, reason, client } of targets) {
       const prefix = cleanedPrefixes(client, "kvx");
       const store = () => new RedisKVStore({ client, prefix: prefix() });
 
+      it("transaction: holders of one lock never overlap, across store instances", async () => {
+        const p = prefix();
+        const stores = Array.from({ length: 10 }, () => new RedisKVStore({ client, prefix: p }));
+        await stores[0]!.put("n", { v: 0 }, "counter");
+        let inside = 0;
+        let overlaps = 0;
+        await Promise.all(
+          stores.flatMap((kv) =>
+            [1, 2, 3].map(() =>
+              kv.transaction("ns/lock", async (tx) => {
+                if (++inside > 1) overlaps++;
+                const v = ((await tx.get("n", "counter"))?.["v"] as number) + 1;
+                await new Promise((r) => setTimeout(r, 1));
+                await tx.put("n", { v }, "counter");
+                inside--;
+              }),
+            ),
+          ),
+        );
+        expect(overlaps).toBe(0);
+        expect(await stores[0]!.get("n", "counter")).toEqual({ v: 30 });
+        // The lock is a plain string key, gone after use, and not a collection.
+        expect(await client.exists(`${p}ns/lock`)).toBe(0);
+        expect(await stores[0]!.collections()).toEqual(["counter"]);
+      });
+
+      it("transaction: a rejection passes through and releases the lock; waiting too long is CONFLICT without calling fn", async () => {
+        const p = prefix();
+        const a = new RedisKVStore({ client, prefix: p });
+        const b = new RedisKVStore({ client, prefix: p, lockWaitMs: 150 });
+        await expect(a.transaction("l", async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+        expect(await b.transaction("l", async () => "free")).toBe("free");
+        let release!: () => void;
+        const held = a.transaction("l", () => new Promise<void>((r) => (release = r)));
+        await expect.poll(() => client.exists(`${p}l`)).toBe(1);
+        let called = false;
+        const err = await expectStorageError(
+          () =>
+            b.transaction("l", async () => {
+              called = true;
+            }),
+          "CONFLICT",
+        );
+        expect(err.message).toContain("waiting for the lock");
+        expect(called).toBe(false);
+        release();
+        await held;
+        expect(await b.transaction("l", async () => "again")).toBe("again");
+      });
+
+      it("transaction: a lease taken over by another holder is CONFLICT afterwards, and the other's lock is left alone", async () => {
+        const p = prefix();
+        const kv = new RedisKVStore({ client, prefix: p, lockLeaseMs: 90 });
+        const err = await expectStorageError(
+          () =>
+            kv.transaction("l", async () => {
+              // As if our lease had run out and another process had taken the lock.
+              await client.set(`${p}l`, "someone-else");
+              await new Promise((r) => setTimeout(r, 200));
+            }),
+          "CONFLICT",
+        );
+        expect(err.message).toContain("expired");
+        expect(await client.get(`${p}l`)).toBe("someone-else");
+      });
+
+      it("transaction: bad lock names and lock options are INVALID_ARGUMENT", async () => {
+        const kv = store();
+        await expectStorageError(() => kv.transaction("", async () => 1), "INVALID_ARGUMENT");
+        await expectStorageError(() => kv.transaction("l", undefined as never), "INVALID_ARGUMENT");
+        await expectStorageError(() => new RedisKVStore({ client, lockLeaseMs: 0 }), "INVALID_ARGUMENT");
+        await expectStorageError(() => new RedisKVStore({ client, lockWaitMs: 1.5 }), "INVALID_ARGUMENT");
+      });
+
       it("stores one hash per collection, named prefix + collection, with JSON fields (Python's layout)", async () => {
         const kv = store();
         await kv.putAll([["a", { x: 1 }], ["b", { y: "ü" }]], "docstore/doc");
