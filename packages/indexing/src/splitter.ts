@@ -101,37 +101,39 @@ export class SentenceSplitter {
     return this.#merge(text, pieces);
   }
 
-  /** Splits documents into TextNodes with SOURCE (and PREVIOUS/NEXT) relationships, inherited metadata and char offsets. */
+  /**
+   * Splits documents into TextNodes with SOURCE (and PREVIOUS/NEXT) relationships, inherited metadata
+   * and char offsets. Nodes are appended one at a time (never spread into a push): a single
+   * document may give hundreds of thousands of chunks.
+   */
   getNodesFromDocuments(documents: readonly BaseNode[]): TextNode[] {
     const out: TextNode[] = [];
     for (const doc of documents) {
       const chunks = this.splitText(doc.text);
       const source: RelatedNodeInfo = { nodeId: doc.id, nodeType: doc.type, metadata: { ...doc.metadata }, hash: doc.hash };
-      const nodes = chunks.map(
-        (c, i) =>
-          new TextNode({
-            id: this.#idFn(doc.id, i),
-            text: c.text,
-            metadata: structuredClone(doc.metadata),
-            excludedEmbedMetadataKeys: [...doc.excludedEmbedMetadataKeys],
-            excludedLlmMetadataKeys: [...doc.excludedLlmMetadataKeys],
-            metadataTemplate: doc.metadataTemplate,
-            metadataSeparator: doc.metadataSeparator,
-            textTemplate: doc.textTemplate,
-            startCharIdx: c.start,
-            endCharIdx: c.end,
-            relationships: { [NodeRelationship.SOURCE]: { ...source, metadata: { ...doc.metadata } } },
-          }),
-      );
-      if (this.includePrevNextRel) {
-        nodes.forEach((n, i) => {
-          const prev = nodes[i - 1];
-          const next = nodes[i + 1];
-          if (prev) n.relationships[NodeRelationship.PREVIOUS] = { nodeId: prev.id, nodeType: ObjectType.TEXT, metadata: {}, hash: null };
-          if (next) n.relationships[NodeRelationship.NEXT] = { nodeId: next.id, nodeType: ObjectType.TEXT, metadata: {}, hash: null };
+      let prev: TextNode | undefined;
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        const node = new TextNode({
+          id: this.#idFn(doc.id, i),
+          text: c.text,
+          metadata: structuredClone(doc.metadata),
+          excludedEmbedMetadataKeys: [...doc.excludedEmbedMetadataKeys],
+          excludedLlmMetadataKeys: [...doc.excludedLlmMetadataKeys],
+          metadataTemplate: doc.metadataTemplate,
+          metadataSeparator: doc.metadataSeparator,
+          textTemplate: doc.textTemplate,
+          startCharIdx: c.start,
+          endCharIdx: c.end,
+          relationships: { [NodeRelationship.SOURCE]: { ...source, metadata: { ...doc.metadata } } },
         });
+        if (this.includePrevNextRel && prev) {
+          node.relationships[NodeRelationship.PREVIOUS] = { nodeId: prev.id, nodeType: ObjectType.TEXT, metadata: {}, hash: null };
+          prev.relationships[NodeRelationship.NEXT] = { nodeId: node.id, nodeType: ObjectType.TEXT, metadata: {}, hash: null };
+        }
+        out.push(node);
+        prev = node;
       }
-      out.push(...nodes);
     }
     return out;
   }
