@@ -1,5 +1,6 @@
 // Neo4j-specific behaviour beyond the kit: the graph mapping, hostile labels against a canary,
 // reading graphs written the way LlamaIndex's Python store writes them, error mapping.
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectStorageError, uniqueNamespace } from "@larder/conformance";
 import { chunkNode, entityNode, nodeId, relation, type LabelledNode } from "@larder/core";
@@ -31,25 +32,26 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
     await s.upsertRelations([relation({ label: "WORKS_AT", sourceId: "Alice", targetId: "Acme" })]);
     const rows = await s.structuredQuery(
       "MATCH (n:__Node__) WHERE $ns IN labels(n) RETURN n.id AS id, labels(n) AS labels, n {.*, embedding: null} AS props ORDER BY id",
-      { ns: s.namespace },
+      { ns: s.namespaceLabel },
     );
+    expect(s.namespaceLabel).toBe(`__larder_ns__:${s.namespace}`);
     const byId = Object.fromEntries(rows.map((r) => [r["id"], r]));
-    expect((byId["Alice"]!["labels"] as string[]).sort()).toEqual(["PERSON", "__Entity__", "__Node__", s.namespace!].sort());
+    expect((byId["Alice"]!["labels"] as string[]).sort()).toEqual(["PERSON", "__Entity__", "__Node__", s.namespaceLabel!].sort());
     expect(byId["Alice"]!["props"]).toEqual({ id: "Alice", name: "Alice", age: 30, embedding: null });
-    expect((byId["c1"]!["labels"] as string[]).sort()).toEqual(["Chunk", "__Node__", "text_chunk", s.namespace!].sort());
+    expect((byId["c1"]!["labels"] as string[]).sort()).toEqual(["Chunk", "__Node__", "text_chunk", s.namespaceLabel!].sort());
     expect(byId["c1"]!["props"]).toEqual({ id: "c1", text: "Alice.", doc_id: "d1", embedding: null });
     // the placeholder endpoint is an entity labelled "entity"
-    expect((byId["Acme"]!["labels"] as string[]).sort()).toEqual(["__Entity__", "__Node__", "entity", s.namespace!].sort());
+    expect((byId["Acme"]!["labels"] as string[]).sort()).toEqual(["__Entity__", "__Node__", "entity", s.namespaceLabel!].sort());
     const constraints = await s.structuredQuery("SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties, type WHERE name = $n RETURN *", {
-      n: `larder_${s.namespace}_id`,
+      n: `larder.ns.${s.namespace}.id`,
     });
     expect(constraints).toEqual([
-      { name: `larder_${s.namespace}_id`, labelsOrTypes: [s.namespace], properties: ["id"], type: "UNIQUENESS" },
+      { name: `larder.ns.${s.namespace}.id`, labelsOrTypes: [s.namespaceLabel], properties: ["id"], type: "UNIQUENESS" },
     ]);
     const idx = await s.structuredQuery("SHOW INDEXES YIELD name, type, labelsOrTypes, properties WHERE name = $n RETURN type, labelsOrTypes, properties", {
       n: s.vectorIndexName,
     });
-    expect(idx).toEqual([{ type: "VECTOR", labelsOrTypes: [s.namespace], properties: ["embedding"] }]);
+    expect(idx).toEqual([{ type: "VECTOR", labelsOrTypes: [s.namespaceLabel], properties: ["embedding"] }]);
   });
 
   it("stores a label like X`) DETACH DELETE n // literally and deletes nothing else", async () => {
@@ -62,11 +64,11 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
     await s.upsertRelations([relation({ label: hostile, sourceId: "h", targetId: "h2", properties: { [hostile]: 1 } })]);
     await s.getTriplets({ relationNames: [hostile], properties: { [hostile]: 1 } });
     await s.delete({ relationNames: [`${hostile}-other`], entityNames: ["nobody"], properties: { [hostile]: "no" } });
-    const labels = await s.structuredQuery("MATCH (n {id: 'h'}) WHERE $ns IN labels(n) RETURN labels(n) AS labels", { ns: s.namespace });
+    const labels = await s.structuredQuery("MATCH (n {id: 'h'}) WHERE $ns IN labels(n) RETURN labels(n) AS labels", { ns: s.namespaceLabel });
     expect(labels.length).toBe(1);
     expect(labels[0]!["labels"]).toContain(hostile);
     const types = await s.structuredQuery("MATCH (a {id: 'h'})-[r]->() WHERE $ns IN labels(a) RETURN type(r) AS t, properties(r) AS p", {
-      ns: s.namespace,
+      ns: s.namespaceLabel,
     });
     expect(types).toEqual([{ t: hostile, p: { [hostile]: 1 } }]);
     expect(ids(await s.get())).toEqual(["h", "h2"]);
@@ -98,7 +100,7 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
        CREATE (o:__Node__:__Entity__:ORG {id: 'Acme', name: 'Acme', triplet_source_id: 'node-1', embedding: [0.0, 1.0]})
        CREATE (c)-[:MENTIONS]->(a), (c)-[:MENTIONS]->(o)
        CREATE (a)-[:WORKS_AT {triplet_source_id: 'node-1', since: 2020}]->(o)
-       SET c:\`${s.namespace}\`, a:\`${s.namespace}\`, o:\`${s.namespace}\``,
+       SET c:\`${s.namespaceLabel}\`, a:\`${s.namespaceLabel}\`, o:\`${s.namespaceLabel}\``,
     );
     const nodes = await s.get();
     const byId = Object.fromEntries(nodes.map((n) => [nodeId(n), n]));
@@ -130,7 +132,7 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
     await s.upsertNodes([entityNode({ name: "dup" })]);
     await expectStorageError(() => s.structuredQuery("MATCH (n RETURN n"), "INVALID_ARGUMENT");
     const e = await expectStorageError(
-      () => s.structuredQuery(`CREATE (n:__Node__:\`${s.namespace}\` {id: 'dup'})`),
+      () => s.structuredQuery(`CREATE (n:__Node__:\`${s.namespaceLabel}\` {id: 'dup'})`),
       "CONFLICT",
     );
     expect(e.message).toContain("Neo4jPropertyGraphStore");
@@ -176,8 +178,56 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
   });
 });
 
+/** Runs `fn`, expecting CONNECTION; returns how long it took. */
+async function failsWithConnection(fn: () => Promise<unknown>, secret: string): Promise<number> {
+  const t0 = Date.now();
+  const e = await expectStorageError(fn, "CONNECTION");
+  const ms = Date.now() - t0;
+  expect(e.message).not.toContain(secret);
+  expect(String((e as { cause?: unknown }).cause ?? "")).not.toContain(secret);
+  return ms;
+}
+
 describe("connection failures", () => {
-  it("an unreachable server is a CONNECTION error, quickly, without the password", async () => {
+  it("with the default options, a closed loopback port fails every call within 3 s with CONNECTION, without the password", async () => {
+    const s = new Neo4jPropertyGraphStore({ url: "bolt://127.0.0.1:1", username: "neo4j", password: "super-secret-pw", namespace: "t" });
+    const calls = [
+      () => s.get(),
+      () => s.getTriplets(),
+      () => s.upsertNodes([entityNode({ name: "x", embedding: [1, 0] })]),
+      () => s.upsertRelations([relation({ label: "R", sourceId: "a", targetId: "b" })]),
+      () => s.vectorQuery({ embedding: [1, 0] }),
+      () => s.getSchema(),
+      () => s.delete({ ids: ["x"] }),
+    ];
+    for (const call of calls) expect(await failsWithConnection(call, "super-secret-pw")).toBeLessThan(3_000);
+    await s.close();
+  });
+
+  it("a server that accepts connections but never answers: CONNECTION after connectTimeoutMs (default 2 s)", async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const byDefault = new Neo4jPropertyGraphStore({ url: `bolt://127.0.0.1:${port}`, username: "neo4j", password: "super-secret-pw" });
+      const ms = await failsWithConnection(() => byDefault.get(), "super-secret-pw");
+      expect(ms).toBeGreaterThanOrEqual(1_500);
+      expect(ms).toBeLessThan(3_500);
+      await byDefault.close();
+      const quick = new Neo4jPropertyGraphStore({ url: `bolt://127.0.0.1:${port}`, username: "neo4j", password: "pw2", connectTimeoutMs: 300 });
+      expect(await failsWithConnection(() => quick.vectorQuery({ embedding: [1] }), "pw2")).toBeLessThan(1_500);
+      await quick.close();
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("an unreachable server is a CONNECTION error, quickly, without the password (driverConfig overrides)", async () => {
     // Port 1 on loopback: nothing listens there.
     const s = new Neo4jPropertyGraphStore({
       url: "bolt://127.0.0.1:1",

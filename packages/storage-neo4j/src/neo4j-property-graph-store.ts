@@ -81,8 +81,10 @@ export interface Neo4jPropertyGraphStoreOptions {
    */
   vectorSearch?: "index" | "exact";
   /**
-   * When the store creates the driver: how long opening a connection may take before the call
-   * fails with `CONNECTION` (the driver's `connectionTimeout`). Default 2000 ms.
+   * When the store creates the driver: how long getting a connection may take before the call
+   * fails with `CONNECTION` — the driver's `connectionTimeout` (TCP connect) and
+   * `connectionAcquisitionTimeout` (which also covers the Bolt handshake of a server that accepts
+   * connections but does not answer, and waiting for a free pooled connection). Default 2000 ms.
    */
   connectTimeoutMs?: number;
   /**
@@ -168,7 +170,7 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
           options.url,
           options.username !== undefined ? neo4j.auth.basic(options.username, options.password ?? "") : undefined,
           {
-            connectionAcquisitionTimeout: connectTimeoutMs + 10_000,
+            connectionAcquisitionTimeout: connectTimeoutMs,
             connectionTimeout: connectTimeoutMs,
             maxTransactionRetryTime: 0,
             userAgent: "larder-storage-neo4j",
