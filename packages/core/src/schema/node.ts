@@ -158,6 +158,8 @@ export abstract class BaseNode {
       mimetype: this.mimetype,
       start_char_idx: this.startCharIdx,
       end_char_idx: this.endCharIdx,
+      // LlamaIndex 0.10 and 0.12 read a TextNode's separator from the misspelt key only.
+      ...(this.metadataSeparator !== DEFAULTS_TEXT.metadataSeparator ? { metadata_seperator: this.metadataSeparator } : {}),
       text_template: this.textTemplate,
     };
   }
@@ -232,6 +234,7 @@ export class Document extends BaseNode {
       relationships: d["relationships"],
       metadata_template: d["metadata_template"],
       metadata_separator: d["metadata_separator"],
+      ...(d["metadata_seperator"] !== undefined ? { metadata_seperator: d["metadata_seperator"] } : {}),
       text_resource: { ...textResource, text: this.text },
       image_resource: null,
       audio_resource: null,
@@ -393,6 +396,7 @@ export function textNodeJsonText(fields: BaseNodeInit, options: { ref?: string |
     `,"metadata_separator":${fields.metadataSeparator === undefined || fields.metadataSeparator === DEFAULTS_TEXT.metadataSeparator ? D.metadataSeparator : S(fields.metadataSeparator)}` +
     `,"text":${or(fields.text, '""')},"mimetype":${fields.mimetype === undefined || fields.mimetype === DEFAULTS_TEXT.mimetype ? D.mimetype : S(fields.mimetype)}` +
     `,"start_char_idx":${or(fields.startCharIdx, "null")},"end_char_idx":${or(fields.endCharIdx, "null")}` +
+    (fields.metadataSeparator === undefined || fields.metadataSeparator === DEFAULTS_TEXT.metadataSeparator ? "" : `,"metadata_seperator":${S(fields.metadataSeparator)}`) +
     `,"text_template":${fields.textTemplate === undefined || fields.textTemplate === DEFAULTS_TEXT.textTemplate ? D.textTemplate : S(fields.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
   );
 }

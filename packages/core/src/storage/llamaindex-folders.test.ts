@@ -260,3 +260,36 @@ describe("damaged LlamaIndex files: load fails eagerly, verify names file, colle
     expect((await rejection(verifyLlamaIndexFolder(new LocalFileSystem(empty), ""))).code).toBe("NOT_FOUND");
   });
 });
+
+describe("a custom metadata separator is written under both keys", () => {
+  it("TextNode, Document, the field-by-field writer, and docstore.json (Python 0.10/0.12 read metadata_seperator)", async () => {
+    const { Document, TextNode, textNodeJsonText, jsonToNode } = await import("../schema/index.js");
+    const node = new TextNode({ id: "n", text: "t", metadata: { a: 1, b: 2 }, metadataSeparator: " | " });
+    const data = node.toJSON().__data__ as Record<string, unknown>;
+    expect(data["metadata_separator"]).toBe(" | ");
+    expect(data["metadata_seperator"]).toBe(" | ");
+    // Where Python 0.12 writes it: after end_char_idx.
+    const keys = Object.keys(data);
+    expect(keys.indexOf("metadata_seperator")).toBe(keys.indexOf("end_char_idx") + 1);
+    expect(textNodeJsonText(node)).toBe(JSON.stringify(node.toJSON()));
+    const doc = new Document({ id: "d", text: "t", metadata: { a: 1 }, metadataSeparator: ";" });
+    expect(doc.toJSON().__data__).toMatchObject({ metadata_separator: ";", metadata_seperator: ";" });
+    // The default separator is written once, as Python 0.14 does.
+    const plain = new TextNode({ id: "p", text: "t" });
+    expect(Object.keys(plain.toJSON().__data__ as object)).not.toContain("metadata_seperator");
+    expect(textNodeJsonText(plain)).toBe(JSON.stringify(plain.toJSON()));
+    // Reading either spelling, and both, gives the separator back.
+    expect(jsonToNode(node.toJSON()).metadataSeparator).toBe(" | ");
+    expect(jsonToNode(JSON.parse(textNodeJsonText(node))).getContent("all" as never)).toBe(node.getContent("all" as never));
+
+    const { SimpleDocumentStore } = await import("../docstore/index.js");
+    const docStore = new SimpleDocumentStore();
+    await docStore.addDocuments([node]);
+    const ctx = await StorageContext.fromDefaults({ docStore });
+    const out = await tempDir();
+    await ctx.persist(out, { format: "llamaindex" });
+    const text = await readFile(join(out, "docstore.json"), "utf8");
+    expect(text).toContain('"metadata_separator": " | "');
+    expect(text).toContain('"end_char_idx": null, "metadata_seperator": " | "');
+  });
+});
