@@ -43,14 +43,17 @@ const bundles = new Map<string, Promise<string | undefined>>();
  * hundreds of spawns starts in milliseconds; if bundling fails, run the sources through tsx.
  * `preloaded` tells the child its imports are already in the bundle.
  */
-async function childCommand(childImports: readonly string[]): Promise<{ file: string; execArgv: string[]; preloaded: boolean }> {
+export async function childCommand(
+  childImports: readonly string[],
+  child = "persistence-crash-child",
+): Promise<{ file: string; execArgv: string[]; preloaded: boolean }> {
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith(".ts");
-  const file = here.replace(/persistence-crash\.(ts|js)$/, `persistence-crash-child.$1`);
+  const file = here.replace(/persistence-crash\.(ts|js)$/, `${child}.$1`);
   if (!ts) return { file, execArgv: [], preloaded: false };
   const require = createRequire(import.meta.url);
   const tsx = require.resolve("tsx");
-  const key = JSON.stringify(childImports);
+  const key = JSON.stringify([child, childImports]);
   let bundle = bundles.get(key);
   if (!bundle) {
     bundle = (async () => {
@@ -72,6 +75,8 @@ async function childCommand(childImports: readonly string[]): Promise<{ file: st
           target: "node20",
           outfile: out,
           conditions: ["@larder/source"],
+          // ESM entry points first: a UMD "main" (jsonc-parser's) hides its requires from the bundler.
+          mainFields: ["module", "main"],
           // The packages say "sideEffects": false; these imports are run for their side effects.
           ignoreAnnotations: true,
           // Bundled CommonJS dependencies may call require(): give the ESM bundle one.

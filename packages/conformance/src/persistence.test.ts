@@ -20,7 +20,10 @@ afterAll(async () => {
 describePersistence({
   name: "MemoryFileSystem",
   create: () => ({ fs: new MemoryFileSystem(), dir: "storage" }),
-  skip: { "persistence.crash": "an in-memory file system does not survive its process; the crash test runs on LocalFileSystem" },
+  skip: {
+    "persistence.crash": "an in-memory file system does not survive its process; the crash test runs on LocalFileSystem",
+    "persistence.concurrency.processes": "an in-memory file system is not shared between processes; the race test runs on LocalFileSystem",
+  },
 });
 
 describePersistence({

@@ -3,10 +3,13 @@ import type { FileSystem } from "@larder/core/fs";
 import { KVDocumentStore } from "@larder/core/docstore";
 import type { JsonObject, KVStore } from "@larder/core/kv";
 import { LARDER_FORMAT_VERSION, MANIFEST_FILE, StorageContext, readManifest, type LarderManifest } from "@larder/core/storage";
+import type { FileStat } from "@larder/core/fs";
+import { TextNode } from "@larder/core/schema";
 import { SimpleVectorStore } from "@larder/core/vector";
 import { defineSuite, expectStorageError, type TestBody } from "./harness.js";
 import { fingerprint, makeNodes, populatedContext } from "./persistence-fixtures.js";
 import { runCrashTest } from "./persistence-crash.js";
+import { runRaceTest } from "./persistence-race.js";
 
 /** Where one test persists: a FileSystem and a directory inside it (fresh and empty per test). */
 export interface PersistenceTarget {
@@ -21,8 +24,17 @@ export interface PersistenceCapabilities {
    * (`file:///tmp/...`, `s3://bucket/prefix`); `childImports` are absolute module URLs the child
    * imports first (e.g. fs-s3's entry, to register `s3://`); `env` is added to the child's
    * environment. `kills` defaults to 200.
+   *
+   * The same settings run `persistence.concurrency.processes`: two writer processes racing
+   * `raceRounds` persists each into one directory (default 60, or `LARDER_RACE_ROUNDS`).
    */
-  crash: { dirUrl: () => Promise<string> | string; childImports?: string[]; kills?: number; env?: Record<string, string> };
+  crash: {
+    dirUrl: () => Promise<string> | string;
+    childImports?: string[];
+    kills?: number;
+    env?: Record<string, string>;
+    raceRounds?: number;
+  };
 }
 
 type Body = TestBody<PersistenceTarget, PersistenceCapabilities>;
@@ -33,6 +45,42 @@ async function manifestOf(t: PersistenceTarget): Promise<LarderManifest> {
   const read = await readManifest(t.fs, t.dir);
   if (!read) throw new Error("no manifest");
   return read.manifest;
+}
+
+/** A document for the concurrency tests (no embedding: docstore only). */
+function doc(id: string): TextNode {
+  return new TextNode({ id, text: `${id} text`, metadata: { id } });
+}
+
+async function docIds(t: PersistenceTarget): Promise<string[]> {
+  return (await (await StorageContext.fromPersistDir(t.dir, { fs: t.fs })).docStore.getAllDocumentIds()).sort();
+}
+
+/**
+ * `fs` with the manifest's bytes replaced (reads, streams and stats of `larder.json` in `dir`);
+ * every other call goes to `fs`. Lets a test load thousands of manifest variants without writing.
+ */
+function withManifestBytes(fs: FileSystem, manifestPath: string, bytes: () => Uint8Array, etag: () => string): FileSystem {
+  const overlay: FileSystem = {
+    name: `${fs.name} (manifest overlay)`,
+    read: async (p) => (p === manifestPath ? bytes().slice() : fs.read(p)),
+    write: (p, d, o) => fs.write(p, d, o),
+    exists: async (p) => (p === manifestPath ? true : fs.exists(p)),
+    list: (prefix) => fs.list(prefix),
+    delete: (p) => fs.delete(p),
+    stat: async (p): Promise<FileStat | undefined> => (p === manifestPath ? { size: bytes().length, etag: etag() } : fs.stat(p)),
+  };
+  if (fs.readStream) {
+    const rs = fs.readStream.bind(fs);
+    overlay.readStream = (p) =>
+      p === manifestPath
+        ? (async function* () {
+            yield bytes().slice();
+          })()
+        : rs(p);
+  }
+  if (fs.readInto) overlay.readInto = fs.readInto.bind(fs);
+  return overlay;
 }
 
 async function flipByte(t: PersistenceTarget, file: string, at: number): Promise<void> {
@@ -253,6 +301,117 @@ const tests = {
     expect(await fingerprint(await StorageContext.fromPersistDir(t.dir, { fs: t.fs }))).toEqual(await fingerprint(a));
   },
 
+  "persistence.concurrency.stale-context": async ({ store }) => {
+    const t = await store();
+    await (await populatedContext()).persist(t.dir, { fs: t.fs });
+    const a = await StorageContext.fromPersistDir(t.dir, { fs: t.fs });
+    const b = await StorageContext.fromPersistDir(t.dir, { fs: t.fs });
+    await b.docStore.addDocuments([doc("b1")]);
+    expect((await b.persist()).generation).toBe(2);
+    // a still holds generation 1: its persist would drop b1. CONFLICT, naming both generations.
+    await a.docStore.addDocuments([doc("a1")]);
+    const before = await t.fs.read(path(t, MANIFEST_FILE));
+    const e = await expectStorageError(() => a.persist(), "CONFLICT");
+    expect(e.message).toContain("generation 2");
+    expect(e.message).toContain("generation 1");
+    expect(e.message).toContain("overwrite: true");
+    expect((e as { details?: unknown }).details).toMatchObject({ expectedGeneration: 1, currentGeneration: 2 });
+    expect(await t.fs.read(path(t, MANIFEST_FILE))).toEqual(before);
+    const ids = await docIds(t);
+    expect(ids).toContain("b1");
+    expect(ids).not.toContain("a1");
+    // The documented way on: reload, re-apply, persist.
+    const again = await StorageContext.fromPersistDir(t.dir, { fs: t.fs });
+    await again.docStore.addDocuments([doc("a1")]);
+    expect((await again.persist()).generation).toBe(3);
+    expect(await docIds(t)).toEqual(expect.arrayContaining(["a1", "b1"]));
+    // Or replace what is there with this context's state.
+    await a.docStore.addDocuments([doc("a2")]);
+    expect((await a.persist(undefined, { overwrite: true })).generation).toBe(4);
+    const loaded = await StorageContext.fromPersistDir(t.dir, { fs: t.fs });
+    expect(await fingerprint(loaded)).toEqual(await fingerprint(a));
+    expect(await loaded.docStore.documentExists("b1")).toBe(false);
+    // b is stale now; a goes on from its own commit.
+    await expectStorageError(() => b.persist(), "CONFLICT");
+    await a.docStore.addDocuments([doc("a3")]);
+    expect((await a.persist()).generation).toBe(5);
+  },
+
+  "persistence.concurrency.fresh-context": async ({ store }) => {
+    const t = await store();
+    const first = await populatedContext();
+    await first.persist(t.dir, { fs: t.fs });
+    // A context that did not load the store here would replace it: CONFLICT, nothing written.
+    const fresh = await StorageContext.fromDefaults();
+    await fresh.docStore.addDocuments([doc("fresh")]);
+    const e = await expectStorageError(() => fresh.persist(t.dir, { fs: t.fs }), "CONFLICT");
+    expect(e.message).toContain("generation 1");
+    expect(e.message).toContain("overwrite: true");
+    expect((e as { details?: unknown }).details).toMatchObject({ expectedGeneration: null, currentGeneration: 1 });
+    expect(await fingerprint(await StorageContext.fromPersistDir(t.dir, { fs: t.fs }))).toEqual(await fingerprint(first));
+    // fromDefaults({persistDir}) loads what is there, so it persists on top of it.
+    const loaded = await StorageContext.fromDefaults({ persistDir: t.dir, fs: t.fs });
+    await loaded.docStore.addDocuments([doc("more")]);
+    expect((await loaded.persist()).generation).toBe(2);
+    // overwrite: the fresh context's state replaces the store.
+    expect((await fresh.persist(t.dir, { fs: t.fs, overwrite: true })).generation).toBe(3);
+    expect(await docIds(t)).toEqual(["fresh"]);
+  },
+
+  "persistence.concurrency.processes": async ({ capabilities }) => {
+    const crash = capabilities.crash;
+    if (!crash) throw new Error("the process race test needs capabilities.crash (or an explicit skip with a reason)");
+    const rounds = crash.raceRounds ?? Number(process.env["LARDER_RACE_ROUNDS"] ?? 60);
+    const report = await runRaceTest({ dirUrl: await crash.dirUrl(), childImports: crash.childImports ?? [], env: crash.env ?? {}, rounds });
+    expect(report.errors).toEqual([]);
+    expect(report.acknowledged).toBe(2 * rounds);
+    // The writers did race (otherwise the test proves nothing), and the store was read meanwhile.
+    expect(report.conflicts).toBeGreaterThan(0);
+    expect(report.reads).toBeGreaterThan(0);
+  },
+
+  "persistence.corrupt.manifest-every-bit": async ({ store }) => {
+    const t = await store();
+    await (await populatedContext()).persist(t.dir, { fs: t.fs });
+    const manifestPath = path(t, MANIFEST_FILE);
+    const good = new Uint8Array(await t.fs.read(manifestPath));
+    let current = good;
+    let n = 0;
+    const overlay = withManifestBytes(t.fs, manifestPath, () => current, () => `"flip-${n}"`);
+    expect(await fingerprint(await StorageContext.fromPersistDir(t.dir, { fs: overlay }))).toEqual(await fingerprint(await populatedContext()));
+    // Every single-bit flip of larder.json is CORRUPT naming it (never a load of other data,
+    // never UNSUPPORTED because a flip changed the format version).
+    const wrong: string[] = [];
+    for (let bit = 0; bit < good.length * 8; bit++) {
+      n++;
+      current = good.slice();
+      current[bit >> 3] = current[bit >> 3]! ^ (1 << (bit & 7));
+      const err = await StorageContext.fromPersistDir(t.dir, { fs: overlay }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const code = (err as { code?: string } | undefined)?.code;
+      if (code !== "CORRUPT" || !String((err as Error).message).includes(MANIFEST_FILE)) {
+        wrong.push(`byte ${bit >> 3} bit ${bit & 7}: ${code ?? "loaded"}`);
+        if (wrong.length > 20) break;
+      }
+      // What `larder verify` reads first.
+      if (bit % 61 === 0) await expectStorageError(() => readManifest(overlay, t.dir), "CORRUPT");
+    }
+    expect(wrong).toEqual([]);
+    // And through the file system: keys renamed inside the manifest (a vector entry's namespace).
+    const text = new TextDecoder().decode(good);
+    for (const [from, to] of [
+      ['"namespace": "image"', '"nameqpace": "image"'],
+      ['"components"', '"components" '],
+    ] as const) {
+      expect(text).toContain(from);
+      await t.fs.write(manifestPath, text.replace(from, to));
+      const e = await expectStorageError(() => StorageContext.fromPersistDir(t.dir, { fs: t.fs }), "CORRUPT");
+      expect(e.message).toContain(MANIFEST_FILE);
+    }
+  },
+
   "persistence.remote-stores-skipped": async ({ store }) => {
     const t = await store();
     const remote = new KVDocumentStore(new RemoteLikeKV());
@@ -294,7 +453,8 @@ export type PersistenceTestId = keyof typeof tests;
 /**
  * The persistence suite, run for a FileSystem: round trips of every store kind in both formats,
  * generations and garbage collection, incremental vector deltas, corrupt/truncated/missing files,
- * format versions, concurrent commits, remote stores, and (capability `crash`) SIGKILL crashes.
+ * the manifest's own checksum (every bit flip), format versions, concurrent commits and stale
+ * contexts, remote stores, and (capability `crash`) SIGKILL crashes and writer processes racing.
  */
 export const describePersistence = defineSuite<PersistenceTarget, PersistenceTestId, PersistenceCapabilities>("persistence", tests, {
   timeout: 240_000,
