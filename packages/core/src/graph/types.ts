@@ -20,6 +20,10 @@ import type { FilterOperator, MetadataFilters } from "../filters/types.js";
  *
  * `null` is accepted on input and means "no value": in an upsert it REMOVES the key (Neo4j's
  * `SET n += {k: null}`), so a stored node never carries a `null` property.
+ *
+ * Interop exception: a `SimplePropertyGraphStore` loaded from Python's `property_graph_store.json`
+ * keeps any JSON value Python accepted (nested objects and arrays) verbatim, so reads may return
+ * values outside this type there (see docs/graph.md, "Property values").
  */
 export type PropertyScalar = string | number | boolean;
 export type PropertyValue = PropertyScalar | null | string[] | number[] | boolean[];
