@@ -1,4 +1,5 @@
 import { StorageError } from "../errors.js";
+import { parseJsonKeepingSource } from "../schema/exact-json.js";
 import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "./types.js";
 import { assertBatchSize, assertCollection, assertJsonObject, assertKey, assertKeys, assertSerializer, isPlainObject, serializedObjectText } from "./validate.js";
 
@@ -21,8 +22,11 @@ const textOf = (v: string | Uint8Array): string =>
   typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("utf8");
 const isText = (v: Stored): v is string | Uint8Array => typeof v === "string" || ArrayBuffer.isView(v);
 
-/** A caller's copy of a stored value. */
-const copyOut = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as JsonObject) : structuredClone(v));
+/**
+ * A caller's copy of a stored value. A value kept as text remembers it (non-enumerably), so a node
+ * read from it keeps the exact form of metadata JS values cannot hold (`jsonToNode`).
+ */
+const copyOut = (v: Stored): JsonObject => (isText(v) ? (parseJsonKeepingSource(textOf(v)) as JsonObject) : structuredClone(v));
 const live = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as JsonObject) : v);
 
 /**

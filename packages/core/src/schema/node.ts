@@ -2,6 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { StorageError } from "../errors.js";
 import { isJsonValue, isPlainObject } from "../kv/validate.js";
+import { type ExactMetadata, exactObjectAt, jsonSourceOf, mayBeInexact, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
 import { pyRepr, pyStr } from "./python-repr.js";
 
 /** LlamaIndex's `ObjectType`: digit strings in JSON. */
@@ -82,6 +83,11 @@ export abstract class BaseNode {
   startCharIdx: number | null;
   endCharIdx: number | null;
   extra: Record<string, unknown>;
+  /**
+   * The exact form of `metadata` as read from JSON (see {@link exactMetadataOf}), with the
+   * fingerprint of the JS object at that time: used while the object is unchanged.
+   */
+  #exact: { form: ExactMetadata; fingerprint: string } | undefined;
 
   constructor(init: BaseNodeInit = {}) {
     this.id = init.id ?? randomUUID();
@@ -118,7 +124,26 @@ export abstract class BaseNode {
 
   /** sha256(text + str(metadata)), exactly as Python's `TextNode.hash`. */
   get hash(): string {
-    return sha256(this.text + pyRepr(this.metadata));
+    return sha256(this.text + (this.exactMetadata()?.repr ?? pyRepr(this.metadata)));
+  }
+
+  /**
+   * The exact form of `metadata` (Python's view: key order, ints of any size, `1.0`, `-0.0`) when
+   * the node was read from JSON whose metadata JavaScript values cannot hold exactly, and
+   * `metadata` is unchanged since (compared as JS values); otherwise `undefined`, and the JS
+   * object is the truth. Hashes and metadata strings use it.
+   */
+  exactMetadata(): ExactMetadata | undefined {
+    const e = this.#exact;
+    if (e === undefined) return undefined;
+    if (valueFingerprint(this.metadata) === e.fingerprint) return e.form;
+    this.#exact = undefined; // edited: the JS values are the truth from now on
+    return undefined;
+  }
+
+  /** @internal Records the exact form of the current `metadata` (see {@link exactMetadata}). */
+  setExactMetadata(form: ExactMetadata | undefined): void {
+    this.#exact = form === undefined ? undefined : { form, fingerprint: valueFingerprint(this.metadata) };
   }
 
   getMetadataStr(mode: MetadataMode = MetadataMode.ALL): string {
@@ -130,9 +155,11 @@ export abstract class BaseNode {
           : mode === MetadataMode.LLM
             ? this.excludedLlmMetadataKeys
             : Object.keys(this.metadata);
-    return Object.entries(this.metadata)
+    const exact = this.exactMetadata();
+    const members = exact ? exact.members.map((m) => [m.key, m.str] as const) : Object.entries(this.metadata).map(([k, v]) => [k, pyStr(v)] as const);
+    return members
       .filter(([k]) => !excluded.includes(k))
-      .map(([k, v]) => this.metadataTemplate.replace("{key}", k).replace("{value}", pyStr(v)))
+      .map(([k, v]) => pyFormat(this.metadataTemplate, { key: k, value: v }))
       .join(this.metadataSeparator);
   }
 
@@ -140,7 +167,7 @@ export abstract class BaseNode {
   getContent(mode: MetadataMode = MetadataMode.NONE): string {
     const metadataStr = this.getMetadataStr(mode).trim();
     if (mode === MetadataMode.NONE || !metadataStr) return this.text;
-    return this.textTemplate.replace("{metadata_str}", metadataStr).replace("{content}", this.text).trim();
+    return pyFormat(this.textTemplate, { metadata_str: metadataStr, content: this.text }).trim();
   }
 
   /** The `__data__` object, snake_case keys in Python's dump order. */
@@ -177,9 +204,11 @@ export abstract class BaseNode {
     return { __data__: this.dataJson(), __type__: this.type };
   }
 
-  /** A deep copy (via the JSON form). */
+  /** A deep copy (via the JSON form); the exact form of unchanged metadata is kept. */
   clone(): this {
-    return jsonToNode(structuredClone(this.toJSON())) as this;
+    const copy = jsonToNode(structuredClone(this.toJSON())) as this;
+    copy.setExactMetadata(this.exactMetadata());
+    return copy;
   }
 }
 
@@ -432,9 +461,55 @@ function isPlainRelated(r: unknown): boolean {
 
 const SHAPING_MEMBERS = ["toJSON", "dataJson", "baseData", "type", "className"] as const;
 
-/** Hex SHA-256 of the UTF-8 bytes of `text`. */
+/**
+ * Hex SHA-256 of `text` encoded as Python's `text.encode("utf-8", "surrogatepass")`: UTF-8, and a
+ * lone surrogate (which JavaScript strings and Python `str` can both hold) as its own three bytes
+ * (`\ud800` -> `ed a0 80`), where Node's UTF-8 encoder would write U+FFFD instead.
+ */
 export function sha256(text: string): string {
+  if (!isWellFormed(text)) return createHash("sha256").update(surrogatePassBytes(text)).digest("hex");
   return oneShotHash ? oneShotHash("sha256", text, "hex") : createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: () => boolean }).isWellFormed === "function"
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !LONE_SURROGATE.test(s);
+
+/** UTF-8 with lone surrogates written as three-byte sequences (Python's "surrogatepass"). */
+function surrogatePassBytes(text: string): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++; // a pair: ordinary UTF-8
+        continue;
+      }
+    }
+    if (i > from) parts.push(Buffer.from(text.slice(from, i), "utf8"));
+    parts.push(Buffer.from([0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]));
+    from = i + 1;
+  }
+  if (from < text.length) parts.push(Buffer.from(text.slice(from), "utf8"));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Python's `template.format(**fields)` for the templates LlamaIndex uses: `{name}` is replaced by
+ * the field (in one pass: a value holding `{content}` or `$&` stays as it is), `{{`/`}}` are braces.
+ */
+export function pyFormat(template: string, fields: Record<string, string>): string {
+  return template.replace(/\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
+    if (m === "{{") return "{";
+    if (m === "}}") return "}";
+    const v = name === undefined ? undefined : fields[name];
+    return v === undefined ? m : v;
+  });
 }
 
 function relationshipsToJson(rels: Relationships): Record<string, unknown> {
@@ -565,6 +640,38 @@ const LEGACY_SKIP = ["doc_id", "extra_info", "doc_hash"];
  * `extra_info`/`doc_id`). Unknown `__type__` or malformed fields are `INVALID_ARGUMENT`.
  */
 export function jsonToNode(json: unknown): BaseNode {
+  if (typeof json === "string") {
+    try {
+      json = parseJsonKeepingSource(json);
+    } catch (cause) {
+      throw new StorageError("INVALID_ARGUMENT", "node JSON text is not JSON", { cause });
+    }
+  }
+  const node = jsonToNodeValue(json);
+  recordExactMetadata(node, json);
+  return node;
+}
+
+/**
+ * When `json` was parsed from text (`parseJsonKeepingSource`, as stored node values are read) and
+ * its metadata holds values JavaScript cannot keep exactly, remember their exact form on the node.
+ */
+function recordExactMetadata(node: BaseNode, json: unknown): void {
+  if (!mayBeInexact(node.metadata)) return;
+  let text = jsonSourceOf(json);
+  if (text === undefined) return;
+  const data = (json as Record<string, unknown>)["__data__"];
+  let path = ["__data__"];
+  if (typeof data === "string") {
+    text = data;
+    path = [];
+  }
+  const d = (typeof data === "string" ? JSON.parse(data) : data) as Record<string, unknown>;
+  path.push(d["metadata"] === undefined && d["extra_info"] !== undefined ? "extra_info" : "metadata");
+  node.setExactMetadata(exactObjectAt(text, path));
+}
+
+function jsonToNodeValue(json: unknown): BaseNode {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw invalid("node JSON must be an object with __data__ and __type__");
   }

@@ -1,8 +1,9 @@
 /**
  * Python `str()`/`repr()` of JSON-like values. LlamaIndex hashes `text + str(metadata)`, so
  * reproducing Python's dict repr bit for bit is what makes our hashes equal to Python's.
- * Limitation (documented in the README): JS cannot tell `1.0` from `1`, so a float metadata value
- * that is integral hashes as Python's int would.
+ * A JS number is printed as the value Larder writes for it (an integral number as an int, `-0` as
+ * the float `-0.0`). JS values cannot tell `1.0` from `1` nor keep big integers or the order of
+ * integer-like keys: nodes read from JSON keep their metadata's exact form for that (exact-json.ts).
  */
 export function pyRepr(value: unknown): string {
   if (value === null || value === undefined) return "None";
@@ -33,6 +34,7 @@ function pyNumber(n: number): string {
   if (Number.isNaN(n)) return "nan";
   if (n === Infinity) return "inf";
   if (n === -Infinity) return "-inf";
+  if (Object.is(n, -0)) return "-0.0";
   if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
   // Python prints floats with repr: shortest round-trip, exponent form "1e-05" / "1e+16".
   let s = String(n);
@@ -51,7 +53,7 @@ const NEEDS_ESCAPE = /[\\\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 const NON_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
 
 /** Python `repr(str)`, bit for bit (quote choice, `\\n`/`\\r`/`\\t`, `\\xhh`/`\\uhhhh`/`\\Uhhhhhhhh`). */
-function pyStrRepr(s: string): string {
+export function pyStrRepr(s: string): string {
   const hasSingle = s.includes("'");
   const quote = hasSingle && !s.includes('"') ? '"' : "'";
   // Common case: nothing to escape but perhaps the quote.

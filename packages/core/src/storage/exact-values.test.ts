@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MemoryFileSystem } from "../fs/index.js";
+import { TextNode } from "../schema/index.js";
 import { StorageContext } from "./index.js";
 import { pyJsonFromJsonText } from "./json-stream.js";
 
@@ -110,3 +111,18 @@ describe("pyJsonFromJsonText: numbers as Python reads and writes them", () => {
   });
 });
 
+describe("hashes equal Python's", () => {
+  it("of nodes read from a Python docstore (exact metadata, lone surrogate in the text)", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    for (const id of ["n1", "d1", "n2"] as const) {
+      expect((await ctx.docStore.getDocument(id))!.hash, id).toBe(PY_HASHES[id]);
+    }
+  });
+  it("of a node whose text has a lone surrogate (Python encodes it with surrogatepass)", () => {
+    // Python 0.14: TextNode(text="a\ud800b", metadata={"k": "\udfff"}).hash
+    expect(new TextNode({ text: "a\ud800b", metadata: { k: "\udfff" } }).hash).toBe(SURROGATE_HASH);
+  });
+});
+
+const SURROGATE_HASH = "c57a04c2f4cbb10b5fd59b50445dfe94f4c0f7cc36fe55f1f8702e22548f2e16";
