@@ -13,12 +13,15 @@ export {
 export { KVVectorStore, type KVVectorStoreOptions } from "./kv-vector-store.js";
 export {
   openStorageContext,
+  assertCanHold,
+  persistedAt,
   registerS3,
   parseStoreSpec,
   backendOf,
   ADAPTER_PACKAGES,
   STORE_KINDS,
   type Backend,
+  type DataToWrite,
   type OpenedStorage,
   type OpenStorageOptions,
   type StoreKind,

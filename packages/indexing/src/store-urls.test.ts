@@ -1,7 +1,11 @@
-import { Document, isStorageError, SimpleVectorStore } from "@larder/core";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Document, isStorageError, MANIFEST_FILE, SimpleVectorStore } from "@larder/core";
 import { describe, expect, it } from "vitest";
 import { SentenceSplitter } from "./splitter.js";
-import { backendOf, openStorageContext, parseStoreSpec } from "./store-urls.js";
+import { assertCanHold, backendOf, openStorageContext, parseStoreSpec, persistedAt } from "./store-urls.js";
 import { loadIndexFromStorage, VectorStoreIndex } from "./vector-store-index.js";
 
 describe("store URLs", () => {
@@ -82,5 +86,74 @@ describe("store URLs", () => {
     await b.close();
     const none = await openStorageContext("memory://nothing-here", { create: false }).catch((e: unknown) => e);
     expect(isStorageError(none, "NOT_FOUND")).toBe(true);
+  });
+
+  it("a store that fails to load is an error, never an empty store; nothing is written or deleted", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "larder-urls-"));
+    try {
+      const a = await openStorageContext(dir);
+      await VectorStoreIndex.fromDocuments([new Document({ id: "d", text: "Larders keep food." })], { storageContext: a.storageContext });
+      await a.persist();
+      await a.close();
+      const manifest = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as { components: Record<string, { file: string }> };
+      const victim = manifest.components["docstore"]!.file;
+      await unlink(join(dir, victim));
+      const snapshot = async () => {
+        const out: Record<string, string> = {};
+        for (const f of (await readdir(dir)).sort()) out[f] = createHash("sha256").update(await readFile(join(dir, f))).digest("hex");
+        return out;
+      };
+      const before = await snapshot();
+      expect(await persistedAt(dir)).toBe("store");
+      for (const create of [true, false]) {
+        const err = await openStorageContext(dir, { create }).catch((e: unknown) => e);
+        expect(isStorageError(err), String(err)).toBe(true);
+        expect(isStorageError(err, "NOT_FOUND") && /nothing persisted/.test(String((err as Error).message))).toBe(false);
+        expect(String((err as Error).message)).toContain(victim);
+      }
+      expect(await snapshot()).toEqual(before);
+
+      // Component files without their manifest: CORRUPT, naming larder.json; not "nothing there".
+      await unlink(join(dir, MANIFEST_FILE));
+      const orphans = await openStorageContext(dir).catch((e: unknown) => e);
+      expect(isStorageError(orphans, "CORRUPT")).toBe(true);
+      expect(String((orphans as Error).message)).toMatch(/holds Larder data files \(g\d{6}-.*\) but no larder\.json/);
+
+      // A directory holding only other files is empty (a new store may be written there).
+      const other = await mkdtemp(join(tmpdir(), "larder-urls-"));
+      await writeFile(join(other, "notes.txt"), "hello");
+      expect(await persistedAt(other)).toBe("nothing");
+      await rm(other, { recursive: true, force: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to write data a target cannot hold, before opening anything, and says what can", () => {
+    const err = (() => {
+      try {
+        assertCanHold("neo4j://user:secret@h:7687", { documents: true, vectors: ["default"] }, "ingest");
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(isStorageError(err, "UNSUPPORTED")).toBe(true);
+    const msg = String((err as Error).message);
+    expect(msg).toMatch(/^UNSUPPORTED: ingest writes documents and index structs, vectors, which neo4j:\/\/user:\*\*\*@h:7687 cannot hold \(it holds only a property graph/);
+    expect(msg).toContain("redis://");
+    expect(msg).toContain("postgres://");
+    expect(msg).toContain("graph=neo4j://user:***@h:7687,persist=./storage");
+    expect(msg).not.toContain("secret");
+    // Every kind has a home: fine.
+    assertCanHold("graph=neo4j://h,persist=./x", { documents: true, vectors: ["default", "image"], graph: true, chats: true });
+    assertCanHold("./dir", { documents: true, vectors: ["default", "image"], graph: true, chats: true });
+    assertCanHold("redis://h", { documents: true, vectors: ["default"], chats: true });
+    assertCanHold("docs=redis://h,vectors=postgres://u@h/db", { documents: true, vectors: ["default"] });
+    // Redis/Postgres hold no graph and only the default vector namespace.
+    expect(() => assertCanHold("redis://h", { graph: true })).toThrow(/a property graph can live in a directory \(path or file:\/\/\), s3:\/\/, neo4j:\/\/ or bolt:\/\//);
+    expect(() => assertCanHold("postgres://u@h/db", { vectors: ["default", "image"] })).toThrow(/vectors of namespace "image" can live in a directory \(path or file:\/\/\), s3:\/\/\./);
+    expect(() => assertCanHold("docs=redis://h", { documents: true, vectors: ["default"] })).toThrow(/writes vectors, which docs=redis:\/\/h cannot hold \(it holds only documents and index structs;/);
+    expect(() => assertCanHold("neo4j://h", { chats: true })).toThrow(/chats can live in .*redis:\/\/, postgres:\/\//);
   });
 });

@@ -3,12 +3,14 @@ import {
   type DocStore,
   errors,
   type IndexStore,
-  isStorageError,
   type KVStore,
+  LLAMAINDEX_FILES,
+  MANIFEST_FILE,
   type PersistFormat,
   type PersistResult,
   type PropertyGraphStore,
   redactCredentials,
+  resolveFileSystem,
   StorageContext,
   StorageError,
   type VectorStore,
@@ -279,19 +281,18 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
     }
     let ctx: StorageContext;
     let existed = false;
-    if (target !== undefined) {
-      try {
-        ctx = await StorageContext.fromPersistDir(target, init);
-        existed = true;
-      } catch (err) {
-        if (!isStorageError(err, "NOT_FOUND")) throw err;
-        if (options.create === false) {
-          throw errors.notFound(`nothing persisted at ${redactCredentials(target)} (no larder.json and no LlamaIndex files)`);
-        }
-        ctx = await StorageContext.fromDefaults(init);
-      }
-    } else {
+    if (target === undefined) {
       ctx = await StorageContext.fromDefaults(init);
+    } else if ((await persistedAt(target)) === "nothing") {
+      if (options.create === false) {
+        throw errors.notFound(`nothing persisted at ${redactCredentials(target)} (no ${MANIFEST_FILE} and no LlamaIndex files)`);
+      }
+      ctx = await StorageContext.fromDefaults(init);
+    } else {
+      // Something is there: whatever keeps it from loading (a missing or damaged file, a conflict)
+      // is the caller's error. Treating it as empty would let the next persist replace it.
+      ctx = await StorageContext.fromPersistDir(target, init);
+      existed = true;
     }
     return {
       storageContext: ctx,
@@ -305,6 +306,91 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
     await closeAll();
     throw err;
   }
+}
+
+const LLAMAINDEX_NAMES: ReadonlySet<string> = new Set(Object.values(LLAMAINDEX_FILES));
+/** A Larder component file name (`g000042-1a2b3c4d.docstore.jsonl`). */
+const LARDER_COMPONENT_FILE = /^g\d{6,}-[0-9a-f]{8}\./;
+
+/**
+ * Whether a persist location holds a store. `"nothing"` only when it has no `larder.json`, no
+ * LlamaIndex file (`docstore.json`, `index_store.json`, `*vector_store.json`, `graph_store.json`,
+ * `property_graph_store.json`, `chat_store.json`) and no Larder component file. Larder component
+ * files without a manifest are CORRUPT (the manifest is missing): they are not "nothing", and a
+ * persist over them would clean them up.
+ */
+export async function persistedAt(target: string): Promise<"nothing" | "store"> {
+  const fs = await resolveFileSystem(target);
+  if (await fs.exists(MANIFEST_FILE)) return "store";
+  const names = (await fs.list("")).filter((n) => !n.includes("/"));
+  if (names.some((n) => LLAMAINDEX_NAMES.has(n) || n.endsWith("vector_store.json"))) return "store";
+  const orphans = names.filter((n) => LARDER_COMPONENT_FILE.test(n));
+  if (orphans.length) {
+    const shown = orphans.slice(0, 3).join(", ") + (orphans.length > 3 ? `, ... (${orphans.length} files)` : "");
+    throw errors.corrupt(
+      `${redactCredentials(target)} holds Larder data files (${shown}) but no ${MANIFEST_FILE}: the manifest is missing, so nothing there can be loaded or safely replaced; restore ${MANIFEST_FILE}, or move the files away if they are leftovers of an interrupted first write`,
+      { details: { file: MANIFEST_FILE } },
+    );
+  }
+  return "nothing";
+}
+
+/** What a command is about to write (see {@link assertCanHold}). */
+export interface DataToWrite {
+  /** Documents and nodes (docstore) and index structs (index store). */
+  documents?: boolean;
+  /** Vector namespaces (`"default"`, `"image"`, ...). */
+  vectors?: readonly string[];
+  /** Property graph nodes and relations. */
+  graph?: boolean;
+  /** Chat conversations. */
+  chats?: boolean;
+}
+
+const WHERE: Record<Backend, string> = {
+  local: "a directory (path or file://)",
+  memory: "memory:// (this process only)",
+  s3: "s3://",
+  redis: "redis://",
+  postgres: "postgres://",
+  neo4j: "neo4j:// or bolt://",
+};
+const DURABLE_PERSIST: readonly Backend[] = ["local", "s3"];
+
+/**
+ * Checks, before anything is opened or written, that a store spec keeps every kind of data in
+ * `data` somewhere: in the store its URL names, or in memory persisted to `persist`. A kind that
+ * would live only in memory, unpersisted (e.g. documents and vectors given a `neo4j://` URL, which
+ * holds only a property graph), is UNSUPPORTED, naming the URL kinds that can hold it and how to
+ * combine them. Vector namespaces other than `"default"` live only in a persist location.
+ */
+export function assertCanHold(input: string | StoreSpec, data: DataToWrite, action = "this"): void {
+  const spec = parseStoreSpec(input);
+  const persisted = spec.persist !== undefined;
+  const missing: { what: string; where: Backend[] }[] = [];
+  if (data.documents && spec.docs === undefined && !persisted) missing.push({ what: "documents and index structs", where: [...DURABLE_PERSIST, ...ALLOWED.docs] });
+  for (const ns of data.vectors ?? []) {
+    if (persisted) continue;
+    if (ns === "default") {
+      if (spec.vectors === undefined) missing.push({ what: "vectors", where: [...DURABLE_PERSIST, ...ALLOWED.vectors] });
+    } else missing.push({ what: `vectors of namespace ${JSON.stringify(ns)}`, where: [...DURABLE_PERSIST] });
+  }
+  if (data.graph && spec.graph === undefined && !persisted) missing.push({ what: "a property graph", where: [...DURABLE_PERSIST, ...ALLOWED.graph] });
+  if (data.chats && spec.chat === undefined && !persisted) missing.push({ what: "chats", where: [...DURABLE_PERSIST, ...ALLOWED.chat] });
+  if (missing.length === 0) return;
+  const given = typeof input === "string" ? redactCredentials(input.trim()) : Object.entries(spec).map(([k, u]) => `${k}=${redactCredentials(u)}`).join(",");
+  const KIND_TEXT: Record<Exclude<StoreKind, "persist">, string> = { docs: "documents and index structs", vectors: "default vectors", graph: "a property graph", chat: "chats" };
+  const holds = (Object.keys(spec) as StoreKind[]).filter((k) => k !== "persist").map((k) => KIND_TEXT[k as Exclude<StoreKind, "persist">]);
+  const lines = missing.map((m) => `${m.what} can live in ${[...new Set(m.where)].map((b) => WHERE[b]).join(", ")}`);
+  const graphOnly = spec.graph !== undefined ? redactCredentials(spec.graph) : undefined;
+  const combine = graphOnly
+    ? `keep the graph there and the rest in a folder with "graph=${graphOnly},persist=./storage", or in servers with "graph=${graphOnly},docs=redis://...,vectors=postgres://...,chat=redis://..."`
+    : `name a place for each kind, e.g. "${given},persist=./storage"`;
+  throw new StorageError(
+    "UNSUPPORTED",
+    `${action} writes ${missing.map((m) => m.what).join(", ")}, which ${given} cannot hold (it holds only ${holds.length ? holds.join(", ") : "nothing"}; the rest would stay in memory and be lost when the process ends): nothing was written. ${lines.join("; ")}. To combine: ${combine}`,
+    { details: { missing: missing.map((m) => m.what) } },
+  );
 }
 
 /**
