@@ -1,7 +1,7 @@
 import { afterAll, expect } from "vitest";
 import { compareByCodePoint, createFilterPredicate, FILTER_OPERATORS, type FilterOperator, type MetadataFilters } from "@larder/core/filters";
 import { NodeRelationship, TextNode, type BaseNode } from "@larder/core/schema";
-import type { DistanceMetric, VectorStore, VectorStoreQueryResult } from "@larder/core/vector";
+import { MAX_TOP_K, type DistanceMetric, type VectorStore, type VectorStoreQueryResult } from "@larder/core/vector";
 import { defineSuite, expectStorageError, seededRandom, type SuiteContext, type SuiteOptions } from "./harness.js";
 import { HOSTILE_STRINGS } from "./hostile.js";
 import { CORPUS_KEYS, makeCorpus, randomFilterTree, randomLeaf, type CorpusNode } from "./vector-corpus.js";
@@ -208,6 +208,49 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
       expect((await store.query({ embedding: vec(rng) })).ids.length).toBe(2); // default topK 2
       await expectStorageError(() => store.query({ embedding: vec(rng), topK: -1 }), "INVALID_ARGUMENT");
       await expectStorageError(() => store.query({ embedding: vec(rng), topK: 1.5 }), "INVALID_ARGUMENT");
+      // MAX_TOP_K is the ceiling on every store, refused before any I/O (never an unbounded candidate list).
+      expect((await store.query({ embedding: vec(rng), topK: MAX_TOP_K })).ids.length).toBe(5);
+      for (const topK of [MAX_TOP_K + 1, 1e9, Number.POSITIVE_INFINITY, Number.NaN]) {
+        const e = await expectStorageError(() => store.query({ embedding: vec(rng), topK }), "INVALID_ARGUMENT");
+        expect(e.message).toContain(`topK must be an integer in [0, ${MAX_TOP_K}]`);
+      }
+      for (const mode of store.capabilities.modes) {
+        await expectStorageError(() => store.query({ embedding: vec(rng), queryStr: "x", mode, topK: MAX_TOP_K + 1 }), "INVALID_ARGUMENT");
+      }
+    },
+
+    "vector.query.zero-vector": async (ctx: Ctx) => {
+      // One rule on every store: cosine similarity with a zero vector (stored or query) is 0 (dot
+      // product and Euclidean distance need no rule); ties by id as always.
+      const store = await ctx.store();
+      const metric = metricOf(ctx, store);
+      const e = (i: number, x = 1) => Array.from({ length: DIM }, (_, j) => (j === i ? x : 0));
+      const zero = e(0, 0);
+      const nodes = [node("a-zero", zero), node("b-orth", e(1)), node("c-neg", e(0, -1)), node("d-pos", e(0))];
+      await store.add(nodes);
+      const check = (r: VectorStoreQueryResult, q: number[]) => {
+        expectOrdered(r);
+        r.ids.forEach((id, i) => {
+          const s = r.similarities[i]!;
+          expect(Number.isNaN(s), `similarity of ${id} is NaN`).toBe(false);
+          expect(s, `similarity of ${id}`).toBeCloseTo(referenceSimilarity(metric, q, nodes.find((n) => n.id === id)!.embedding!), 5);
+        });
+      };
+      // With every metric: d-pos first, then a-zero (cosine/dot: 0, tied with b-orth, smaller id).
+      const q = e(0);
+      const top2 = await store.query({ embedding: q, topK: 2 });
+      expect(top2.ids).toEqual(["d-pos", "a-zero"]);
+      check(top2, q);
+      const all = await store.query({ embedding: q, topK: 4 });
+      expect(all.ids.length).toBe(4);
+      check(all, q);
+      const filtered = await store.query({ embedding: q, topK: 2, docIds: undefined, nodeIds: ["a-zero", "b-orth", "c-neg", "d-pos"] });
+      expect(filtered.ids).toEqual(["d-pos", "a-zero"]);
+      // A zero query: every similarity is 0 for cosine and dot (Euclidean: a-zero is nearest).
+      const z = await store.query({ embedding: zero, topK: 2 });
+      expect(z.ids).toEqual(["a-zero", "b-orth"]);
+      check(z, zero);
+      check(await store.query({ embedding: zero, topK: 4 }), zero);
     },
 
     "vector.query.similarity-cutoff": async (ctx: Ctx) => {
@@ -318,6 +361,22 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
       await store.add([node("x1", [1, 0, 0, 0]), node("x2", [0, 1, 0, 0])]);
       await expectStorageError(() => store.deleteNodes({}), "INVALID_ARGUMENT");
       await expectStorageError(() => store.deleteNodes({ ids: undefined, filters: undefined }), "INVALID_ARGUMENT");
+      await expectStorageError(() => store.deleteNodes(undefined as never), "INVALID_ARGUMENT");
+      // A filter tree without any condition matches every node: refused too (use clear()).
+      const empty: MetadataFilters[] = [
+        { filters: [] },
+        { filters: [], condition: "or" },
+        { filters: [], condition: "not" },
+        { filters: [{ filters: [] }, { filters: [{ filters: [] }], condition: "not" }], condition: "and" },
+      ];
+      for (const filters of empty) {
+        await expectStorageError(() => store.deleteNodes({ filters }), "INVALID_ARGUMENT");
+        await expectStorageError(() => store.deleteNodes({ ids: ["x1"], filters }), "INVALID_ARGUMENT");
+      }
+      expect(sortedIds(await store.getNodes())).toEqual(["x1", "x2"]);
+      // Reading with an empty tree is fine (it matches everything); an empty ids list deletes nothing.
+      expect(sortedIds(await store.getNodes({ filters: { filters: [] } }))).toEqual(["x1", "x2"]);
+      await store.deleteNodes({ ids: [] });
       expect(sortedIds(await store.getNodes())).toEqual(["x1", "x2"]);
     },
 
@@ -422,6 +481,146 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
         const hits = await store.getNodes({ filters: tree });
         expect(sortedIds(hits), `filter on hostile key ${JSON.stringify(k)}`).toEqual(sortedIds(stored.filter((x) => match(x.metadata))));
         expect(hits.some((h) => h.id === s.id)).toBe(true);
+      }
+    },
+
+    "vector.refuse.non-json-metadata": async (ctx: Ctx) => {
+      // The rule of every store of every kind (core's assertJsonObject): metadata that JSON cannot
+      // represent is INVALID_ARGUMENT for the whole batch, with the same message everywhere; it is
+      // never changed silently (NaN -> null, Date -> string, Map -> {}, undefined dropped).
+      const store = await ctx.store();
+      await store.add([node("kept", [1, 0, 0, 0], { metadata: { v: 1 } })]);
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic["self"] = cyclic;
+      let deep: Record<string, unknown> = { end: true };
+      for (let i = 0; i < 20_000; i++) deep = { d: deep };
+      class Point {
+        x = 1;
+      }
+      const cases: [string, Record<string | symbol, unknown>, string][] = [
+        ["NaN", { v: Number.NaN }, "metadata.v is NaN, which JSON cannot represent"],
+        ["Infinity", { v: Number.POSITIVE_INFINITY }, "metadata.v is Infinity, which JSON cannot represent"],
+        ["-Infinity in an array", { v: [1, Number.NEGATIVE_INFINITY] }, "metadata.v[1] is -Infinity, which JSON cannot represent"],
+        ["undefined", { v: undefined }, "metadata.v is undefined, which JSON cannot represent"],
+        ["nested undefined", { v: { w: undefined } }, "metadata.v.w is undefined, which JSON cannot represent"],
+        ["function", { v: () => 1 }, "metadata.v is a function, which JSON cannot represent"],
+        ["symbol", { v: Symbol("s") }, "metadata.v is a symbol, which JSON cannot represent"],
+        ["symbol key", { [Symbol("k")]: 1 }, "metadata has symbol keys"],
+        ["bigint", { v: 10n }, "metadata.v is bigint 10, which JSON cannot represent"],
+        ["Date", { v: new Date(0) }, "metadata.v is an instance of Date, not a plain JSON object"],
+        ["Map", { v: new Map([["a", 1]]) }, "metadata.v is an instance of Map, not a plain JSON object"],
+        ["class instance", { v: new Point() }, "metadata.v is an instance of Point, not a plain JSON object"],
+        ["sparse array", { v: [1, , 3] }, "metadata.v[1] is a hole in a sparse array"],
+        ["cycle", { v: cyclic }, "metadata.v.self is a circular reference"],
+        ["20,000 levels", { v: deep }, "nested more than 100 levels"],
+      ];
+      for (const [what, metadata, message] of cases) {
+        const bad = new TextNode({ id: "bad", text: "x", embedding: [0, 1, 0, 0], metadata: metadata as Record<string, unknown> });
+        const e = await expectStorageError(() => store.add([node("fine", [0, 0, 1, 0]), bad]), "INVALID_ARGUMENT");
+        expect(e.message, what).toContain(message.startsWith("metadata") ? `node "bad" ${message}` : message);
+      }
+      expect(sortedIds(await store.getNodes())).toEqual(["kept"]);
+      // The depth limit counts the node JSON (metadata is its level 3): 98 levels of metadata are fine.
+      let edge: Record<string, unknown> = { end: true };
+      for (let i = 1; i < 98; i++) edge = { d: edge };
+      await store.add([node("edge", [0, 0, 0, 1], { metadata: edge })]);
+      expect((await store.getNodes({ ids: ["edge"] }))[0]!.metadata).toEqual(edge);
+      await expectStorageError(() => store.add([node("over", [0, 0, 0, 1], { metadata: { d: edge } })]), "INVALID_ARGUMENT");
+    },
+
+    "vector.metadata.backslash-text": async (ctx: Ctx) => {
+      // Text that merely looks like a JSON escape is an ordinary string, accepted by every store.
+      const store = await ctx.store();
+      const metas: Record<string, unknown>[] = [
+        { s: "\\u0000" },
+        { s: 'printf("\\u0000")' },
+        { path: "C:\\ud800\\x" },
+        { "\\ud800key": "v", "\\u0000": ["\\udfff", "\\\\u0000"] },
+        { s: "\\\\ud83d\\ude00" },
+      ];
+      const nodes = metas.map((m, i) => node(`b${i}`, [1, i, 0, 0], { metadata: m }));
+      await store.add(nodes);
+      const got = await store.getNodes();
+      expect(sortedIds(got)).toEqual(nodes.map((n) => n.id));
+      for (const n of nodes) {
+        expect(got.find((g) => g.id === n.id)!.metadata).toEqual(n.metadata);
+        for (const [k, v] of Object.entries(n.metadata)) {
+          const tree: MetadataFilters = { filters: [Array.isArray(v) ? { key: k, operator: "contains", value: v[0] as string } : { key: k, operator: "==", value: v as string }] };
+          expect(sortedIds(await store.getNodes({ filters: tree })), JSON.stringify(tree)).toEqual([n.id]);
+        }
+      }
+      expect(sortedIds(await store.getNodes({ filters: { filters: [{ key: "s", operator: "text_match", value: "\\u0000" }] } }))).toEqual(["b0", "b1"]);
+    },
+
+    "vector.filters.lone-surrogates": async (ctx: Ctx) => {
+      // A filter key or value holding a lone surrogate has an answer (the reference evaluator's),
+      // on every store: stored data here is well-formed, so such a key is missing and such a value
+      // is equal to nothing, but a lone half can still be a substring of a stored astral character.
+      const store = await ctx.store();
+      const metas: Record<string, unknown>[] = [
+        { k: "a\u{10000}b" },
+        { k: "\u{1F600}" },
+        { k: "x" },
+        { k: "\uFFFD" },
+        { k: "a" },
+        { k: ["\uFFFD", "\u{1F600}"] },
+        {},
+        { k: "" },
+        { "\uFFFDk": "val" },
+        { k: "b\u{10400}" },
+        { k: "\u{1F600}X" },
+      ];
+      const nodes = metas.map((m, i) => node(`s${String(i).padStart(2, "0")}`, [1, i / 10, 0, 0], { metadata: m }));
+      await store.add(nodes);
+      const ops = new Set(store.capabilities.filterOperators);
+      const leaves: MetadataFilters["filters"] = [
+        { key: "\ud800k", operator: "==", value: "val" },
+        { key: "\ud800k", operator: "!=", value: "val" },
+        { key: "k\udc00", operator: "is_empty" },
+        { key: "k\udc00", operator: "nin", value: ["x"] },
+        { key: "k", operator: "==", value: "\ud800" },
+        { key: "k", operator: "!=", value: "\ud83d" },
+        { key: "k", operator: "in", value: ["\ud800", "x"] },
+        { key: "k", operator: "nin", value: ["\udc00", "a"] },
+        { key: "k", operator: "contains", value: "\ud83d" },
+        { key: "k", operator: "any", value: ["\ude00", "\uFFFD"] },
+        { key: "k", operator: "all", value: ["\uFFFD", "\ud83d"] },
+        { key: "k", operator: "text_match", value: "\udc00" },
+        { key: "k", operator: "text_match", value: "\ud83d" },
+        { key: "k", operator: "text_match", value: "a\ud800" },
+        { key: "k", operator: "text_match", value: "\udc00b" },
+        { key: "k", operator: "text_match", value: "\ude00X" },
+        { key: "k", operator: "text_match", value: "\ud800b" },
+        { key: "k", operator: "text_match", value: "b\ud801" },
+        { key: "k", operator: "text_match_insensitive", value: "A\ud800" },
+        { key: "k", operator: "text_match_insensitive", value: "\ude00x" },
+        { key: "k", operator: "<", value: "\ud800" },
+        { key: "k", operator: ">=", value: "\ud83d" },
+        { key: "k", operator: "<=", value: "\ud83d\ude00" },
+        { key: "k", operator: ">", value: "a\udc00" },
+        { key: "k", operator: "<", value: "a\udc00" },
+        { key: "k", operator: "<=", value: "b\ud801" },
+        { key: "k", operator: ">", value: "\uffff\udfff" },
+        { key: "k", operator: "<", value: "\ud800\u0000" },
+      ];
+      let compared = 0;
+      for (const leaf of leaves) {
+        if (!("operator" in leaf) || !ops.has(leaf.operator)) continue;
+        const tree: MetadataFilters = { filters: [leaf] };
+        const match = createFilterPredicate(tree);
+        const expected = sortedIds(nodes.filter((n) => match(n.metadata)));
+        expect(sortedIds(await store.getNodes({ filters: tree })), describeTree(tree)).toEqual(expected);
+        const r = await store.query({ embedding: [1, 0, 0, 0], topK: nodes.length, filters: tree });
+        expect(sortedIds(r.ids), `query ${describeTree(tree)}`).toEqual(expected);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(0);
+      // The same trees in a deleteNodes: exactly the matching nodes go.
+      const del: MetadataFilters = { filters: [{ key: "k", operator: "text_match", value: "\udc00" }] };
+      if (ops.has("text_match")) {
+        const match = createFilterPredicate(del);
+        await store.deleteNodes({ filters: del });
+        expect(sortedIds(await store.getNodes())).toEqual(sortedIds(nodes.filter((n) => !match(n.metadata))));
       }
     },
 
@@ -560,6 +759,7 @@ export type VectorTestId =
   | "vector.query.mmr"
   | "vector.query.modes"
   | "vector.delete.ref-doc-whole"
+  | "vector.query.zero-vector"
   | "vector.delete-nodes.neither-refused"
   | "vector.delete-nodes.ids-filters-both"
   | "vector.clear"
@@ -567,6 +767,9 @@ export type VectorTestId =
   | "vector.refuse.invalid-embedding"
   | "vector.hostile.ids"
   | "vector.hostile.metadata"
+  | "vector.refuse.non-json-metadata"
+  | "vector.metadata.backslash-text"
+  | "vector.filters.lone-surrogates"
   | "vector.filters.invalid-refused"
   | "vector.filters.unsupported-refused"
   | "vector.filters.each-operator"

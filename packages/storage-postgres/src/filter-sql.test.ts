@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HOSTILE_STRINGS } from "@larder/conformance";
 import { FILTER_OPERATORS, type MetadataFilters } from "@larder/core/filters";
 import { compileFilters } from "./filter-sql.js";
+import { isWellFormedUtf16 } from "./identifiers.js";
 
 const cols = { metadata: "metadata", metadataFolded: "metadata_folded" };
 
@@ -29,13 +30,32 @@ describe("compileFilters (no server)", () => {
 
   it("constant leaves (NUL values) bind nothing", () => {
     const c = compileFilters({ filters: [{ key: "k", operator: "contains", value: "a\u0000" }] }, cols, 0, "test")!;
-    expect(c).toEqual({ sql: "(FALSE)", params: [] });
+    expect(c).toMatchObject({ sql: "(FALSE)", params: [] });
   });
 
   it("validates before compiling: malformed trees are INVALID_ARGUMENT", () => {
     expect(() => compileFilters({ filters: [{ key: "", operator: "==", value: 1 }] }, cols, 0, "t")).toThrow(/INVALID_ARGUMENT/);
     expect(() => compileFilters({ filters: [{ key: "a", operator: "in", value: 1 }] } as never, cols, 0, "t")).toThrow(/INVALID_ARGUMENT/);
-    expect(() => compileFilters({ filters: [{ key: "a\ud800", operator: "==", value: 1 }] }, cols, 0, "t")).toThrow(/lone surrogate/);
+  });
+
+  it("lone surrogates compile to the reference's answer on storable data (never refused, never sent)", () => {
+    // A key with a lone surrogate is missing: == never matches, != and is_empty always do.
+    const missing = (operator: "==" | "!=" | "is_empty") =>
+      compileFilters({ filters: [{ key: "a\ud800", operator, ...(operator === "is_empty" ? {} : { value: 1 }) }] }, cols, 0, "t")!;
+    for (const op of ["==", "!=", "is_empty"] as const) expect(missing(op).params).not.toContain("a\ud800");
+    expect(missing("==").sql).toContain("NULL::jsonb");
+    expect(missing("is_empty").sql).toContain("NULL::jsonb IS NULL");
+    // Values: equality never matches; nothing with a lone surrogate is ever bound.
+    expect(compileFilters({ filters: [{ key: "k", operator: "==", value: "x\udc00" }] }, cols, 0, "t")).toMatchObject({ sql: "(FALSE)", params: [] });
+    for (const value of ["\ud800", "a\ud800b", "\udc00", "x\ud83d", "\udc00x"]) {
+      for (const operator of ["text_match", "text_match_insensitive", "<", ">=", "!="] as const) {
+        const c = compileFilters({ filters: [{ key: "k", operator, value }] }, cols, 0, "t")!;
+        for (const p of c.params) if (typeof p === "string") expect(isWellFormedUtf16(p), `${operator} ${JSON.stringify(value)}`).toBe(true);
+      }
+    }
+    // A lone high surrogate at the end of a substring is the first half of a stored astral character.
+    const c = compileFilters({ filters: [{ key: "k", operator: "text_match", value: "x\ud83d" }] }, cols, 0, "t")!;
+    expect(c.params).toContain("x[\u{1f400}-\u{1f7ff}]");
   });
 
   it("compiles every operator, and empty groups to TRUE", () => {

@@ -1,4 +1,3 @@
-import { StorageError } from "@larder/core/errors";
 import {
   foldCase,
   foldFilters,
@@ -20,8 +19,10 @@ import { isWellFormedUtf16 } from "./identifiers.js";
  *   so `NOT (...)` is exact two-valued negation;
  * - type checks use `jsonb_typeof` inside CASE, so a cast (`::numeric`) only ever sees the type it
  *   expects (AND does not guarantee evaluation order in SQL; CASE does);
- * - stored metadata never holds U+0000 or lone surrogates (the store refuses them), so filter
- *   values containing them are rewritten to equivalent expressions that can be bound.
+ * - stored metadata never holds U+0000 or lone surrogates (the store refuses them), so filter keys
+ *   and values containing them are rewritten to equivalent expressions that can be bound (a key is
+ *   missing, `==` never matches, ordering and substring tests are computed against well-formed
+ *   bounds): the answer is the reference evaluator's on any data Postgres can hold, never a refusal.
  */
 
 /** Operators compiled exactly (all of them). */
@@ -34,6 +35,8 @@ export interface CompiledFilter {
   sql: string;
   /** Parameters to append; the expression uses $offset+1 ... */
   params: unknown[];
+  /** The validated tree the SQL was compiled from. */
+  tree: MetadataFilters;
 }
 
 export interface FilterColumns {
@@ -50,6 +53,27 @@ function hasNul(s: string): boolean {
   return s.includes("\u0000");
 }
 
+/** A string no stored key or value can equal: it holds U+0000 or a lone surrogate. */
+function unstorable(s: string): boolean {
+  return hasNul(s) || !isWellFormedUtf16(s);
+}
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** Index of the first U+0000 or lone surrogate in `s`, or -1. */
+function firstUnstorable(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return i;
+    if (isHigh(c)) {
+      if (isLow(s.charCodeAt(i + 1))) i++;
+      else return i;
+    } else if (isLow(c)) return i;
+  }
+  return -1;
+}
+
 /** Validates (INVALID_ARGUMENT / UNSUPPORTED before any I/O) and compiles. */
 export function compileFilters(
   filters: MetadataFilters | undefined,
@@ -59,15 +83,9 @@ export function compileFilters(
 ): CompiledFilter | undefined {
   if (filters === undefined || filters === null) return undefined;
   const tree = validateFilters(filters, { store, supportedOperators: SQL_FILTER_OPERATORS });
-  // Lone surrogates cannot be sent to Postgres (the driver encodes them as U+FFFD, which would
-  // match other strings); refuse them rather than approximate.
-  const check = (s: string, what: string) => {
-    if (!isWellFormedUtf16(s)) {
-      throw new StorageError("INVALID_ARGUMENT", `metadata filter ${what} contains a lone surrogate, which Postgres cannot represent`, {
-        store,
-      });
-    }
-  };
+  // U+0000 and lone surrogates are never sent to Postgres (the driver would encode a lone surrogate
+  // as U+FFFD, which would match other strings): no stored string holds them, so each leaf is
+  // rewritten to what the reference evaluator answers on such data.
   const params: unknown[] = [];
   const bind = (v: unknown, cast: string): string => {
     params.push(v);
@@ -76,13 +94,10 @@ export function compileFilters(
   const keyParams = new Map<string, string>();
 
   const leaf = (f: MetadataFilter): string => {
-    check(f.key, "key");
-    const values = Array.isArray(f.value) ? f.value : f.value === undefined ? [] : [f.value];
-    for (const v of values) if (typeof v === "string") check(v, "value");
     // Bound lazily: a leaf that compiles to a constant must not leave an unreferenced parameter.
     const keyParam = (): string | undefined => {
-      // A key with NUL can never be stored: it is always missing.
-      if (hasNul(f.key)) return undefined;
+      // A key with U+0000 or a lone surrogate can never be stored: it is always missing.
+      if (unstorable(f.key)) return undefined;
       let p = keyParams.get(f.key);
       if (!p) {
         p = bind(f.key, "text");
@@ -105,7 +120,7 @@ export function compileFilters(
     if ((g.condition ?? "and") !== "and") return;
     for (const c of g.filters) {
       if ("filters" in c) collectHints(c);
-      else if ((c.operator === "==" || c.operator === "contains") && !hasNul(c.key) && !(typeof c.value === "string" && hasNul(c.value))) {
+      else if ((c.operator === "==" || c.operator === "contains") && !unstorable(c.key) && !(typeof c.value === "string" && unstorable(c.value))) {
         const doc: Record<string, unknown> = {};
         Object.defineProperty(doc, c.key, { value: c.operator === "==" ? c.value : [c.value], enumerable: true });
         hints.push(`${columns.metadata} @> ${bind(JSON.stringify(doc), "jsonb")}`);
@@ -122,7 +137,7 @@ export function compileFilters(
       return `(${parts.join(condition === "and" ? " AND " : " OR ")})`;
     },
   });
-  return { sql: hints.length ? `(${[...hints, sql].join(" AND ")})` : sql, params };
+  return { sql: hints.length ? `(${[...hints, sql].join(" AND ")})` : sql, params, tree };
 }
 
 type Bind = (v: unknown, cast: string) => string;
@@ -151,7 +166,7 @@ function compileLeaf(
     case "nin":
       return `(NOT ${inList(stored, value as (string | number | boolean)[], bind)})`;
     case "any": {
-      const xs = (value as (string | number | boolean)[]).filter((x) => !(typeof x === "string" && hasNul(x)));
+      const xs = (value as (string | number | boolean)[]).filter((x) => !(typeof x === "string" && unstorable(x)));
       if (xs.length === 0) return "FALSE";
       const v = stored();
       return `(CASE WHEN jsonb_typeof(${v}) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(${bind(
@@ -161,34 +176,36 @@ function compileLeaf(
     }
     case "all": {
       const xs = value as (string | number | boolean)[];
-      // No stored string holds U+0000, so an array cannot contain such an element.
-      if (xs.some((x) => typeof x === "string" && hasNul(x))) return "FALSE";
+      // No stored string holds U+0000 or a lone surrogate, so an array cannot contain such an element.
+      if (xs.some((x) => typeof x === "string" && unstorable(x))) return "FALSE";
       const v = stored();
       // jsonb @> on arrays: every element of the right is a top-level element of the left, with
       // JSON equality (nested arrays/objects never equal a scalar).
       return `(CASE WHEN jsonb_typeof(${v}) = 'array' THEN ${v} @> ${bind(JSON.stringify(xs), "jsonb")} ELSE false END)`;
     }
     case "contains": {
-      if (typeof value === "string" && hasNul(value)) return "FALSE";
+      if (typeof value === "string" && unstorable(value)) return "FALSE";
       const v = stored();
       return `(CASE WHEN jsonb_typeof(${v}) = 'array' THEN ${v} @> ${bind(JSON.stringify([value]), "jsonb")} ELSE false END)`;
     }
     case "text_match": {
       const s = value as string;
-      if (hasNul(s)) return "FALSE";
+      const test = substringTest(s, bind);
+      if (test === undefined) return "FALSE";
       const v = stored();
-      return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN strpos(${v} #>> '{}', ${bind(s, "text")}) > 0 ELSE false END)`;
+      return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${test(`(${v} #>> '{}')`)} ELSE false END)`;
     }
     case "text_match_insensitive": {
       const s = foldCase(value as string);
-      if (hasNul(s)) return "FALSE";
+      const test = substringTest(s, bind);
+      if (test === undefined) return "FALSE";
       const kp = keyParam();
       if (kp === undefined) return "FALSE";
       const v = stored();
       // The fold is JavaScript's toLowerCase, computed when the node was written: exact, whatever
       // the server's locale or ICU version.
       const folded = `COALESCE(${columns.metadataFolded} ->> ${kp}, ${v} #>> '{}')`;
-      return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN strpos(${folded}, ${bind(s, "text")}) > 0 ELSE false END)`;
+      return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${test(folded)} ELSE false END)`;
     }
     case "is_empty": {
       const v = stored();
@@ -198,7 +215,7 @@ function compileLeaf(
 }
 
 function eq(stored: () => string, value: MetadataFilter["value"], bind: Bind): string {
-  if (typeof value === "string" && hasNul(value)) return "FALSE";
+  if (typeof value === "string" && unstorable(value)) return "FALSE";
   const v = stored();
   // JSONB equality: same type and same value (numbers numerically, strings byte-wise); a stored
   // array/object/null never equals a scalar.
@@ -206,7 +223,7 @@ function eq(stored: () => string, value: MetadataFilter["value"], bind: Bind): s
 }
 
 function inList(stored: () => string, value: (string | number | boolean)[], bind: Bind): string {
-  const xs = value.filter((x) => !(typeof x === "string" && hasNul(x)));
+  const xs = value.filter((x) => !(typeof x === "string" && unstorable(x)));
   if (xs.length === 0) return "FALSE";
   const v = stored();
   return `(CASE WHEN jsonb_typeof(${v}) IN ${SCALAR_TYPES} THEN ${bind(JSON.stringify(xs), "jsonb")} @> jsonb_build_array(${v}) ELSE false END)`;
@@ -218,16 +235,72 @@ function ordering(op: ">" | ">=" | "<" | "<=", v: string, value: string | number
     // numeric order equals double order.
     return `(CASE WHEN jsonb_typeof(${v}) = 'number' THEN (${v})::numeric ${op} ${bind(value, "numeric")} ELSE false END)`;
   }
-  let x = value;
-  let sqlOp: string = op;
-  const nul = x.indexOf("\u0000");
-  if (nul >= 0) {
-    // For strings without U+0000 (all stored ones), comparing with p + "\0" + rest is comparing
-    // with p: s < x <=> s <= p, s >= x <=> s > p (p = the part before the first NUL).
-    x = x.slice(0, nul);
-    sqlOp = op === "<" || op === "<=" ? "<=" : ">";
+  const text = `(${v} #>> '{}')`;
+  const below = op === "<" || op === "<=";
+  let test: string;
+  const bad = firstUnstorable(value);
+  if (bad < 0) {
+    test = `${text} COLLATE "C" ${op} ${bind(value, "text")} COLLATE "C"`;
+  } else {
+    // Stored strings hold no U+0000 and no lone surrogate, so none equals `value`, and comparing
+    // with it (by code point, as the reference does: surrogates after the rest of the BMP) is
+    // comparing with a well-formed bound built from p, the part before the first such character.
+    const p = value.slice(0, bad);
+    const c = value.charCodeAt(bad);
+    if (c === 0) {
+      // p + "\0" + rest: s < value <=> s <= p.
+      test = `${text} COLLATE "C" ${below ? "<=" : ">"} ${bind(p, "text")} COLLATE "C"`;
+    } else if (isHigh(c)) {
+      // A lone high surrogate u: s < value <=> s < p + (u, U+DC00), the first code point of u.
+      test = `${text} COLLATE "C" ${below ? "<" : ">="} ${bind(p + String.fromCharCode(c, 0xdc00), "text")} COLLATE "C"`;
+    } else {
+      // A lone low surrogate: every stored string starting with p sorts before value.
+      const pp = bind(p, "text");
+      const before = `(${text} COLLATE "C" < ${pp} COLLATE "C" OR starts_with(${text}, ${pp}))`;
+      test = below ? before : `(NOT ${before})`;
+    }
   }
-  return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN (${v} #>> '{}') COLLATE "C" ${sqlOp} ${bind(x, "text")} COLLATE "C" ELSE false END)`;
+  return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${test} ELSE false END)`;
+}
+
+/**
+ * The test "the stored text contains `s`" (UTF-16 code units, as the reference's `includes`), as a
+ * function of the text expression; `undefined` when no storable string can contain `s`. A string
+ * with U+0000 never matches. A lone surrogate can still match where it is half of a stored pair: a
+ * low surrogate at the very start (the stored character before is an astral one with that low half)
+ * and a high surrogate at the very end; anywhere else it never matches. Those are tested with a
+ * bound regular expression over code points; everything else with `strpos`.
+ */
+function substringTest(s: string, bind: Bind): ((text: string) => string) | undefined {
+  if (hasNul(s)) return undefined;
+  if (isWellFormedUtf16(s)) return (text) => `strpos(${text}, ${bind(s, "text")}) > 0`;
+  let start = 0;
+  let end = s.length;
+  let lead = "";
+  let trail = "";
+  const first = s.charCodeAt(0);
+  if (isLow(first)) {
+    // Astral code points whose low surrogate is `first`: one per high surrogate.
+    const low = first - 0xdc00;
+    let cls = "";
+    for (let h = 0; h < 0x400; h++) cls += String.fromCodePoint(0x10000 + h * 0x400 + low);
+    lead = `[${cls}]`;
+    start = 1;
+  }
+  const last = s.charCodeAt(s.length - 1);
+  if (end > start && isHigh(last)) {
+    const base = 0x10000 + (last - 0xd800) * 0x400;
+    trail = `[${String.fromCodePoint(base)}-${String.fromCodePoint(base + 0x3ff)}]`;
+    end -= 1;
+  }
+  const mid = s.slice(start, end);
+  if (!isWellFormedUtf16(mid)) return undefined;
+  return (text) => `(${text} ~ ${bind(lead + regexLiteral(mid) + trail, "text")})`;
+}
+
+/** `s` as a Postgres (ARE) regular expression matching exactly `s`: ASCII punctuation escaped. */
+function regexLiteral(s: string): string {
+  return s.replace(/[^A-Za-z0-9\u0080-\uffff]/g, (ch) => `\\${ch}`);
 }
 
 /**

@@ -1,13 +1,16 @@
 import { StorageError } from "@larder/core/errors";
 import { compareByCodePoint, type MetadataFilters } from "@larder/core/filters";
 import { jsonToNode, type BaseNode } from "@larder/core/schema";
-import type {
-  DistanceMetric,
-  VectorQueryMode,
-  VectorStore,
-  VectorStoreCapabilities,
-  VectorStoreQuery,
-  VectorStoreQueryResult,
+import {
+  assertDeleteTarget,
+  assertNodeMetadata,
+  checkTopK,
+  type DistanceMetric,
+  type VectorQueryMode,
+  type VectorStore,
+  type VectorStoreCapabilities,
+  type VectorStoreQuery,
+  type VectorStoreQueryResult,
 } from "@larder/core/vector";
 import { DDL_LOCK_SQL, Db, Once, type PostgresConnectionOptions, type Queryable } from "./connection.js";
 import { SQL_FILTER_OPERATORS, compileFilters, foldedMetadata } from "./filter-sql.js";
@@ -361,7 +364,7 @@ export class PostgresVectorStore implements VectorStore {
       checkFinite(emb, id);
       const ref = node.refDocId;
       if (ref !== undefined) checkText(ref, "ref doc id", STORE);
-      const metaText = metadataJson(node.metadata, id);
+      const metaText = metadataJson(node, id);
       const folded = foldedMetadata(JSON.parse(metaText) as Record<string, unknown>);
       const json = node.toJSON();
       json.__data__ = { ...json.__data__, embedding: null };
@@ -492,8 +495,7 @@ export class PostgresVectorStore implements VectorStore {
     if (query === null || typeof query !== "object") throw new StorageError("INVALID_ARGUMENT", "query must be an object", { store: STORE });
     const mode = query.mode ?? "default";
     if (!MODES.includes(mode)) throw new StorageError("INVALID_ARGUMENT", `unknown query mode ${JSON.stringify(mode)}`, { store: STORE });
-    const topK = query.topK ?? 2;
-    if (!Number.isInteger(topK) || topK < 0) throw new StorageError("INVALID_ARGUMENT", "topK must be a non-negative integer", { store: STORE });
+    const topK = checkTopK(query.topK, STORE);
     const needsEmbedding = mode !== "text";
     const needsText = mode === "text" || mode === "hybrid";
     let emb: string | undefined;
@@ -577,41 +579,82 @@ export class PostgresVectorStore implements VectorStore {
     return parts.join("; ");
   }
 
+  /**
+   * The similarity. Cosine with a zero vector (stored or query) is 0, the rule of every store
+   * (pgvector's distance is NaN there).
+   */
   private scoreSql(layout: Layout, p: string, column = "embedding"): string {
     const d = `(${column} ${layout.op} ${p})`;
-    return this.metric === "cosine" ? `(1 - ${d})` : this.metric === "dot" ? `(-${d})` : `(-${d})`;
+    return this.metric === "cosine" ? `COALESCE(NULLIF(1 - ${d}, 'NaN'::float8), 0)` : `(-${d})`;
   }
 
+  /**
+   * Exact ranking key (ascending = best first), consistent with {@link scoreSql}: a zero vector's
+   * cosine distance is 1. Index scans order by the bare operator instead (pgvector leaves zero
+   * vectors out of cosine indexes; see {@link vectorSearch}).
+   */
+  private exactOrderSql(layout: Layout, p: string, column = "embedding"): string {
+    const d = `(${column} ${layout.op} ${p})`;
+    return this.metric === "cosine" ? `COALESCE(NULLIF(${d}, 'NaN'::float8), 1)` : d;
+  }
+
+  /**
+   * Whether an index scan's answer (k + 1 rows asked) must be settled by an exact scan: fewer than
+   * k rows (the scan may stop early); the k-th and (k+1)-th similarities equal (ties go to the
+   * smaller id, which the index does not order by); or, for cosine, a k-th similarity <= 0 (zero
+   * vectors score 0 but pgvector leaves them out of cosine indexes, so they may belong in the answer).
+   */
+  private needsExact(rows: readonly Row[], k: number): boolean {
+    if (this.index.type === "none") return false;
+    if (rows.length < k) return true;
+    if (k === 0) return false;
+    const kth = Number(rows[k - 1]!.score);
+    if (rows.length > k && Number(rows[k]!.score) === kth) return true;
+    return this.metric === "cosine" && !(kth > 0);
+  }
+
+  /**
+   * The best `k` rows (possibly one more: the caller sorts and cuts). An index scan fetches k + 1
+   * rows so that a tie at the k-th place is seen; {@link needsExact} then settles it exactly.
+   */
   private async vectorSearch(layout: Layout, emb: string, where: Where, k: number): Promise<{ row: Row; score: number }[]> {
-    const params = [...where.params, emb, k];
+    const indexed = this.index.type !== "none";
+    const fetch = indexed ? k + 1 : k;
+    const params = [...where.params, emb, fetch];
     const qp = `$${where.params.length + 1}::${layout.vtype}`;
-    const sql = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
+    const exactScanSql = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
+      FROM ${this.qualifiedTable} WHERE ${where.sql}
+      ORDER BY ${this.exactOrderSql(layout, qp)}, id LIMIT $${where.params.length + 2}`;
+    const sql = !indexed
+      ? exactScanSql
+      : `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
       FROM ${this.qualifiedTable} WHERE ${where.sql}
       ORDER BY embedding ${layout.op} ${qp} LIMIT $${where.params.length + 2}`;
-    const settings = this.annSettings(layout, k);
+    const settings = this.annSettings(layout, fetch);
     if (where.params.length === 0 && where.sql === "TRUE") {
       // Unrestricted: one round trip. A multi-statement simple query runs as one implicit
       // transaction, so SET LOCAL applies to the SELECT only (and an error rolls it all back).
       // Only numbers are inlined: the vector literal is built from finite numbers, k is an integer.
       const lit = `'${emb}'::${layout.vtype}`;
-      const select = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
-        FROM ${this.qualifiedTable} ORDER BY embedding ${layout.op} ${lit} LIMIT ${Math.trunc(k)}`;
-      const run = async (prefix: string) => {
-        const res = (await this.db.query(prefix ? `${prefix}; ${select}` : select, [], "query")) as unknown;
+      const select = (order: string) => `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
+        FROM ${this.qualifiedTable} ORDER BY ${order} LIMIT ${Math.trunc(fetch)}`;
+      const run = async (prefix: string, order: string) => {
+        const res = (await this.db.query(prefix ? `${prefix}; ${select(order)}` : select(order), [], "query")) as unknown;
         const last = Array.isArray(res) ? (res[res.length - 1] as { rows: Row[] }) : (res as { rows: Row[] });
         return last.rows;
       };
-      let rows = await run(settings);
-      if (rows.length < k && this.index.type !== "none") {
-        // See below: an ANN scan can stop early; an exact scan settles it.
-        rows = await run("SET LOCAL enable_indexscan = off");
+      const exactOrder = `${this.exactOrderSql(layout, lit)}, id`;
+      let rows = await run(settings, indexed ? `embedding ${layout.op} ${lit}` : exactOrder);
+      if (this.needsExact(rows, k)) {
+        // See below: an ANN scan can stop early or miss zero vectors; an exact scan settles it.
+        rows = await run("SET LOCAL enable_indexscan = off", exactOrder);
       }
       return rows.map((row) => ({ row, score: Number(row.score) }));
     }
     const cap = where.sql !== "TRUE" && this.index.type !== "none" ? this.exactSearchThreshold : 0;
     const exactSql = `WITH m AS MATERIALIZED (SELECT id, embedding FROM ${this.qualifiedTable} WHERE ${where.sql} LIMIT $${where.params.length + 3}),
         c AS (SELECT count(*) AS n FROM m),
-        top AS (SELECT id FROM m ORDER BY embedding ${layout.op} ${qp}, id LIMIT $${where.params.length + 2})
+        top AS (SELECT id FROM m ORDER BY ${this.exactOrderSql(layout, qp)}, id LIMIT $${where.params.length + 2})
       SELECT t.id, t.node::text AS node, t.embedding::text AS emb, ${this.scoreSql(layout, qp, "t.embedding")} AS score, c.n
         FROM top JOIN ${this.qualifiedTable} t ON t.id = top.id CROSS JOIN c`;
     // Unrestricted queries send the settings with BEGIN (one round trip fewer).
@@ -624,11 +667,13 @@ export class PostgresVectorStore implements VectorStore {
         if (settings) await q.query(settings);
       }
       let r = (await q.query(sql, params)).rows as Row[];
-      if (r.length < k && this.index.type !== "none") {
+      if (this.needsExact(r, k)) {
         // The ANN scan may stop early (max_scan_tuples, IVF probes, pgvector < 0.8): an exact scan
-        // tells whether more rows match. Only paid when fewer than k rows came back.
+        // tells whether more rows match; a tie at the k-th place is decided by id; and a cosine
+        // index holds no zero vectors (similarity 0). Only paid when fewer than k rows came back,
+        // the k-th and (k+1)-th similarities are equal, or (cosine) the k-th is not positive.
         await q.query("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on");
-        r = (await q.query(sql, params)).rows as Row[];
+        r = (await q.query(exactScanSql, params)).rows as Row[];
       }
       return r;
     }, "query", begin);
@@ -721,16 +766,14 @@ export class PostgresVectorStore implements VectorStore {
       params.push(args.docIds.filter(storable));
       parts.push(`ref_doc_id = ANY($${params.length}::text[])`);
     }
+    let tree: MetadataFilters | undefined;
     if (args.filters !== undefined && args.filters !== null) {
       const f = compileFilters(args.filters, { metadata: "metadata", metadataFolded: "metadata_folded" }, params.length, STORE)!;
       params.push(...f.params);
       parts.push(f.sql);
+      tree = f.tree;
     }
-    if (opts.requireOne && parts.length === 0) {
-      throw new StorageError("INVALID_ARGUMENT", "deleteNodes needs ids or filters (it never means \"delete everything\"; use clear())", {
-        store: STORE,
-      });
-    }
+    if (opts.requireOne) assertDeleteTarget(args.ids, tree, STORE);
     return { sql: parts.length ? parts.join(" AND ") : "TRUE", params };
   }
 
@@ -805,28 +848,21 @@ function vectorLiteral(v: readonly number[] | Float32Array, what: string): strin
   return s + "]";
 }
 
-const UNSTORABLE_IN_JSON = /\\u0000|\\ud[89abcdef][0-9a-f]{2}/i;
+/**
+ * Postgres' own refusal on top of core's JSON rule: JSONB cannot hold U+0000, and a lone surrogate
+ * has no UTF-8 form (filters must see the exact value). Checked on the actual strings (keys and
+ * values), so text such as a backslash followed by `u0000` is an ordinary string.
+ */
+function unstorableInJsonb(s: string): string | undefined {
+  if (s.includes("\u0000")) return "contains U+0000, which Postgres JSONB cannot store";
+  if (!isWellFormedUtf16(s)) return "contains a lone surrogate, which Postgres JSONB cannot store";
+  return undefined;
+}
 
-/** Metadata as stored: its JSON round trip (undefined dropped, NaN -> null), without NUL / lone surrogates. */
-function metadataJson(metadata: unknown, id: string): string {
-  if (metadata === null || metadata === undefined) return "{}";
-  if (typeof metadata !== "object" || Array.isArray(metadata)) {
-    throw new StorageError("INVALID_ARGUMENT", `node ${JSON.stringify(id)}: metadata must be an object`, { store: STORE });
-  }
-  let text: string;
-  try {
-    text = JSON.stringify(metadata);
-  } catch (cause) {
-    throw new StorageError("INVALID_ARGUMENT", `node ${JSON.stringify(id)}: metadata is not JSON`, { store: STORE, cause });
-  }
-  if (UNSTORABLE_IN_JSON.test(text)) {
-    throw new StorageError(
-      "INVALID_ARGUMENT",
-      `node ${JSON.stringify(id)}: metadata contains U+0000 or a lone surrogate, which Postgres JSONB cannot hold (filters must see the exact value)`,
-      { store: STORE },
-    );
-  }
-  return text;
+/** Metadata as stored: core's JSON rule (refused, never changed) plus {@link unstorableInJsonb}. */
+function metadataJson(node: BaseNode, id: string): string {
+  assertNodeMetadata({ id, metadata: node.metadata }, STORE, { refuseString: unstorableInJsonb });
+  return node.metadata === null || node.metadata === undefined ? "{}" : JSON.stringify(node.metadata);
 }
 
 /** Text for the full-text column: Postgres text cannot hold NUL, lone surrogates would become U+FFFD anyway. */
