@@ -1,7 +1,7 @@
 import { StorageError } from "../errors.js";
 import type { JsonObject, KVStore } from "../kv/types.js";
 import { assertJsonObject, assertKey, isPlainObject } from "../kv/validate.js";
-import { type BaseNode, isPlainTextNodeJson, jsonToNode } from "../schema/node.js";
+import { type BaseNode, isPlainTextNodeJson, jsonToNode, nodeJsonText } from "../schema/node.js";
 import { Mutex } from "./mutex.js";
 import type { AddDocumentsOptions, DocStore, RefDocInfo } from "./types.js";
 
@@ -214,7 +214,7 @@ export class KVDocumentStore implements DocStore {
       if (storeText) {
         writes.push(
           serialized
-            ? kv.putAllSerialized!(ids, (i) => JSON.stringify(pending[i]!.node.toJSON()), this.nodeCollection, { batchSize })
+            ? kv.putAllSerialized!(ids, (i) => nodeJsonText(pending[i]!.node), this.nodeCollection, { batchSize })
             : kv.putAll(
                 pending.map((e) => [e.node.id, e.value!] as const),
                 this.nodeCollection,

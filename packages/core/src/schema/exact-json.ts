@@ -124,6 +124,18 @@ export interface ExactMetadata {
   members: ExactMember[];
   /** Python's `str(metadata)`. */
   repr: string;
+  /** The object's JSON text as read, without whitespace outside strings (number tokens untouched). */
+  json: string;
+}
+
+/** `text` without whitespace outside strings; every token as it is. */
+export function compactJsonText(text: string): string {
+  const scanner = createScanner(text, true);
+  let out = "";
+  for (let kind: number = scanner.scan(); kind !== SyntaxKind.EOF; kind = scanner.scan()) {
+    out += text.slice(scanner.getTokenOffset(), scanner.getTokenOffset() + scanner.getTokenLength());
+  }
+  return out;
 }
 
 /**
@@ -150,7 +162,11 @@ export function exactObjectAt(text: string, path: readonly string[]): ExactMetad
       members.push(member);
     } else members[at] = member;
   }
-  return { members, repr: `{${members.map((m) => `${pyStrRepr(m.key)}: ${m.repr}`).join(", ")}}` };
+  return {
+    members,
+    repr: `{${members.map((m) => `${pyStrRepr(m.key)}: ${m.repr}`).join(", ")}}`,
+    json: compactJsonText(text.slice(node.offset, node.offset + node.length)),
+  };
 }
 
 const INDEX_KEY = /^(?:0|[1-9]\d*)$/;

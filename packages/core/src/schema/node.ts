@@ -742,5 +742,23 @@ function jsonToNodeValue(json: unknown): BaseNode {
   }
 }
 
+/**
+ * `JSON.stringify(node.toJSON())`, except that metadata read from JSON and unchanged since (see
+ * {@link BaseNode.exactMetadata}) is written as it was read: `1.0`, `-0.0`, integers beyond 2^53
+ * and the order of integer-like keys stay as they were. Stores write nodes with it.
+ */
+export function nodeJsonText(node: BaseNode): string {
+  const exact = node.exactMetadata();
+  const json = node.toJSON();
+  const data = json.__data__;
+  if (exact === undefined || data["metadata"] !== node.metadata) return JSON.stringify(json);
+  const marker = `larder-exact-metadata-${randomUUID()}`;
+  data["metadata"] = marker;
+  const text = JSON.stringify(json);
+  const literal = JSON.stringify(marker);
+  const at = text.indexOf(literal);
+  return at < 0 ? JSON.stringify({ ...json, __data__: { ...data, metadata: node.metadata } }) : text.slice(0, at) + exact.json + text.slice(at + literal.length);
+}
+
 /** Alias matching LlamaIndex's name. */
 export const nodeToJson = (node: BaseNode): NodeJson => node.toJSON();

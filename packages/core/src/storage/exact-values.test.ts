@@ -77,6 +77,21 @@ describe("exact values (Python-written folders)", () => {
     expect(out).not.toContain('"metadata": {"k": 1.5}, "excluded');
   });
 
+  it("a node read and added again unchanged keeps its metadata exact (hash, LlamaIndex and Larder files)", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    const n1 = await ctx.docStore.getDocument("n1");
+    await ctx.docStore.addDocuments([n1!]);
+    expect((await ctx.docStore.getDocument("n1"))!.hash).toBe(PY_HASHES.n1);
+    await ctx.persist("out", { fs, format: "llamaindex" });
+    expect(await text(fs, "out/docstore.json")).toBe(PY_DOCSTORE);
+    await ctx.persist("larder", { fs });
+    const again = await StorageContext.fromPersistDir("larder", { fs });
+    expect((await again.docStore.getDocument("n1"))!.hash).toBe(PY_HASHES.n1);
+    await again.persist("out2", { fs, format: "llamaindex" });
+    expect(await text(fs, "out2/docstore.json")).toBe(PY_DOCSTORE);
+  });
+
   it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {
     const fs = new MemoryFileSystem();
     const pretty = JSON.stringify(JSON.parse(PY_DOCSTORE), null, 2);
