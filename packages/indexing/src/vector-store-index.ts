@@ -108,6 +108,18 @@ export class VectorStoreIndex {
   get docStore(): DocStore {
     return this.storageContext.docStore;
   }
+  /**
+   * Whether inserted nodes go to the docstore (and `nodes_dict`), as LlamaIndex does when the vector
+   * store keeps no text: with `storeNodesOverride`, with a vector store without text, and for an
+   * index whose struct already maps nodes (one Python built, or one built with the override), so
+   * that Python's retriever keeps finding every node after Larder inserts into it.
+   */
+  get keepsNodesInDocstore(): boolean {
+    if (this.storeNodesOverride || !this.vectorStore.storesText) return true;
+    for (const _ in this.indexStruct.data.nodes_dict) return true;
+    return false;
+  }
+
   /** The embedding model recorded in the index struct. */
   get embedModel(): string {
     return this.embedder.model;
@@ -162,7 +174,7 @@ export class VectorStoreIndex {
     let embedded = 0;
     let stored = 0;
     const vs = this.vectorStore;
-    const keepNodes = !vs.storesText || this.storeNodesOverride;
+    const keepNodes = this.keepsNodesInDocstore;
     for (let i = 0; i < nodes.length; i += this.insertBatchSize) {
       const batch = nodes.slice(i, i + this.insertBatchSize).map((n) => n.clone());
       const todo = batch.filter((n) => n.embedding === null || n.embedding.length === 0);
@@ -296,20 +308,41 @@ export class VectorIndexRetriever {
       ...(this.filters ? { filters: this.filters } : {}),
       ...(this.docIds ? { docIds: this.docIds } : {}),
     });
-    if (result.nodes && result.nodes.length === result.ids.length) {
-      return result.nodes.map((node, i) => ({ node, score: result.similarities[i]! }));
-    }
-    // The vector store returned ids only: read the nodes from the docstore (vector id -> node id).
+    const n = result.ids.length;
+    const vsNodes = result.nodes && result.nodes.length === n ? result.nodes : undefined;
     const nd = this.index.indexStruct.data.nodes_dict;
-    const nodeIds = result.ids.map((id) => nd[id] ?? id);
-    const nodes = await this.index.docStore.getNodes(nodeIds);
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    const out: NodeWithScore[] = [];
-    nodeIds.forEach((id, i) => {
-      const node = byId.get(id);
-      if (node) out.push({ node, score: result.similarities[i]! });
+    // As LlamaIndex: a hit's node comes from the docstore when the vector store returned none (it
+    // keeps no text), when the index struct maps the vector id to a docstore node (`nodes_dict`: the
+    // index keeps its nodes in the docstore, e.g. one Python built over a vector store without
+    // text), or when it is an image or index node. One batched read for all of them.
+    const nodeIds: string[] = new Array(n);
+    const fetch: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const vid = result.ids[i]!;
+      const mapped = Object.prototype.hasOwnProperty.call(nd, vid) ? nd[vid] : undefined;
+      nodeIds[i] = mapped ?? vid;
+      const vn = vsNodes?.[i];
+      if (!vn || mapped !== undefined || vn instanceof ImageNode || vn instanceof IndexNode) fetch.push(nodeIds[i]!);
+    }
+    const fetched = new Map<string, BaseNode>();
+    if (fetch.length) for (const node of await this.index.docStore.getNodes([...new Set(fetch)])) fetched.set(node.id, node);
+    return nodeIds.map((id, i) => {
+      const vid = result.ids[i]!;
+      let node = fetched.get(id);
+      if (!node) {
+        const vn = vsNodes?.[i];
+        // A vector store row without text whose node the docstore lacks has nothing to return:
+        // an error, never an empty hit.
+        const mapped = Object.prototype.hasOwnProperty.call(nd, vid);
+        if (vn && !(mapped && vn.getContent(MetadataMode.NONE) === "")) node = vn;
+        else {
+          throw errors.notFound(
+            `retrieval hit ${JSON.stringify(vid)}: node ${JSON.stringify(id)} is neither in the docstore nor stored with its text in the vector store (index ${this.index.indexId})`,
+          );
+        }
+      }
+      return { node, score: result.similarities[i]! };
     });
-    return out;
   }
 }
 
