@@ -99,7 +99,7 @@ export async function runPython<T = unknown>(py: PythonEnv, code: string, args: 
           },
         },
         (err, stdout, stderr) => {
-          if (err) reject(new Error(`python (llama-index-core ${py.version}) failed: ${err.message}\n${stderr.slice(-6000)}`));
+          if (err) reject(new Error(`python (llama-index-core ${py.version}) failed (${err.killed ? "timed out" : `exit ${String(err.code)}`}):\n${stderr.slice(-6000)}`));
           else resolve({ stdout, stderr });
         },
       );

@@ -1,0 +1,114 @@
+// LlamaIndex folders holding chats and property graphs, and the metadata separator, both ways
+// between Python llama-index-core and Larder: chat_store.json forms per version, graph names with
+// quotes, nested property values, chat-only / graph-only folders, `metadata_seperator`.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { MetadataMode, SimpleChatStore, SimpleDocumentStore, StorageContext, TextNode, type LlamaIndexVersion } from "@larder/core";
+import { expect, it } from "vitest";
+import { describePython, runPython, tempDir } from "./harness.js";
+
+const ACME = 'The "Quoted" Co';
+const ADDRESS = { street: "1 Main St", geo: [48.85, 2.35], tags: { hq: true } };
+
+/** Python writes a chat store and a property graph (nothing else) into ARGS["dir"]. */
+const PY_WRITE = `
+import os
+from llama_index.core.storage.chat_store import SimpleChatStore
+from llama_index.core.llms import ChatMessage, MessageRole
+from llama_index.core.graph_stores import SimplePropertyGraphStore
+from llama_index.core.graph_stores.types import EntityNode, Relation
+d = ARGS["dir"]
+cs = SimpleChatStore()
+cs.set_messages("user-1", [ChatMessage(role=MessageRole.USER, content="Où est la gare? 🚉"),
+                           ChatMessage(role=MessageRole.ASSISTANT, content="Tout droit.")])
+cs.persist(os.path.join(d, "chat_store.json"))
+g = SimplePropertyGraphStore()
+acme = EntityNode(name='The "Quoted" Co', label="ORG", properties={"address": {"street": "1 Main St", "geo": [48.85, 2.35], "tags": {"hq": True}}})
+alice = EntityNode(name="Alice", label="PERSON", properties={"age": 30})
+g.upsert_nodes([acme, alice])
+g.upsert_relations([Relation(label="WORKS_AT", source_id=alice.id, target_id=acme.id, properties={"meta": {"since": 2020}})])
+g.persist(os.path.join(d, "property_graph_store.json"))
+emit({"acme_key": acme.id})
+`;
+
+/** Python reads ARGS["dir"]'s chat store and graph. */
+const PY_READ = `
+import os
+from llama_index.core.storage.chat_store import SimpleChatStore
+from llama_index.core.graph_stores import SimplePropertyGraphStore
+d = ARGS["dir"]
+out = {}
+cs = SimpleChatStore.from_persist_path(os.path.join(d, "chat_store.json"))
+out["chat"] = {k: [str(m.content) for m in cs.get_messages(k)] for k in cs.get_keys()}
+if os.path.exists(os.path.join(d, "property_graph_store.json")):
+    g = SimplePropertyGraphStore.from_persist_path(os.path.join(d, "property_graph_store.json"))
+    out["triplets"] = sorted([[s.name, r.label, t.name, r.properties] for s, r, t in g.get_triplets(entity_names=["Alice"])], key=str)
+    out["acme"] = [{"name": n.name, "properties": n.properties} for n in g.get(ids=[ARGS["acme_key"]])]
+emit(out)
+`;
+
+function liVersion(parts: [number, number, number]): LlamaIndexVersion {
+  return parts[1] <= 10 ? "0.10" : parts[1] <= 12 ? "0.12" : "0.14";
+}
+
+describePython("LlamaIndex folders: chats, graphs, separator", (py) => {
+  it("a Python chat + graph folder loads, is rewritten byte for byte, and Python reads Larder's rewrite", async () => {
+    const dir = await tempDir();
+    const { acme_key } = await runPython<{ acme_key: string }>(py, PY_WRITE, { dir });
+    expect(acme_key).toBe("The  Quoted  Co");
+    const ctx = await StorageContext.fromPersistDir(dir);
+    expect(await ctx.chatStore!.getKeys()).toEqual(["user-1"]);
+    const [acme] = await ctx.propertyGraphStore!.get({ ids: [ACME] });
+    expect(acme).toMatchObject({ kind: "entity", name: ACME, label: "ORG", properties: { address: ADDRESS } });
+    const [t] = await ctx.propertyGraphStore!.getTriplets({ relationNames: ["WORKS_AT"] });
+    expect(t?.[1]).toEqual({ label: "WORKS_AT", sourceId: "Alice", targetId: ACME, properties: { meta: { since: 2020 } } });
+
+    const out = await tempDir();
+    await ctx.persist(out, { format: "llamaindex" });
+    expect(await readFile(join(out, "chat_store.json"), "utf8")).toBe(await readFile(join(dir, "chat_store.json"), "utf8"));
+    const pyGraph = await readFile(join(dir, "property_graph_store.json"), "utf8");
+    const ours = await readFile(join(out, "property_graph_store.json"), "utf8");
+    if (py.parts[1] > 10) expect(ours).toBe(pyGraph);
+    else expect(JSON.parse(ours)).toEqual(JSON.parse(pyGraph)); // 0.10 used json.dumps separators
+
+    const before = await runPython<Record<string, unknown>>(py, PY_READ, { dir, acme_key });
+    const after = await runPython<Record<string, unknown>>(py, PY_READ, { dir: out, acme_key });
+    expect(after).toEqual(before);
+    expect(after["acme"]).toEqual([{ name: ACME, properties: { address: ADDRESS } }]);
+  });
+
+  it("a chat store Larder built is readable by this version when written in its form", async () => {
+    const chatStore = new SimpleChatStore();
+    await chatStore.setMessages("k", [
+      { role: "user", content: "Où? 🚉", additional_kwargs: {} },
+      { role: "assistant", content: "Là.", additional_kwargs: {} },
+    ]);
+    const ctx = await StorageContext.fromDefaults({ chatStore });
+    for (const v of ["0.10", liVersion(py.parts)] as const) {
+      const out = await tempDir();
+      await ctx.persist(out, { format: "llamaindex", llamaIndexVersion: v });
+      const r = await runPython<{ chat: Record<string, string[]> }>(py, PY_READ, { dir: out, acme_key: "" });
+      expect(r.chat, `form ${v}`).toEqual({ k: ["Où? 🚉", "Là."] });
+    }
+  });
+
+  it("a custom metadata separator builds the same metadata text in Python as in Larder", async () => {
+    const node = new TextNode({ id: "n", text: "body", metadata: { a: 1, b: "x" }, metadataSeparator: " | " });
+    const docStore = new SimpleDocumentStore();
+    await docStore.addDocuments([node]);
+    const out = await tempDir();
+    await (await StorageContext.fromDefaults({ docStore })).persist(out, { format: "llamaindex" });
+    const r = await runPython<{ content: string }>(
+      py,
+      `
+from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.core.schema import MetadataMode
+ds = SimpleDocumentStore.from_persist_path(ARGS["dir"] + "/docstore.json")
+emit({"content": ds.get_document("n").get_content(MetadataMode.EMBED)})
+`,
+      { dir: out },
+    );
+    expect(r.content).toBe(node.getContent(MetadataMode.EMBED));
+    expect(r.content).toContain("a: 1 | b: x");
+  });
+});

@@ -1,0 +1,158 @@
+// Retrieval both ways between Python llama-index-core and Larder: same ids, scores (float32) and
+// text, from folders Python wrote, Larder rewrote, Larder changed, and Larder built itself.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Document, StorageContext } from "@larder/core";
+import { loadIndexFromStorage, type NodeWithScore, VectorStoreIndex } from "@larder/indexing";
+import { beforeAll, expect, it } from "vitest";
+import { DOCS, EXTRA_DOC, QUERIES } from "./corpus.js";
+import { describePython, runPython, tempDir } from "./harness.js";
+
+interface Hit {
+  id: string;
+  score: number;
+  text: string;
+}
+interface Built {
+  vector_index_id: string;
+  summary_index_id: string;
+  kg_index_id: string;
+  retrieval: Hit[][];
+}
+
+const TOP_K = 3;
+const DELETED = "doc-deleted";
+
+function plain(hits: NodeWithScore[]): Hit[] {
+  return hits.map((h) => ({ id: h.node.id, score: h.score, text: h.node.getContent() }));
+}
+
+/** Same ids in the same order, same text, scores equal within float32 precision. */
+function expectSameHits(actual: Hit[][], expected: Hit[][], what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  expected.forEach((exp, q) => {
+    const act = actual[q]!;
+    expect(act.map((h) => h.id), `${what}: ids for ${JSON.stringify(QUERIES[q])}`).toEqual(exp.map((h) => h.id));
+    expect(act.map((h) => h.text), `${what}: text for ${JSON.stringify(QUERIES[q])}`).toEqual(exp.map((h) => h.text));
+    act.forEach((h, i) => expect(Math.abs(h.score - exp[i]!.score), `${what}: score of ${h.id}`).toBeLessThan(1e-5));
+  });
+}
+
+async function larderRetrieve(dir: string, indexId: string): Promise<Hit[][]> {
+  const ctx = await StorageContext.fromPersistDir(dir);
+  const index = await loadIndexFromStorage(ctx, { indexId });
+  const r = index.asRetriever({ topK: TOP_K });
+  const out: Hit[][] = [];
+  for (const q of QUERIES) out.push(plain(await r.retrieve(q)));
+  return out;
+}
+
+function pyRetrieve(py: Parameters<typeof runPython>[0], dir: string, indexId: string): Promise<Hit[][]> {
+  return runPython<Hit[][]>(py, `emit(retrieve(ARGS["dir"], ARGS["id"], ARGS["queries"], ARGS["k"]))`, { dir, id: indexId, queries: QUERIES, k: TOP_K });
+}
+
+async function filesOf(dir: string): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  for (const f of (await readdir(dir)).sort()) out[f] = await readFile(join(dir, f));
+  return out;
+}
+
+/** `undefined` when equal, else the file name and both sides around the first differing byte. */
+function firstDifference(file: string, a: Buffer, b: Buffer): string | undefined {
+  if (a.equals(b)) return undefined;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const cut = (x: Buffer) => x.subarray(Math.max(0, i - 40), i + 60).toString("utf8");
+  return `${file} differs at byte ${i} (${a.length} vs ${b.length} bytes): Python ${JSON.stringify(cut(a))} / Larder ${JSON.stringify(cut(b))}`;
+}
+
+describePython("vector retrieval interop", (py) => {
+  let pyDir: string;
+  let built: Built;
+
+  beforeAll(async () => {
+    pyDir = await tempDir();
+    built = await runPython<Built>(py, `emit(build_scenario(ARGS["dir"], ARGS["docs"], ARGS["deleted"], ARGS["queries"], ARGS["k"]))`, {
+      dir: pyDir,
+      docs: DOCS,
+      deleted: DELETED,
+      queries: QUERIES,
+      k: TOP_K,
+    });
+  });
+
+  it("Python's own retrieval is non-trivial (guards the comparisons below)", () => {
+    const ids = built.retrieval.flat().map((h) => h.text);
+    expect(ids.length).toBe(QUERIES.length * TOP_K);
+    expect(ids.every((t) => t.length > 0)).toBe(true);
+    expect(built.retrieval.flat().some((h) => h.text.includes("volcano"))).toBe(false);
+  });
+
+  it("Larder retrieves the same ids, scores and text from the Python folder", async () => {
+    expectSameHits(await larderRetrieve(pyDir, built.vector_index_id), built.retrieval, "Larder on Python's folder");
+  });
+
+  it("Larder retrieves the same after migrating the Python folder to the Larder format", async () => {
+    const ctx = await StorageContext.fromPersistDir(pyDir);
+    const larderDir = await tempDir();
+    await ctx.persist(larderDir);
+    expect(await readdir(larderDir)).toContain("larder.json");
+    expectSameHits(await larderRetrieve(larderDir, built.vector_index_id), built.retrieval, "Larder on the migrated folder");
+  });
+
+  it("Python retrieves the same from Larder's unchanged LlamaIndex-format rewrite, and its hashes check", async () => {
+    const ctx = await StorageContext.fromPersistDir(pyDir);
+    const out = await tempDir();
+    await ctx.persist(out, { format: "llamaindex" });
+    expectSameHits(await pyRetrieve(py, out, built.vector_index_id), built.retrieval, "Python on Larder's rewrite");
+    const hashes = await runPython<{ checked: number; mismatches: Record<string, unknown> }>(py, `emit(hash_mismatches(ARGS["dir"]))`, { dir: out });
+    expect(hashes.checked).toBeGreaterThan(0);
+    expect(hashes.mismatches).toEqual({});
+  });
+
+  it("an unchanged rewrite of the Python folder is byte-identical", async () => {
+    const ctx = await StorageContext.fromPersistDir(pyDir);
+    const out = await tempDir();
+    await ctx.persist(out, { format: "llamaindex" });
+    const [a, b] = await Promise.all([filesOf(pyDir), filesOf(out)]);
+    expect(Object.keys(b)).toEqual(Object.keys(a));
+    expect(Object.keys(a).map((f) => firstDifference(f, a[f]!, b[f]!)).filter(Boolean)).toEqual([]);
+  });
+
+  it("Larder inserts into and deletes from the Python index; Python sees exactly that", async () => {
+    const ctx = await StorageContext.fromPersistDir(pyDir);
+    const index = await loadIndexFromStorage(ctx, { indexId: built.vector_index_id });
+    await index.insert(new Document({ id: EXTRA_DOC.id, text: EXTRA_DOC.text, metadata: EXTRA_DOC.metadata }));
+    await index.deleteRefDoc("doc-tokyo");
+    const out = await tempDir();
+    await ctx.persist(out, { format: "llamaindex" });
+    const mine = await larderRetrieve(out, built.vector_index_id);
+    const theirs = await pyRetrieve(py, out, built.vector_index_id);
+    expectSameHits(theirs, mine, "Python vs Larder after Larder's insert/delete");
+    const texts = theirs.flat().map((h) => h.text);
+    expect(texts.some((t) => t.includes("glaciers"))).toBe(true);
+    expect(texts.some((t) => t.includes("Tokyo") || t.includes("東京"))).toBe(false);
+    // And Larder's retriever on the live index agrees.
+    const live: Hit[][] = [];
+    for (const q of QUERIES) live.push(plain(await index.asRetriever({ topK: TOP_K }).retrieve(q)));
+    expectSameHits(live, mine, "live index vs reloaded");
+  });
+});
+
+describePython("Larder-built index read by Python", (py) => {
+  it("default options: Python retrieves what Larder retrieves (ids, scores, text)", async () => {
+    const docs = DOCS.map((d) => new Document({ id: d.id, text: d.text, metadata: d.metadata }));
+    const index = await VectorStoreIndex.fromDocuments(docs);
+    await index.deleteRefDoc(DELETED);
+    const out = await tempDir();
+    await index.storageContext.persist(out, { format: "llamaindex" });
+    const mine: Hit[][] = [];
+    for (const q of QUERIES) mine.push(plain(await index.asRetriever({ topK: TOP_K }).retrieve(q)));
+    expect(mine.flat().every((h) => h.text.length > 0)).toBe(true);
+    expectSameHits(await pyRetrieve(py, out, index.indexId), mine, "Python on Larder's index");
+    expectSameHits(await larderRetrieve(out, index.indexId), mine, "Larder reloading its export");
+    const hashes = await runPython<{ checked: number; mismatches: Record<string, unknown> }>(py, `emit(hash_mismatches(ARGS["dir"]))`, { dir: out });
+    expect(hashes.checked).toBeGreaterThan(0);
+    expect(hashes.mismatches).toEqual({});
+  });
+});
