@@ -2,7 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { StorageError } from "../errors.js";
 import { isJsonValue, isPlainObject } from "../kv/validate.js";
-import { type ExactMetadata, exactObjectAt, jsonSourceOf, mayBeInexact, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
+import { type ExactMetadata, exactObjectAt, hasNegativeZero, jsonSourceOf, jsonTextKeepingNegativeZero, mayBeInexact, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
 import { pyRepr, pyStr } from "./python-repr.js";
 
 /** LlamaIndex's `ObjectType`: digit strings in JSON. */
@@ -419,7 +419,7 @@ export function textNodeJsonText(fields: BaseNodeInit, options: { ref?: string |
     }
   } else rels = options.ref === undefined ? "" : `"1":${relatedJsonText({ nodeId: options.ref })}`;
   return (
-    `{"__data__":{"id_":${S(fields.id)},"embedding":${options.nullEmbedding ? "null" : or(fields.embedding, "null")},"metadata":${or(fields.metadata, "{}")}` +
+    `{"__data__":{"id_":${S(fields.id)},"embedding":${options.nullEmbedding ? "null" : or(fields.embedding, "null")},"metadata":${metadataJsonText(fields)}` +
     `,"excluded_embed_metadata_keys":${or(fields.excludedEmbedMetadataKeys, "[]")},"excluded_llm_metadata_keys":${or(fields.excludedLlmMetadataKeys, "[]")}` +
     `,"relationships":{${rels}},"metadata_template":${fields.metadataTemplate === undefined || fields.metadataTemplate === DEFAULTS_TEXT.metadataTemplate ? D.metadataTemplate : S(fields.metadataTemplate)}` +
     `,"metadata_separator":${fields.metadataSeparator === undefined || fields.metadataSeparator === DEFAULTS_TEXT.metadataSeparator ? D.metadataSeparator : S(fields.metadataSeparator)}` +
@@ -428,6 +428,16 @@ export function textNodeJsonText(fields: BaseNodeInit, options: { ref?: string |
     (fields.metadataSeparator === undefined || fields.metadataSeparator === DEFAULTS_TEXT.metadataSeparator ? "" : `,"metadata_seperator":${S(fields.metadataSeparator)}`) +
     `,"text_template":${fields.textTemplate === undefined || fields.textTemplate === DEFAULTS_TEXT.textTemplate ? D.textTemplate : S(fields.textTemplate)},"class_name":"TextNode"},"__type__":"1"}`
   );
+}
+
+/** The metadata's JSON in {@link textNodeJsonText}: exact when read from JSON and unchanged, `-0` as `-0.0`. */
+function metadataJsonText(fields: BaseNodeInit): string {
+  if (fields instanceof BaseNode) {
+    const exact = fields.exactMetadata();
+    if (exact !== undefined) return exact.json;
+  }
+  const m = fields.metadata;
+  return m === undefined || m === null ? "{}" : jsonTextKeepingNegativeZero(m);
 }
 
 function relatedJsonText(r: RelatedNodeInfo): string {
@@ -745,10 +755,11 @@ function jsonToNodeValue(json: unknown): BaseNode {
 /**
  * `JSON.stringify(node.toJSON())`, except that metadata read from JSON and unchanged since (see
  * {@link BaseNode.exactMetadata}) is written as it was read: `1.0`, `-0.0`, integers beyond 2^53
- * and the order of integer-like keys stay as they were. Stores write nodes with it.
+ * and the order of integer-like keys stay as they were; other metadata holding `-0` has it written
+ * `-0.0`. Stores write nodes with it.
  */
 export function nodeJsonText(node: BaseNode): string {
-  const exact = node.exactMetadata();
+  const exact = node.exactMetadata()?.json ?? (hasNegativeZero(node.metadata) ? jsonTextKeepingNegativeZero(node.metadata) : undefined);
   const json = node.toJSON();
   const data = json.__data__;
   if (exact === undefined || data["metadata"] !== node.metadata) return JSON.stringify(json);
@@ -757,7 +768,7 @@ export function nodeJsonText(node: BaseNode): string {
   const text = JSON.stringify(json);
   const literal = JSON.stringify(marker);
   const at = text.indexOf(literal);
-  return at < 0 ? JSON.stringify({ ...json, __data__: { ...data, metadata: node.metadata } }) : text.slice(0, at) + exact.json + text.slice(at + literal.length);
+  return at < 0 ? JSON.stringify({ ...json, __data__: { ...data, metadata: node.metadata } }) : text.slice(0, at) + exact + text.slice(at + literal.length);
 }
 
 /** Alias matching LlamaIndex's name. */

@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryFileSystem } from "../fs/index.js";
 import { TextNode } from "../schema/index.js";
+import { SimpleVectorStore } from "../vector/index.js";
 import { StorageContext } from "./index.js";
 import { pyJsonFromJsonText } from "./json-stream.js";
 
@@ -111,6 +112,32 @@ describe("exact values (Python-written folders)", () => {
     await expect(StorageContext.fromPersistDir("py", { fs })).rejects.toMatchObject({ code: "CORRUPT", message: expect.stringContaining("py/docstore.json") });
     await fs.write("py/docstore.json", new TextEncoder().encode('{"docstore/data": {"a": {"x": 1}, }}'));
     await expect(StorageContext.fromPersistDir("py", { fs })).rejects.toMatchObject({ code: "CORRUPT" });
+  });
+});
+
+describe("exact values (JavaScript-made nodes, Larder format)", () => {
+  it("-0.0 and integer-like keys survive docstore and vector store round trips, and so does the hash", async () => {
+    const fs = new MemoryFileSystem();
+    const metadata = { b: "x", "10": 1, "2": [-0, 1.5], z: -0, big: 2 ** 53 - 1 };
+    const node = new TextNode({ id: "a", text: "t", metadata, embedding: [0.5, -0.25] });
+    const hash = node.hash;
+    expect(hash).toBe(new TextNode({ text: "t", metadata: { ...metadata } }).hash);
+    const vectors = new SimpleVectorStore();
+    await vectors.add([node]);
+    const ctx = await StorageContext.fromDefaults({ vectorStore: vectors });
+    await ctx.docStore.addDocuments([node]);
+    await ctx.persist("larder", { fs });
+    const again = await StorageContext.fromPersistDir("larder", { fs });
+    const back = (await again.docStore.getDocument("a"))!;
+    expect(Object.is(back.metadata["z"], -0)).toBe(true);
+    expect(Object.is((back.metadata["2"] as number[])[0], -0)).toBe(true);
+    expect(back.hash).toBe(hash);
+    const [fromVectors] = await again.vectorStores["default"]!.getNodes({ ids: ["a"] });
+    expect(Object.is(fromVectors!.metadata["z"], -0)).toBe(true);
+    expect(fromVectors!.hash).toBe(hash);
+    // LlamaIndex format: -0 is the float -0.0 there too.
+    await again.persist("li", { fs, format: "llamaindex" });
+    expect(await text(fs, "li/docstore.json")).toContain('"metadata": {"2": [-0.0, 1.5], "10": 1, "b": "x", "z": -0.0, "big": 9007199254740991}');
   });
 });
 
