@@ -207,3 +207,83 @@ describe("KVVectorStore", () => {
     expect(await kv.get("bad", "vector_store/data")).toBeUndefined();
   });
 });
+
+describe("VectorStoreIndex: nodes kept in the docstore (LlamaIndex's layout when the vector store keeps no text)", () => {
+  /**
+   * What Python's VectorStoreIndex leaves: nodes in the docstore, `nodes_dict` filled, vector rows
+   * without text (as SimpleVectorStore.fromDict loads them from `default__vector_store.json`).
+   */
+  async function pythonLikeIndex() {
+    const built = await VectorStoreIndex.fromDocuments(
+      [new Document({ id: "d1", text: "Alpine glaciers retreat every summer." }), new Document({ id: "d2", text: "Harbour cranes unload containers at night." })],
+      { storeNodesOverride: true },
+    );
+    const dir = await tempDir();
+    await built.storageContext.persist(dir, { format: "llamaindex" });
+    const ctx = await StorageContext.fromPersistDir(dir);
+    const index = await loadIndexFromStorage(ctx);
+    return { index, ctx };
+  }
+
+  it("retrieval fills each hit from the docstore with one batched read", async () => {
+    const { index } = await pythonLikeIndex();
+    // The rows the vector store holds carry no text, as in a Python folder.
+    const rows = await index.vectorStore.getNodes();
+    expect(rows.every((n) => n.getContent() === "")).toBe(true);
+    let calls = 0;
+    const ds = index.docStore;
+    const orig = ds.getNodes.bind(ds);
+    ds.getNodes = (ids, raise) => {
+      calls++;
+      return orig(ids, raise);
+    };
+    const hits = await index.asRetriever({ topK: 2 }).retrieve("glaciers summer");
+    expect(calls).toBe(1);
+    expect(hits.map((h) => h.node.getContent())).toEqual(["Alpine glaciers retreat every summer.", "Harbour cranes unload containers at night."]);
+  });
+
+  it("a hit whose node is in neither store is NOT_FOUND naming it, never an empty text", async () => {
+    const { index } = await pythonLikeIndex();
+    const [first] = await index.asRetriever({ topK: 1 }).retrieve("glaciers");
+    await index.docStore.deleteDocument(first!.node.id);
+    const err = await index.asRetriever({ topK: 1 }).retrieve("glaciers").catch((e: unknown) => e);
+    expect(isStorageError(err, "NOT_FOUND")).toBe(true);
+    expect(String((err as Error).message)).toContain(first!.node.id);
+  });
+
+  it("insert and deleteRefDoc keep the docstore and nodes_dict in step (what Python's retriever reads)", async () => {
+    const { index } = await pythonLikeIndex();
+    expect(index.keepsNodesInDocstore).toBe(true);
+    await index.insert(new Document({ id: "d3", text: "Desert dunes shift with the wind." }));
+    const info = await index.docStore.getRefDocInfo("d3");
+    expect(info?.nodeIds.length).toBeGreaterThan(0);
+    const nd = index.indexStruct.data.nodes_dict;
+    for (const id of info!.nodeIds) {
+      expect(nd[id]).toBe(id);
+      expect((await index.docStore.getDocument(id))?.getContent()).toContain("dunes");
+    }
+    const [hit] = await index.asRetriever({ topK: 1 }).retrieve("desert dunes wind");
+    expect(hit!.node.getContent()).toBe("Desert dunes shift with the wind.");
+    await index.deleteRefDoc("d3");
+    for (const id of info!.nodeIds) {
+      expect(nd[id]).toBeUndefined();
+      expect(await index.docStore.getDocument(id)).toBeUndefined();
+    }
+    expect((await index.asRetriever({ topK: 5 }).retrieve("desert dunes")).map((h) => h.node.getContent())).not.toContain("Desert dunes shift with the wind.");
+  });
+
+  it("default options: the live index keeps text in the vector store; its LlamaIndex export maps every node", async () => {
+    const index = await VectorStoreIndex.fromDocuments([new Document({ id: "d1", text: "Alpine glaciers retreat every summer." })]);
+    expect(index.keepsNodesInDocstore).toBe(false);
+    expect(index.indexStruct.data.nodes_dict).toEqual({});
+    const dir = await tempDir();
+    await index.storageContext.persist(dir, { format: "llamaindex" });
+    expect(index.indexStruct.data.nodes_dict).toEqual({});
+    const reloaded = await loadIndexFromStorage(await StorageContext.fromPersistDir(dir));
+    const ids = Object.keys(reloaded.indexStruct.data.nodes_dict);
+    expect(ids.length).toBe(1);
+    expect((await reloaded.docStore.getDocument(ids[0]!))?.getContent()).toBe("Alpine glaciers retreat every summer.");
+    const [hit] = await reloaded.asRetriever({ topK: 1 }).retrieve("glaciers");
+    expect(hit!.node.getContent()).toBe("Alpine glaciers retreat every summer.");
+  });
+});

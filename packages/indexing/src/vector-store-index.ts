@@ -38,8 +38,10 @@ export interface VectorStoreIndexOptions {
   /** Nodes per vector store `add` (and docstore write). Default 2048 (LlamaIndex's insert_batch_size). */
   insertBatchSize?: number;
   /**
-   * Also keep node text in the docstore when the vector store stores text (LlamaIndex's
-   * `store_nodes_override`). Default false.
+   * Also keep nodes (without embeddings) in the docstore and map them in `nodes_dict` when the
+   * vector store stores text (LlamaIndex's `store_nodes_override`). Default false. Not needed for
+   * Python to read a LlamaIndex-format persist (the export adds the nodes itself), nor for an index
+   * Python built (it already keeps its nodes in the docstore, see `keepsNodesInDocstore`).
    */
   storeNodesOverride?: boolean;
   onProgress?: (p: IndexProgress) => void;
@@ -67,10 +69,11 @@ const EMBED_MODEL_KEY = "larder_embed_model";
  * index store. As in LlamaIndex:
  * - every source document's hash goes to the docstore (`setDocumentHashes`), so `refreshRefDocs`
  *   knows what changed;
- * - when the vector store does not store text, nodes (without embeddings) go to the docstore and
- *   `nodes_dict` maps vector id -> node id; when it does, `nodes_dict` stays empty and the
- *   docstore gets only each node's hash and the ref-doc info (`storeText: false`), which is what
- *   `deleteRefDoc` and `refreshRefDocs` need.
+ * - when the index keeps nodes in the docstore ({@link VectorStoreIndex.keepsNodesInDocstore}: a
+ *   vector store without text, `storeNodesOverride`, or an index Python built), nodes (without
+ *   embeddings) go to the docstore and `nodes_dict` maps vector id -> node id; otherwise
+ *   `nodes_dict` stays empty and the docstore gets only each node's hash and the ref-doc info
+ *   (`storeText: false`), which is what `deleteRefDoc` and `refreshRefDocs` need.
  */
 export class VectorStoreIndex {
   readonly storageContext: StorageContext;
