@@ -6,6 +6,7 @@ import {
   isStorageError,
   KVDocumentStore,
   MANIFEST_FILE,
+  MAX_TOP_K,
   readManifest,
   resolveFileSystem,
   isLlamaIndexDir,
@@ -20,7 +21,9 @@ import {
   type JsonObject,
 } from "@larder/core";
 import {
+  assertCanHold,
   backendOf,
+  type DataToWrite,
   type Embedder,
   HashEmbedder,
   KVVectorStore,
@@ -123,6 +126,9 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     ...(o.chunkOverlap !== undefined ? { chunkOverlap: o.chunkOverlap } : {}),
   });
   const embedder = makeEmbedder(o);
+  // A target that would keep documents or vectors only in memory (e.g. neo4j://) fails here, before
+  // anything is read or written.
+  assertCanHold(o.to, { documents: true, vectors: ["default"] }, "ingest");
   const { files } = await findFiles(paths);
   if (files.length === 0) throw errors.notFound(`no .txt, .md or .jsonl files under ${paths.join(", ")}`);
   const showProgress = !o.json && !o.quiet;
@@ -130,7 +136,8 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
   reading.start(files.length, "reading ");
   const docs: Document[] = [];
   for (const [i, f] of files.entries()) {
-    docs.push(...(await readDocuments(f)));
+    // One by one: a JSON-lines file may hold more documents than a spread can pass as arguments.
+    for (const d of await readDocuments(f)) docs.push(d);
     reading.update(i + 1);
   }
   reading.stop();
@@ -142,16 +149,15 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
 
   return withStorage(o.to, true, async (opened) => {
     const ctx = opened.storageContext;
-    let index: VectorStoreIndex;
-    try {
-      index = await openIndex(ctx, o, { splitter });
-    } catch (err) {
-      if (!isStorageError(err, "NOT_FOUND")) throw err;
-      index = await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
-    }
+    // A new index only when the store has none (or none with --index-id); every other failure to
+    // open the existing one stops here, before anything is written.
+    const existing = await ctx.indexStore.getIndexStruct(o.indexId);
+    const index = existing
+      ? await openIndex(ctx, o, { splitter })
+      : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
     const bar = createProgress(showProgress, "chunks");
     const chunks = showIndexProgress(index, bar);
-    const hashesBefore = await ctx.docStore.getAllDocumentHashes().catch(() => ({}) as Record<string, string>);
+    const hashesBefore = await ctx.docStore.getAllDocumentHashes();
     const changed = await index.refreshRefDocs(docs);
     bar.stop();
     const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
@@ -221,7 +227,7 @@ export async function query(text: string, o: QueryOptions, out: Out): Promise<{ 
   // Bad input fails before any I/O.
   const filters = o.filter !== undefined ? parseFilter(o.filter) : undefined;
   const topK = o.topK ?? 5;
-  if (!Number.isInteger(topK) || topK < 0) throw errors.invalid(`--top-k must be a non-negative integer, got ${o.topK}`);
+  if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw errors.invalid(`--top-k must be an integer from 1 to ${MAX_TOP_K}, got ${String(o.topK)}`);
   return withStorage(o.from, false, async (opened) => {
     const index = await openIndex(opened.storageContext, o);
     const results = hits(await index.asRetriever({ topK, ...(filters ? { filters } : {}) }).retrieve(text));
@@ -430,10 +436,52 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
   const show = !o.json && !o.quiet;
   const source = await openStorageContext(from, { create: false });
   try {
+    const s = source.storageContext;
+    // Read what the source holds first: the target is checked against it before it is opened.
+    if (!(s.docStore instanceof KVDocumentStore)) {
+      throw errors.unsupported("migrate copies docstores built on a KV store (every Larder docstore is)");
+    }
+    const sd = s.docStore;
+    const docCollections: { label: string; pick: (d: KVDocumentStore) => string; entries: [string, JsonObject][] }[] = [
+      { label: "docs", pick: (d) => d.nodeCollection, entries: [] },
+      { label: "doc hashes", pick: (d) => d.metadataCollection, entries: [] },
+      { label: "ref docs", pick: (d) => d.refDocCollection, entries: [] },
+    ];
+    for (const c of docCollections) {
+      for await (const [k, v] of sd.kvStore.scan(c.pick(sd), { batchSize })) c.entries.push([k, v]);
+    }
+    const structs = await s.indexStore.indexStructs();
+    const vectors: [string, BaseNode[]][] = [];
+    for (const [ns, vs] of Object.entries(s.vectorStores)) {
+      const nodes = await vs.getNodes();
+      if (nodes.length) vectors.push([ns, nodes]);
+    }
+    const graphNodes = s.propertyGraphStore ? await s.propertyGraphStore.get() : [];
+    const triplets = s.propertyGraphStore ? await s.propertyGraphStore.getTriplets() : [];
+    const chatKeys = s.chatStore ? await s.chatStore.getKeys() : [];
+    const data: DataToWrite = {
+      documents: structs.length > 0 || docCollections.some((c) => c.entries.length > 0),
+      vectors: vectors.map(([ns]) => ns),
+      graph: graphNodes.length > 0 || triplets.length > 0,
+      chats: chatKeys.length > 0,
+    };
+    assertCanHold(to, data, "migrate");
+
     const target = await openStorageContext(to, { create: true, ...(o.format ? { format: o.format } : {}) });
     try {
-      const s = source.storageContext;
       const t = target.storageContext;
+      if (!(t.docStore instanceof KVDocumentStore)) {
+        throw errors.unsupported("migrate copies docstores built on a KV store (every Larder docstore is)");
+      }
+      const td = t.docStore;
+      for (const [ns] of vectors) {
+        if (!t.vectorStores[ns] && !target.persistTarget) throw errors.unsupported(`the target has no vector store for namespace ${JSON.stringify(ns)}`);
+      }
+      if (data.graph && !t.propertyGraphStore && !target.persistTarget) {
+        throw errors.unsupported("the target has no graph store: add graph=neo4j://... or a persist location");
+      }
+      if (data.chats && !t.chatStore && !target.persistTarget) throw errors.unsupported("the target has no chat store: add chat=redis://... or a persist location");
+
       const copied: Record<string, number> = {};
       const step = async <T>(label: string, items: T[], write: (batch: T[]) => Promise<void>) => {
         const bar = createProgress(show, "items");
@@ -447,33 +495,18 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
       };
 
       // Docstore: the three KV collections as they are (node JSON, hashes, ref-doc info).
-      if (!(s.docStore instanceof KVDocumentStore) || !(t.docStore instanceof KVDocumentStore)) {
-        throw errors.unsupported("migrate copies docstores built on a KV store (every Larder docstore is)");
-      }
-      const sd = s.docStore;
-      const td = t.docStore;
-      for (const [label, sc, tc] of [
-        ["docs", sd.nodeCollection, td.nodeCollection],
-        ["doc hashes", sd.metadataCollection, td.metadataCollection],
-        ["ref docs", sd.refDocCollection, td.refDocCollection],
-      ] as const) {
-        const entries: [string, JsonObject][] = [];
-        for await (const [k, v] of sd.kvStore.scan(sc, { batchSize })) entries.push([k, v]);
+      for (const c of docCollections) {
         // One putAll per batch (the KV contract: one round trip per batch).
-        await step(label, entries, (b) => td.kvStore.putAll(b, tc, { batchSize }));
+        await step(c.label, c.entries, (b) => td.kvStore.putAll(b, c.pick(td), { batchSize }));
       }
 
-      const structs = await s.indexStore.indexStructs();
       await step("indexes", structs, async (b) => {
         for (const st of b) await t.indexStore.addIndexStruct(st); // a handful per store
       });
 
-      for (const [ns, vs] of Object.entries(s.vectorStores)) {
-        const nodes: BaseNode[] = await vs.getNodes();
-        if (nodes.length === 0) continue;
+      for (const [ns, nodes] of vectors) {
         let dest = t.vectorStores[ns];
         if (!dest) {
-          if (!target.persistTarget) throw errors.unsupported(`the target has no vector store for namespace ${JSON.stringify(ns)}`);
           dest = new SimpleVectorStore();
           t.addVectorStore(dest, ns);
         }
@@ -483,32 +516,21 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         });
       }
 
-      if (s.propertyGraphStore) {
-        const g = s.propertyGraphStore;
-        const nodes = await g.get();
-        const triplets = await g.getTriplets();
-        if (nodes.length || triplets.length) {
-          if (!t.propertyGraphStore) {
-            if (!target.persistTarget) throw errors.unsupported("the target has no graph store: add graph=neo4j://... or a persist location");
-            t.propertyGraphStore = new SimplePropertyGraphStore();
-          }
-          const tg = t.propertyGraphStore;
-          await step("graph nodes", nodes, (b) => tg.upsertNodes(b));
-          await step("relations", triplets.map((x) => x[1]), (b) => tg.upsertRelations(b));
-        }
+      if (data.graph) {
+        t.propertyGraphStore ??= new SimplePropertyGraphStore();
+        const tg = t.propertyGraphStore;
+        await step("graph nodes", graphNodes, (b) => tg.upsertNodes(b));
+        await step("relations", triplets.map((x) => x[1]), (b) => tg.upsertRelations(b));
       }
 
-      if (s.chatStore) {
-        const keys = await s.chatStore.getKeys();
-        if (keys.length) {
-          t.chatStore ??= new SimpleChatStore();
-          const sc = s.chatStore;
-          const tc = t.chatStore;
-          await step("chats", keys, async (b) => {
-            // One read and one write per conversation: the chat contract has no multi-key calls.
-            for (const k of b) await tc.setMessages(k, await sc.getMessages(k));
-          });
-        }
+      if (s.chatStore && chatKeys.length) {
+        t.chatStore ??= new SimpleChatStore();
+        const sc = s.chatStore;
+        const tc = t.chatStore;
+        await step("chats", chatKeys, async (b) => {
+          // One read and one write per conversation: the chat contract has no multi-key calls.
+          for (const k of b) await tc.setMessages(k, await sc.getMessages(k));
+        });
       }
 
       const persisted = await target.persist();
@@ -531,4 +553,3 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
     await source.close();
   }
 }
-

@@ -123,3 +123,31 @@ describe("parseFilter: errors point at the column", () => {
     expect(() => parseFilter("a == bob")).toThrow(/quote strings/);
   });
 });
+
+describe("parseFilter: nesting", () => {
+  it("accepts 32 levels of parentheses and not, and refuses deeper ones at the offending column", () => {
+    expect(parseFilter(`${"(".repeat(32)}a == 1${")".repeat(32)}`)).toEqual({ condition: "and", filters: [{ key: "a", operator: "==", value: 1 }] });
+    expect(parseFilter(`${"not ".repeat(32)}a == 1`).condition).toBe("not");
+    expect(errorColumn(`${"(".repeat(33)}a == 1${")".repeat(33)}`)).toBe(33);
+    expect(errorColumn(`${"not ".repeat(33)}a == 1`)).toBe(32 * 4 + 1);
+    expect(errorColumn(`(not (${"not ".repeat(30)}a == 1))`)).toBe(6 + 30 * 4 + 1 - 4);
+  });
+
+  it("10,000 nested parentheses are one clean INVALID_ARGUMENT with the position, echoed around it", () => {
+    const input = `${"(".repeat(10_000)}a == 1${")".repeat(10_000)}`;
+    let err: unknown;
+    try {
+      parseFilter(input);
+    } catch (e) {
+      err = e;
+    }
+    expect(isStorageError(err, "INVALID_ARGUMENT")).toBe(true);
+    const e = err as Error & { details?: { column?: number } };
+    expect(e.details?.column).toBe(33);
+    const [first, echo, caret] = e.message.split("\n");
+    expect(first).toMatch(/column 33: nested deeper than 32 levels of parentheses and "not"/);
+    expect(echo!.length).toBeLessThan(200);
+    expect(caret!.indexOf("^")).toBe(2 + 32);
+    expect(() => parseFilter(`${"not ".repeat(10_000)}a == 1`)).toThrow(/column 129: nested deeper than 32 levels/);
+  });
+});

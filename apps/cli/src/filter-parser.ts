@@ -5,6 +5,7 @@
  * message ends with the filter text and a caret under the offending column.
  */
 import {
+  FILTER_LIMITS,
   type FilterOperator,
   type FilterScalar,
   type FilterValue,
@@ -49,10 +50,22 @@ const OPERATORS: Record<string, FilterOperator> = {
 const KEYWORDS = new Set(["and", "or", "not", "true", "false", "null", "is_empty", ...Object.keys(OPERATORS).filter((k) => /^[a-z]/.test(k))]);
 
 
+/** Characters of the filter echoed on each side of the caret when the filter is long. */
+const ECHO = 60;
+
 function fail(input: string, pos: number, message: string): never {
   const col = pos + 1;
-  throw new StorageError("INVALID_ARGUMENT", `invalid --filter at column ${col}: ${message}\n  ${input}\n  ${" ".repeat(pos)}^`, {
-    details: { column: col, input },
+  // A long filter is echoed around the error only, so the caret line stays readable.
+  let shown = input;
+  let caret = pos;
+  if (input.length > 2 * ECHO + 20) {
+    const from = Math.max(0, pos - ECHO);
+    const to = Math.min(input.length, pos + ECHO);
+    shown = `${from > 0 ? "…" : ""}${input.slice(from, to)}${to < input.length ? "…" : ""}`;
+    caret = pos - from + (from > 0 ? 1 : 0);
+  }
+  throw new StorageError("INVALID_ARGUMENT", `invalid --filter at column ${col}: ${message}\n  ${shown}\n  ${" ".repeat(caret)}^`, {
+    details: { column: col, input: input.length > 1000 ? `${input.slice(0, 1000)}…` : input },
   });
 }
 
@@ -127,6 +140,8 @@ type Node = { leaf: MetadataFilter; pos: number; valuePos: number } | { group: "
 
 class Parser {
   #i = 0;
+  /** Open parentheses and `not`s around the current position (bounded: the parser recurses). */
+  #depth = 0;
   constructor(
     readonly input: string,
     readonly tokens: Token[],
@@ -173,21 +188,33 @@ class Parser {
 
   #not(): Node {
     if (this.#word() === "not") {
+      this.#enter(this.#tok);
       this.#i++;
-      return { group: "not", children: [this.#not()] };
+      const inner = this.#not();
+      this.#depth--;
+      return { group: "not", children: [inner] };
     }
     return this.#primary();
+  }
+
+  /** Counts one level of nesting at `t` ("(" or "not"); deeper than core's filter depth limit is an error there. */
+  #enter(t: Token): void {
+    if (++this.#depth > FILTER_LIMITS.maxDepth) {
+      fail(this.input, t.pos, `nested deeper than ${FILTER_LIMITS.maxDepth} levels of parentheses and "not"`);
+    }
   }
 
   #primary(): Node {
     const t = this.#tok;
     if (t.kind === "punct" && t.text === "(") {
+      this.#enter(t);
       this.#i++;
       const inner = this.#or();
       if (!(this.#tok.kind === "punct" && this.#tok.text === ")")) {
         fail(this.input, this.#tok.pos, `expected ")" to close the "(" at column ${t.pos + 1}, found ${this.#describe(this.#tok)}`);
       }
       this.#i++;
+      this.#depth--;
       return inner;
     }
     return this.#comparison();

@@ -1,13 +1,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { errors } from "@larder/core";
+import { errors, MAX_TOP_K } from "@larder/core";
 import { ingest, inspect, migrate, query, verify } from "./commands.js";
 import { demo } from "./demo.js";
 import { EXIT, exitCodeOf, formatError } from "./output.js";
 
-function int(name: string) {
+/**
+ * A parser for a whole-number option: decimal digits only (no "", "1e3", "0x10", "1.0", "-1"),
+ * within [min, max]. Anything else is a usage error naming the option and the accepted range.
+ */
+function int(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    const range = max === Number.MAX_SAFE_INTEGER ? (min === 0 ? "a non-negative integer" : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
+    if (!/^[0-9]+$/.test(v.trim())) throw new InvalidArgumentError(`${name} must be ${range}, got ${JSON.stringify(v)}`);
+    const n = Number(v.trim());
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be ${range}, got ${v.trim()}`);
     return n;
   };
 }
@@ -33,7 +39,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       .option("--embed-url <url>", "OpenAI-compatible embeddings API (…/v1), e.g. http://localhost:11434/v1 for Ollama")
       .option("--embed-model <name>", "embedding model (default: the offline larder-hash-v1-384)")
       .option("--embed-key-env <var>", "environment variable holding the API key", "OPENAI_API_KEY")
-      .option("--dimensions <n>", "embedding dimensions (checked against every answer)", int("--dimensions"))
+      .option("--dimensions <n>", "embedding dimensions (checked against every answer)", int("--dimensions", 1))
       .option("--index-id <id>", "which index, when the store holds several");
 
   program
@@ -48,7 +54,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       .description("split, embed and store text, Markdown and JSON-lines files (directories recursively)")
       .argument("<paths...>", "files or directories")
       .requiredOption("--to <url>", "store URL: a directory, memory://, s3://bucket/prefix, redis://, postgres://, or kind=url,... pairs")
-      .option("--chunk-size <n>", "chunk size (default 256 tokens, 1024 chars)", int("--chunk-size"))
+      .option("--chunk-size <n>", "chunk size (default 256 tokens, 1024 chars)", int("--chunk-size", 1))
       .option("--chunk-overlap <n>", "overlap between chunks (default 20 tokens, 80 chars)", int("--chunk-overlap"))
       .addOption(new Option("--chunk-unit <unit>", "unit of chunk sizes").choices(["tokens", "chars"]))
       .addOption(new Option("--format <format>", "persist format of local/S3 stores").choices(["larder", "llamaindex"])),
@@ -60,7 +66,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       .description("retrieve the chunks most similar to a question")
       .argument("<text>", "the question")
       .requiredOption("--from <url>", "store URL (as for ingest)")
-      .option("-k, --top-k <n>", "number of results", int("--top-k"), 5)
+      .option("-k, --top-k <n>", `number of results, 1 to ${MAX_TOP_K}`, int("--top-k", 1, MAX_TOP_K), 5)
       .option("--filter <expr>", `metadata filter, e.g. 'year >= 2010 and author in ["a", "b"]'`),
   ).action(async (text: string, opts) => emit(await query(text, { ...globals(), ...opts }, io.out)));
 
@@ -85,7 +91,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .description("copy every store kind (documents, indexes, vectors, graph, chats) from one store URL to another, in batches")
     .argument("<from>", "source store URL")
     .argument("<to>", "target store URL")
-    .option("--batch-size <n>", "items per write", int("--batch-size"), 500)
+    .option("--batch-size <n>", "items per write", int("--batch-size", 1), 500)
     .addOption(new Option("--format <format>", "persist format of a local/S3 target").choices(["larder", "llamaindex"]))
     .action(async (from: string, to: string, opts) => emit(await migrate(from, to, { ...globals(), ...opts }, io.out)));
 

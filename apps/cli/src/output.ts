@@ -36,6 +36,15 @@ const HINTS: Record<StorageErrorCode, string> = {
   DIMENSION_MISMATCH: "query with the embedder the index was built with (see `larder inspect`)",
 };
 
+/** A store file that a manifest or a LlamaIndex folder needs is gone: a different next step than a wrong path. */
+function hintFor(code: StorageErrorCode, details: unknown): string {
+  const file = (details as { file?: unknown } | undefined)?.file;
+  if (code === "NOT_FOUND" && typeof file === "string") {
+    return "a file the store needs is missing; nothing was written or deleted: restore it (`larder verify <dir>` lists every missing or damaged file)";
+  }
+  return HINTS[code];
+}
+
 export function exitCodeOf(err: unknown): number {
   if (isStorageError(err)) return BY_CODE[err.code] ?? EXIT.INTERNAL;
   const code = (err as { code?: unknown })?.code;
@@ -48,7 +57,7 @@ export function formatError(err: unknown, debug: boolean): string {
   let text: string;
   if (isStorageError(err)) {
     const [first, ...rest] = err.message.split("\n");
-    text = `larder: ${first}${rest.length ? `\n${rest.join("\n")}` : ""}\n  -> ${HINTS[err.code]}`;
+    text = `larder: ${first}${rest.length ? `\n${rest.join("\n")}` : ""}\n  -> ${hintFor(err.code, err.details)}`;
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     text = `larder: internal error: ${msg}\n  -> this is a bug; re-run with --debug and report it`;

@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { LARDER_FORMAT_VERSION } from "@larder/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTemp, json, larder, tempDir, writeCorpus } from "./helpers.js";
 
@@ -67,10 +68,10 @@ describe("ingest -> query -> inspect -> verify -> migrate (local)", () => {
     );
     expect(info.docstore.documents).toBe(7);
     expect(info.vectors.default.dimensions).toBe(384);
-    expect(info.persisted).toMatchObject({ format: "larder", formatVersion: 1, generation: 3 });
+    expect(info.persisted).toMatchObject({ format: "larder", formatVersion: LARDER_FORMAT_VERSION, generation: 3 });
     const human = await larder(["inspect", store]);
     expect(human.stdout).toMatch(/384 dimensions/);
-    expect(human.stdout).toMatch(/Larder v1, generation 3/);
+    expect(human.stdout).toContain(`Larder v${LARDER_FORMAT_VERSION}, generation 3`);
 
     const v = json<{ ok: boolean; files: { ok: boolean }[] }>(await larder(["--json", "verify", store]));
     expect(v.ok).toBe(true);
