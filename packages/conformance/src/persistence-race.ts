@@ -110,6 +110,7 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
   let reads = 0;
   while (running > 0 && errors.length < 5) {
     const before = [...acked.keys()];
+    const started = performance.now();
     try {
       const ids = await loadIds(dirUrl);
       reads++;
@@ -119,7 +120,8 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
     } catch (err) {
       errors.push(`a load during the race failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    // Reads take at most about a third of the time: the writers are what is under test.
+    await new Promise((r) => setTimeout(r, 20 + 2 * (performance.now() - started)));
   }
   await Promise.all(runs);
 

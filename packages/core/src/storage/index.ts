@@ -21,8 +21,11 @@ export {
   type VectorDelta,
   type ComponentDelta,
   type VectorFileRef,
+  type ParsedManifest,
+  encodeManifest,
+  parseManifest,
 } from "./manifest.js";
-export { readManifest, collectGarbage } from "./larder-format.js";
+export { readManifest, collectGarbage, type LarderBase, type ManifestRead } from "./larder-format.js";
 export { LLAMAINDEX_FILES, vectorStoreFileName, isLlamaIndexDir, DEFAULT_LLAMAINDEX_VERSION, type LlamaIndexVersion } from "./llamaindex-format.js";
 export {
   verifyLlamaIndexFolder,
