@@ -1,11 +1,17 @@
 import {
+  assertDeleteTarget,
+  assertNodeMetadata,
   type BaseNode,
+  checkEmbedding,
+  checkTopK,
   errors,
   type JsonObject,
   jsonToNode,
   type KVStore,
   type MetadataFilters,
+  nodeLabel,
   SimpleVectorStore,
+  validateFilters,
   type VectorStore,
   type VectorStoreCapabilities,
   type VectorStoreQuery,
@@ -21,8 +27,9 @@ export interface KVVectorStoreOptions {
 
 /**
  * A vector store kept in any {@link KVStore} (used for `redis://` store URLs, since Redis has no
- * Larder vector store): each node is one KV entry `{node: <LlamaIndex node JSON without
- * embedding>, embedding: <base64 little-endian float32>}`; queries run on an in-memory
+ * Larder vector store): each node is one KV entry, its LlamaIndex node JSON (`__data__` with
+ * `embedding: null`, `__type__`) plus `embedding_f32le`, the embedding as base64 little-endian
+ * float32 (entries of the earlier `{node, embedding}` layout are read too); queries run on an in-memory
  * {@link SimpleVectorStore} loaded from the KV store on first use (one scan). Writes go to both,
  * KV first, batched.
  *
@@ -85,14 +92,16 @@ export class KVVectorStore implements VectorStore {
   async add(nodes: readonly BaseNode[]): Promise<string[]> {
     if (!Array.isArray(nodes)) throw errors.invalid("add() takes an array of nodes", { store: this.name });
     const mem = await this.memory();
-    // Validate the whole batch (embeddings, one dimension) before anything is written.
+    // Validate the whole batch as the in-memory store will (same checks, same messages) before
+    // anything is written: a refused batch must not reach the KV store.
     let dim = mem.dim;
-    for (const n of nodes) {
-      const e = n?.embedding;
-      if (!e || e.length === 0) throw errors.invalid(`node ${JSON.stringify(n?.id)} has no embedding`, { store: this.name });
-      if (!e.every((x: number) => Number.isFinite(x))) throw errors.invalid(`node ${JSON.stringify(n.id)} has a non-finite embedding value`, { store: this.name });
-      dim ??= e.length;
-      if (e.length !== dim) throw errors.dimension(`node ${JSON.stringify(n.id)} has ${e.length} dimensions, the store ${dim}`, { store: this.name });
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (!n || typeof n !== "object" || typeof (n as BaseNode).toJSON !== "function") throw errors.invalid(`nodes[${i}] is not a node`, { store: this.name });
+      if (typeof n.id !== "string" || n.id.length === 0) throw errors.invalid(`nodes[${i}] has an empty or non-string id`, { store: this.name });
+      checkEmbedding(n.embedding, dim, nodeLabel(n.id), this.name);
+      dim ??= n.embedding!.length;
+      assertNodeMetadata(n, this.name);
     }
     const entries = nodes.map((n) => [n.id, encodeEntry(n)] as const);
     await this.kvStore.putAll(entries, this.collection, { batchSize: this.#batchSize });
@@ -108,10 +117,10 @@ export class KVVectorStore implements VectorStore {
   }
 
   async deleteNodes(args: { ids?: readonly string[]; filters?: MetadataFilters }): Promise<void> {
+    if (args !== undefined && (typeof args !== "object" || args === null)) throw errors.invalid("deleteNodes() takes {ids?, filters?}", { store: this.name });
+    const tree = args?.filters === undefined ? undefined : validateFilters(args.filters, { store: this.name });
+    assertDeleteTarget(args?.ids, tree, this.name);
     const mem = await this.memory();
-    if (!args || (args.ids === undefined && args.filters === undefined)) {
-      throw errors.invalid("deleteNodes needs ids or filters (it never deletes everything)", { store: this.name });
-    }
     const ids = (await mem.getNodes(args)).map((n) => n.id);
     if (ids.length === 0) return;
     await this.kvStore.deleteMany(ids, this.collection);
@@ -130,6 +139,7 @@ export class KVVectorStore implements VectorStore {
   }
 
   async query(q: VectorStoreQuery): Promise<VectorStoreQueryResult> {
+    if (typeof q === "object" && q !== null) checkTopK(q.topK, this.name);
     return (await this.memory()).query(q);
   }
 
@@ -147,13 +157,17 @@ function encodeEntry(node: BaseNode): JsonObject {
   const view = new DataView(bytes.buffer);
   f.forEach((x, i) => view.setFloat32(i * 4, x, true));
   const json = node.toJSON();
-  return { node: { __data__: { ...json.__data__, embedding: null }, __type__: json.__type__ } as JsonObject, embedding: Buffer.from(bytes).toString("base64") };
+  // The node JSON at the top of the entry: its metadata sits at the same depth as in a docstore
+  // (level 3), so the JSON depth limit means the same here as on every other store.
+  return { __data__: { ...json.__data__, embedding: null }, __type__: json.__type__, embedding_f32le: Buffer.from(bytes).toString("base64") } as JsonObject;
 }
 
 function decodeEntry(id: string, v: JsonObject, store: string): BaseNode {
   try {
-    const node = jsonToNode(v["node"]);
-    const b = Buffer.from(String(v["embedding"]), "base64");
+    // The earlier layout: {node: <node JSON>, embedding: <base64>}.
+    const legacy = v["embedding_f32le"] === undefined && v["node"] !== undefined;
+    const node = jsonToNode(legacy ? v["node"] : { __data__: v["__data__"], __type__: v["__type__"] });
+    const b = Buffer.from(String(legacy ? v["embedding"] : v["embedding_f32le"]), "base64");
     if (b.length === 0 || b.length % 4 !== 0) throw new Error("embedding is not packed float32");
     const view = new DataView(b.buffer, b.byteOffset, b.length);
     node.embedding = Array.from({ length: b.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
