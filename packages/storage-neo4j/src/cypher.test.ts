@@ -117,6 +117,9 @@ describe("compileFilters", () => {
     expect(one("all", ["x", "\uD800"]).cypher).toBe("(false)");
     expect(one("in", ["x", "\uD800"]).params["f0v"]).toEqual(["x"]);
     expect(one("any", ["\uD800"]).params["f0v"]).toEqual([]);
+    // boolean filter values are values, not constant answers
+    expect(one("contains", true).params["f0v"]).toBe(true);
+    expect(one("==", false).params["f0v"]).toBe(false);
   });
 
   it("validates before anything else: INVALID_ARGUMENT and UNSUPPORTED", async () => {

@@ -44,8 +44,8 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
     if (f.value !== undefined && f.operator !== "is_empty") {
       if (ORDERING.has(f.operator)) checkOrderable(f.value);
       const sendable = sendableLeaf(f.operator, f.value);
-      if (typeof sendable === "boolean") return sendable ? "true" : "false";
-      f = { ...f, value: sendable as MetadataFilter["value"] };
+      if ("constant" in sendable) return sendable.constant ? "true" : "false";
+      f = { ...f, value: sendable.value as MetadataFilter["value"] };
     }
     const n = i++;
     const k = `${prefix}${n}k`;
@@ -125,26 +125,26 @@ const isLone = (x: unknown): boolean => typeof x === "string" && LONE_SURROGATE.
  * be half of a stored pair, stays `UNSUPPORTED` (ordering against it is refused by
  * {@link checkOrderable}).
  */
-function sendableLeaf(op: FilterOperator, value: unknown): unknown {
+function sendableLeaf(op: FilterOperator, value: unknown): { value: unknown } | { constant: boolean } {
   if (Array.isArray(value)) {
     const kept = value.filter((x) => !isLone(x)).map(normalizeZero);
-    if (op === "all" && kept.length < value.length) return false;
-    return kept;
+    if (op === "all" && kept.length < value.length) return { constant: false };
+    return { value: kept };
   }
   if (isLone(value)) {
     switch (op) {
       case "==":
       case "contains":
-        return false;
+        return { constant: false };
       case "!=":
-        return true;
+        return { constant: true };
       default:
         throw errors.unsupported(`a ${op} filter string containing a lone UTF-16 surrogate cannot be sent to Neo4j exactly`, {
           store: STORE_NAME,
         });
     }
   }
-  return normalizeZero(value);
+  return { value: normalizeZero(value) };
 }
 
 /**

@@ -14,7 +14,9 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j kit suite${SKIP_REASON ? ` (sk
     const skip: Partial<Record<GraphTestId, string>> = {};
     if (vectorSearch === "exact") {
       for (const id of GRAPH_TEST_IDS) {
-        if (id !== "graph.vector.top-k-order" && id !== "graph.vector.errors") skip[id] = "same code path as the vectorSearch: index run";
+        if (id !== "graph.vector.top-k-order" && id !== "graph.vector.errors" && id !== "graph.vector.top-k-limits") {
+          skip[id] = "same code path as the vectorSearch: index run";
+        }
       }
     }
     describePropertyGraphStore({
