@@ -1,6 +1,7 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LARDER_FORMAT_VERSION } from "@larder/core";
+import { LARDER_FORMAT_VERSION, MAX_TOP_K } from "@larder/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTemp, json, larder, tempDir, writeCorpus } from "./helpers.js";
 
@@ -125,5 +126,83 @@ describe("errors and exit codes", () => {
     const creds = await larder(["inspect", "postgres://user:hunter2@127.0.0.1:1/db"]);
     expect(creds.code).toBe(4);
     expect(creds.stderr).not.toContain("hunter2");
+  });
+});
+
+/** Name -> SHA-256 of every file in a directory. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(dir)).sort()) out[f] = createHash("sha256").update(await readFile(join(dir, f))).digest("hex");
+  return out;
+}
+
+describe("never deletes what it cannot account for", () => {
+  it("ingest and migrate into a store missing one data file stop with the load error; every file stays as it was", async () => {
+    const work = await tempDir();
+    await writeCorpus(work);
+    const store = join(work, "store");
+    json(await larder(["--json", "ingest", "notes", "--to", store, "--chunk-size", "40"], { cwd: work }));
+    const manifest = JSON.parse(await readFile(join(store, "larder.json"), "utf8")) as { components: Record<string, { file: string }> };
+    const victim = manifest.components["docstore"]!.file;
+    await unlink(join(store, victim));
+    const before = await snapshot(store);
+    expect(Object.keys(before)).toContain("larder.json");
+
+    const ing = await larder(["ingest", "books.jsonl", "--to", store], { cwd: work });
+    expect(ing.code).not.toBe(0);
+    expect(ing.code).not.toBe(70);
+    expect(ing.stderr).toContain(victim);
+    expect(ing.stderr).not.toMatch(/nothing persisted/);
+    expect(ing.stdout).not.toMatch(/ingested/);
+    expect(await snapshot(store)).toEqual(before);
+
+    const src = join(work, "src");
+    json(await larder(["--json", "ingest", "books.jsonl", "--to", src], { cwd: work }));
+    const mig = await larder(["migrate", src, store]);
+    expect(mig.code).not.toBe(0);
+    expect(mig.code).not.toBe(70);
+    expect(mig.stderr).toContain(victim);
+    expect(await snapshot(store)).toEqual(before);
+
+    // Also as a source: the damaged store is named, never read as empty.
+    const from = await larder(["migrate", store, join(work, "copy")]);
+    expect(from.code).not.toBe(0);
+    expect(from.stderr).toContain(victim);
+    expect(await readdir(work)).not.toContain("copy");
+
+    // Component files whose manifest is gone are not "nothing there" either.
+    await unlink(join(store, "larder.json"));
+    const orphans = await larder(["ingest", "books.jsonl", "--to", store], { cwd: work });
+    expect(orphans.code).toBe(3);
+    expect(orphans.stderr).toMatch(/holds Larder data files .* but no larder\.json/);
+    const { ["larder.json"]: _gone, ...rest } = before;
+    expect(await snapshot(store)).toEqual(rest);
+  });
+
+  it("a graph-only target is refused before anything is read or written", async () => {
+    const work = await tempDir();
+    await writeCorpus(work);
+    // Port 1: nothing listens there; the command must fail without trying to connect.
+    const r = await larder(["ingest", ".", "--to", "neo4j://user:s3cret@127.0.0.1:1"], { cwd: work });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/ingest writes documents and index structs, vectors, which neo4j:\/\/user:\*\*\*@127\.0\.0\.1:1 cannot hold/);
+    expect(r.stderr).toContain("graph=neo4j://user:***@127.0.0.1:1,persist=./storage");
+    expect(r.stderr).not.toContain("s3cret");
+    expect(r.stderr).not.toMatch(/CONNECTION/);
+  });
+});
+
+describe("option and filter errors", () => {
+  it("-k: '' 0 -1 abc 1e9 above MAX_TOP_K are usage errors naming the range; --filter nesting is reported with its column", async () => {
+    const work = await tempDir();
+    for (const k of ["", "0", "-1", "abc", "1e9", String(MAX_TOP_K + 1), "2.5"]) {
+      const r = await larder(["query", "x", "--from", join(work, "nothing"), "-k", k]);
+      expect(r.code, `-k ${JSON.stringify(k)}`).toBe(1);
+      expect(r.stderr, `-k ${JSON.stringify(k)}`).toContain(`--top-k must be an integer from 1 to ${MAX_TOP_K}`);
+    }
+    const deep = await larder(["query", "x", "--from", join(work, "nothing"), "--filter", `${"(".repeat(10_000)}a == 1${")".repeat(10_000)}`]);
+    expect(deep.code).toBe(1);
+    expect(deep.stderr).toMatch(/^larder: INVALID_ARGUMENT: invalid --filter at column 33: nested deeper than 32 levels/);
+    expect(deep.stderr.length).toBeLessThan(1000);
   });
 });
