@@ -23,6 +23,9 @@ export const PY_HASHES = {
   n2: "9555e8d50032782cee29ad7248bf681126041525d6ef79c8337a2d3d52f8641a",
 };
 
+/** `default__vector_store.json` as Python LlamaIndex 0.14.25 persisted it (VectorStoreIndex of one node). */
+export const PY_VECTOR_STORE = String.raw`{"embedding_dict": {"n1": [0.1, -2.0]}, "text_id_to_ref_doc_id": {"n1": "None"}, "metadata_dict": {"n1": {"b": 1, "10": 2, "2": 3, "big": 9007199254740993, "z": -0.0, "o": 1.0, "_node_type": "TextNode", "document_id": "None", "doc_id": "None", "ref_doc_id": "None"}}}`;
+
 async function pythonFolder(): Promise<MemoryFileSystem> {
   const fs = new MemoryFileSystem();
   await fs.write("py/docstore.json", new TextEncoder().encode(PY_DOCSTORE));
@@ -91,6 +94,25 @@ describe("exact values (Python-written folders)", () => {
     expect((await again.docStore.getDocument("n1"))!.hash).toBe(PY_HASHES.n1);
     await again.persist("out2", { fs, format: "llamaindex" });
     expect(await text(fs, "out2/docstore.json")).toBe(PY_DOCSTORE);
+  });
+
+  it("vector store file: unchanged metadata_dict entries are written back as Python wrote them", async () => {
+    const fs = await pythonFolder();
+    await fs.write("py/default__vector_store.json", new TextEncoder().encode(PY_VECTOR_STORE));
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    await ctx.persist("out", { fs, format: "llamaindex" });
+    const out = await text(fs, "out/default__vector_store.json");
+    const metadataPart = PY_VECTOR_STORE.slice(PY_VECTOR_STORE.indexOf('"text_id_to_ref_doc_id"'));
+    expect(out.slice(out.indexOf('"text_id_to_ref_doc_id"'))).toBe(metadataPart);
+    // Embeddings are held as float32: 0.1 is written as its float32 value.
+    expect(out).toContain('"embedding_dict": {"n1": [0.10000000149011612, -2.0]}');
+    // An edited node's entry is written from its JS values.
+    const vs = ctx.vectorStores["default"]!;
+    const [node] = await vs.getNodes({ ids: ["n1"] });
+    node!.metadata["o"] = 2;
+    await vs.add([node!]);
+    await ctx.persist("out2", { fs, format: "llamaindex" });
+    expect(await text(fs, "out2/default__vector_store.json")).toContain('"metadata_dict": {"n1": {"2": 3, "10": 2, "b": 1, "big": 9007199254740992, "z": -0.0, "o": 2, "_node_type": "TextNode"');
   });
 
   it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {

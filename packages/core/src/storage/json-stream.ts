@@ -525,12 +525,13 @@ export function parseJsonBytes(bytes: Uint8Array, file: string, splitDepth = 2, 
  * parsed once (`JSON.parse`) to check it is a JSON object; the parsed values are returned too
  * (`dict`, null-prototype objects) for checks while loading. A value holding a raw line break (a
  * file written with `indent`) cannot be kept as one line: its parsed object is kept instead.
- * Syntax errors, non-object values and invalid UTF-8 are `CORRUPT` naming `file`.
+ * Syntax errors, non-object values (unless `objectsOnly` is false) and invalid UTF-8 are `CORRUPT`
+ * naming `file`.
  */
-export function parseRawEntryDict(bytes: Uint8Array, file: string): RawEntryDict {
+export function parseRawEntryDict(bytes: Uint8Array, file: string, options: { objectsOnly?: boolean } = {}): RawEntryDict {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   try {
-    return new SplitParser(bytes, decoder, 2).rawEntryDict();
+    return new SplitParser(bytes, decoder, 2).rawEntryDict(options.objectsOnly ?? true);
   } catch (cause) {
     if (cause instanceof Error && (cause as { code?: unknown }).code === "CORRUPT") throw cause;
     throw errors.corrupt(`${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, {
@@ -544,7 +545,7 @@ export function parseRawEntryDict(bytes: Uint8Array, file: string): RawEntryDict
 export interface RawEntryDict {
   /** collection -> key -> the value's bytes (a view of the file), or its parsed object. */
   maps: Map<string, Map<string, Uint8Array | Record<string, unknown>>>;
-  /** The parsed values, `{collection: {key: value}}`. */
+  /** The parsed values, `{collection: {key: value}}` (objects unless `objectsOnly` was false). */
   dict: Record<string, Record<string, Record<string, unknown>>>;
 }
 
@@ -564,7 +565,7 @@ class SplitParser {
   }
 
   /** See {@link parseRawEntryDict}. */
-  rawEntryDict(): RawEntryDict {
+  rawEntryDict(objectsOnly: boolean): RawEntryDict {
     const out = new Map<string, Map<string, Uint8Array | Record<string, unknown>>>();
     const dict = Object.create(null) as RawEntryDict["dict"];
     this.members((collection) => {
@@ -578,7 +579,7 @@ class SplitParser {
         this.i = end;
         const raw = this.b.subarray(start, end);
         const value: unknown = JSON.parse(this.decoder.decode(raw));
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        if (objectsOnly && (typeof value !== "object" || value === null || Array.isArray(value))) {
           throw new SyntaxError(`the value of ${JSON.stringify(collection)} / ${JSON.stringify(key)} is not an object`);
         }
         const oneLine = raw.indexOf(0x0a) < 0 && raw.indexOf(0x0d) < 0;

@@ -6,8 +6,9 @@
  */
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
+import { valueFingerprint } from "../schema/exact-json.js";
 import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
-import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
+import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonFromJsonText, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
 
 export const LLAMAINDEX_FILES = {
   docstore: "docstore.json",
@@ -43,8 +44,12 @@ export function pyDictParts(dict: Record<string, unknown>): Generator<string> {
   return pyJsonParts(dict, 2);
 }
 
-/** `{ns}__vector_store.json`: embeddings as Python float lists, streamed entry by entry. */
-export function* vectorStoreParts(d: VectorStoreDict): Generator<string> {
+/**
+ * `{ns}__vector_store.json`: embeddings as Python float lists, streamed entry by entry. `sources`
+ * (what {@link readVectorStoreFile} kept of a Python-written file): a `metadata_dict` entry whose
+ * node metadata and ref doc are unchanged is written back as Python wrote it.
+ */
+export function* vectorStoreParts(d: VectorStoreDict, sources?: VectorSources): Generator<string> {
   yield* pyJsonParts(
     {
       embedding_dict: d.embedding_dict,
@@ -52,8 +57,81 @@ export function* vectorStoreParts(d: VectorStoreDict): Generator<string> {
       metadata_dict: d.metadata_dict,
     },
     2,
-    (v, _key, path) => (path[0] === "embedding_dict" ? pyFloatList(v as ArrayLike<number>) : pyJson(v)),
+    (v, key, path) => {
+      if (path[0] === "embedding_dict") return pyFloatList(v as ArrayLike<number>);
+      if (path[0] === "metadata_dict" && sources !== undefined) {
+        const src = sources.metadata.get(key);
+        if (src !== undefined && src.ref === d.text_id_to_ref_doc_id[key] && vectorMetadataFingerprint(v) === src.fingerprint) return pyJsonFromJsonText(src.text);
+      }
+      return pyJson(v);
+    },
   );
+}
+
+/** What a loaded `{ns}__vector_store.json` keeps to write unchanged `metadata_dict` entries exactly. */
+export interface VectorSources {
+  /** node id -> the entry's text as read, the ref doc it had, and the fingerprint of its node metadata. */
+  metadata: Map<string, { text: string; ref: unknown; fingerprint: string }>;
+}
+
+/** LlamaIndex's own keys in a `metadata_dict` entry (`node_to_metadata_dict`); the rest is node metadata. */
+const VECTOR_ENTRY_KEYS = new Set(["_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id"]);
+
+/** Fingerprint of the node metadata in a `metadata_dict` entry (LlamaIndex's keys left out). */
+function vectorMetadataFingerprint(entry: unknown): string {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return valueFingerprint(entry);
+  const user: Record<string, unknown> = {};
+  for (const k of Object.keys(entry)) {
+    if (!VECTOR_ENTRY_KEYS.has(k)) Object.defineProperty(user, k, { value: (entry as Record<string, unknown>)[k], enumerable: true });
+  }
+  return valueFingerprint(user);
+}
+
+const vectorSources = new WeakMap<object, VectorSources>();
+
+/** Remembers what was kept of the file `store` was loaded from (see {@link vectorStoreParts}). */
+export function rememberVectorSources(store: object, sources: VectorSources): void {
+  vectorSources.set(store, sources);
+}
+
+/** What was kept of the file `store` was loaded from, if it was loaded from one. */
+export function vectorSourcesOf(store: object): VectorSources | undefined {
+  return vectorSources.get(store);
+}
+
+/**
+ * Reads `{ns}__vector_store.json`: the parsed value (for `normaliseVectorDict`), and the text of
+ * every `metadata_dict` entry (copied out of the file's bytes, which are not kept). `undefined`
+ * when the file is missing; bad JSON is `CORRUPT`.
+ */
+export async function readVectorStoreFile(fs: FileSystem, dir: string, file: string): Promise<{ value: unknown; sources: VectorSources } | undefined> {
+  const path = joinPath(dir, file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+  let raw: RawEntryDict;
+  try {
+    raw = parseRawEntryDict(bytes, path, { objectsOnly: false });
+  } catch (err) {
+    // Not a dict of dicts (a damaged or unusual file): the ordinary reader names the problem.
+    if (!isStorageError(err, "CORRUPT")) throw err;
+    return { value: parseJsonBytes(bytes, path, 2), sources: { metadata: new Map() } };
+  }
+  const metadata: VectorSources["metadata"] = new Map();
+  const entries = raw.maps.get("metadata_dict");
+  const refs = raw.dict["text_id_to_ref_doc_id"] ?? {};
+  const decoder = new TextDecoder();
+  if (entries !== undefined) {
+    for (const [id, v] of entries) {
+      if (!(v instanceof Uint8Array)) continue;
+      metadata.set(id, { text: decoder.decode(v), ref: refs[id], fingerprint: vectorMetadataFingerprint(raw.dict["metadata_dict"]![id]) });
+    }
+  }
+  return { value: raw.dict, sources: { metadata } };
 }
 
 /**

@@ -31,6 +31,9 @@ import {
   type LlamaIndexVersion,
   readChatStoreFile,
   readKVFile,
+  readVectorStoreFile,
+  rememberVectorSources,
+  vectorSourcesOf,
   rememberChatStoreVersion,
   LLAMAINDEX_FILES,
   listDir,
@@ -522,7 +525,7 @@ export class StorageContext {
       jobs.push([LLAMAINDEX_FILES.propertyGraphStore, compactJsonParts(this.propertyGraphStore.toDict() as unknown as Record<string, unknown>, 2)]);
     } else if (this.propertyGraphStore) skipped.push("property_graph_store");
     for (const [ns, store] of Object.entries(this.vectorStores)) {
-      if (store instanceof SimpleVectorStore) jobs.push([vectorStoreFileName(ns), vectorStoreParts(vectorDict(store))]);
+      if (store instanceof SimpleVectorStore) jobs.push([vectorStoreFileName(ns), vectorStoreParts(vectorDict(store), vectorSourcesOf(store))]);
       else skipped.push(`vector_store/${ns}`);
     }
     if (this.chatStore instanceof SimpleChatStore) {
@@ -768,8 +771,11 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
   if (!init.vectorStores && !init.vectorStore) {
     const vectorStores: Record<string, VectorStore> = {};
     for (const [ns, file] of vectorNamespaces(files)) {
-      const raw = await need(file);
-      vectorStores[ns] = wrap(file, () => SimpleVectorStore.fromDict(normaliseVectorDict(raw, joinPath(dir, file)) as LlamaIndexVectorStoreDict));
+      const read = await readVectorStoreFile(fs, dir, file);
+      if (read === undefined) throw errors.notFound(`${joinPath(dir, file)} is missing`, { details: { file: joinPath(dir, file) } });
+      const store = wrap(file, () => SimpleVectorStore.fromDict(normaliseVectorDict(read.value, joinPath(dir, file)) as LlamaIndexVectorStoreDict));
+      rememberVectorSources(store, read.sources); // unchanged metadata_dict entries are written back as read
+      vectorStores[ns] = store;
     }
     stores.vectorStores = vectorStores;
   }
