@@ -92,12 +92,14 @@ export async function runNeo4jBench(): Promise<void> {
     const sample = relations.slice(0, BASELINE_TRIPLETS);
     const session = driver.session();
     try {
-      await session.run(`CREATE CONSTRAINT \`${baselineNs}_id\` IF NOT EXISTS FOR (n:\`${baselineNs}\`) REQUIRE n.id IS UNIQUE`);
+      // The baseline store's own label and constraint name, so its dropNamespace() cleans up.
+      const label = baseline.namespaceLabel!;
+      await session.run(`CREATE CONSTRAINT \`larder.ns.${baselineNs}.id\` IF NOT EXISTS FOR (n:\`${label}\`) REQUIRE n.id IS UNIQUE`);
       t0 = performance.now();
       for (const r of sample) {
         // The point of the baseline: one round trip per triplet. Labels are fixed here (no user data).
         await session.run(
-          `MERGE (s:__Node__:\`${baselineNs}\` {id: $s}) MERGE (t:__Node__:\`${baselineNs}\` {id: $t}) MERGE (s)-[r:RELATED]->(t) SET r += $p`,
+          `MERGE (s:__Node__:\`${label}\` {id: $s}) MERGE (t:__Node__:\`${label}\` {id: $t}) MERGE (s)-[r:RELATED]->(t) SET r += $p`,
           { s: r.sourceId, t: r.targetId, p: r.properties },
         );
       }
