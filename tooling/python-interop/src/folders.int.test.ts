@@ -31,31 +31,43 @@ g.persist(os.path.join(d, "property_graph_store.json"))
 emit({"acme_key": acme.id})
 `;
 
-/** Python reads ARGS["dir"]'s chat store and graph. */
+/** Python reads each folder of ARGS["dirs"] (chat store, graph, docstore when present). */
 const PY_READ = `
 import os
 from llama_index.core.storage.chat_store import SimpleChatStore
 from llama_index.core.graph_stores import SimplePropertyGraphStore
-d = ARGS["dir"]
-out = {}
-cs = SimpleChatStore.from_persist_path(os.path.join(d, "chat_store.json"))
-out["chat"] = {k: [str(m.content) for m in cs.get_messages(k)] for k in cs.get_keys()}
-if os.path.exists(os.path.join(d, "property_graph_store.json")):
-    g = SimplePropertyGraphStore.from_persist_path(os.path.join(d, "property_graph_store.json"))
-    out["triplets"] = sorted([[s.name, r.label, t.name, r.properties] for s, r, t in g.get_triplets(entity_names=["Alice"])], key=str)
-    out["acme"] = [{"name": n.name, "properties": n.properties} for n in g.get(ids=[ARGS["acme_key"]])]
-emit(out)
+from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.core.schema import MetadataMode
+res = {}
+for name, d in ARGS["dirs"].items():
+    out = {}
+    if os.path.exists(os.path.join(d, "chat_store.json")):
+        cs = SimpleChatStore.from_persist_path(os.path.join(d, "chat_store.json"))
+        out["chat"] = {k: [str(m.content) for m in cs.get_messages(k)] for k in cs.get_keys()}
+    if os.path.exists(os.path.join(d, "property_graph_store.json")):
+        g = SimplePropertyGraphStore.from_persist_path(os.path.join(d, "property_graph_store.json"))
+        out["triplets"] = sorted([[s.name, r.label, t.name, r.properties] for s, r, t in g.get_triplets(entity_names=["Alice"])], key=str)
+        out["acme"] = [{"name": n.name, "properties": n.properties} for n in g.get(ids=[ARGS["acme_key"]])]
+    if os.path.exists(os.path.join(d, "docstore.json")):
+        ds = SimpleDocumentStore.from_persist_path(os.path.join(d, "docstore.json"))
+        if ds.document_exists("n"):
+            out["content"] = ds.get_document("n").get_content(MetadataMode.EMBED)
+    res[name] = out
+emit(res)
 `;
 
 function liVersion(parts: [number, number, number]): LlamaIndexVersion {
   return parts[1] <= 10 ? "0.10" : parts[1] <= 12 ? "0.12" : "0.14";
 }
 
+// Two Python runs per version (writing, then reading every folder): Python's import is slow.
 describePython("LlamaIndex folders: chats, graphs, separator", (py) => {
-  it("a Python chat + graph folder loads, is rewritten byte for byte, and Python reads Larder's rewrite", async () => {
+  it("Python's chat + graph folder loads and is rewritten byte for byte; Python reads every Larder-written folder", async () => {
     const dir = await tempDir();
     const { acme_key } = await runPython<{ acme_key: string }>(py, PY_WRITE, { dir });
     expect(acme_key).toBe("The  Quoted  Co");
+
+    // A folder with only a chat store and a property graph loads; names and nested values intact.
     const ctx = await StorageContext.fromPersistDir(dir);
     expect(await ctx.chatStore!.getKeys()).toEqual(["user-1"]);
     const [acme] = await ctx.propertyGraphStore!.get({ ids: [ACME] });
@@ -63,52 +75,40 @@ describePython("LlamaIndex folders: chats, graphs, separator", (py) => {
     const [t] = await ctx.propertyGraphStore!.getTriplets({ relationNames: ["WORKS_AT"] });
     expect(t?.[1]).toEqual({ label: "WORKS_AT", sourceId: "Alice", targetId: ACME, properties: { meta: { since: 2020 } } });
 
-    const out = await tempDir();
-    await ctx.persist(out, { format: "llamaindex" });
-    expect(await readFile(join(out, "chat_store.json"), "utf8")).toBe(await readFile(join(dir, "chat_store.json"), "utf8"));
+    // Rewritten unchanged: the chat store in this version's form, byte for byte.
+    const rewrite = await tempDir();
+    await ctx.persist(rewrite, { format: "llamaindex" });
+    expect(await readFile(join(rewrite, "chat_store.json"), "utf8")).toBe(await readFile(join(dir, "chat_store.json"), "utf8"));
     const pyGraph = await readFile(join(dir, "property_graph_store.json"), "utf8");
-    const ours = await readFile(join(out, "property_graph_store.json"), "utf8");
+    const ours = await readFile(join(rewrite, "property_graph_store.json"), "utf8");
     if (py.parts[1] > 10) expect(ours).toBe(pyGraph);
     else expect(JSON.parse(ours)).toEqual(JSON.parse(pyGraph)); // 0.10 used json.dumps separators
 
-    const before = await runPython<Record<string, unknown>>(py, PY_READ, { dir, acme_key });
-    const after = await runPython<Record<string, unknown>>(py, PY_READ, { dir: out, acme_key });
-    expect(after).toEqual(before);
-    expect(after["acme"]).toEqual([{ name: ACME, properties: { address: ADDRESS } }]);
-  });
-
-  it("a chat store Larder built is readable by this version when written in its form", async () => {
+    // A chat store Larder built, in the 0.10 form (every version reads it) and in this version's.
     const chatStore = new SimpleChatStore();
     await chatStore.setMessages("k", [
       { role: "user", content: "Où? 🚉", additional_kwargs: {} },
       { role: "assistant", content: "Là.", additional_kwargs: {} },
     ]);
-    const ctx = await StorageContext.fromDefaults({ chatStore });
-    for (const v of ["0.10", liVersion(py.parts)] as const) {
-      const out = await tempDir();
-      await ctx.persist(out, { format: "llamaindex", llamaIndexVersion: v });
-      const r = await runPython<{ chat: Record<string, string[]> }>(py, PY_READ, { dir: out, acme_key: "" });
-      expect(r.chat, `form ${v}`).toEqual({ k: ["Où? 🚉", "Là."] });
-    }
-  });
+    const built = await StorageContext.fromDefaults({ chatStore });
+    const form010 = await tempDir();
+    await built.persist(form010, { format: "llamaindex", llamaIndexVersion: "0.10" });
+    const formOwn = await tempDir();
+    await built.persist(formOwn, { format: "llamaindex", llamaIndexVersion: liVersion(py.parts) });
 
-  it("a custom metadata separator builds the same metadata text in Python as in Larder", async () => {
+    // A custom metadata separator.
     const node = new TextNode({ id: "n", text: "body", metadata: { a: 1, b: "x" }, metadataSeparator: " | " });
     const docStore = new SimpleDocumentStore();
     await docStore.addDocuments([node]);
-    const out = await tempDir();
-    await (await StorageContext.fromDefaults({ docStore })).persist(out, { format: "llamaindex" });
-    const r = await runPython<{ content: string }>(
-      py,
-      `
-from llama_index.core.storage.docstore import SimpleDocumentStore
-from llama_index.core.schema import MetadataMode
-ds = SimpleDocumentStore.from_persist_path(ARGS["dir"] + "/docstore.json")
-emit({"content": ds.get_document("n").get_content(MetadataMode.EMBED)})
-`,
-      { dir: out },
-    );
-    expect(r.content).toBe(node.getContent(MetadataMode.EMBED));
-    expect(r.content).toContain("a: 1 | b: x");
+    const sep = await tempDir();
+    await (await StorageContext.fromDefaults({ docStore })).persist(sep, { format: "llamaindex" });
+
+    const r = await runPython<Record<string, Record<string, unknown>>>(py, PY_READ, { dirs: { dir, rewrite, form010, formOwn, sep }, acme_key });
+    expect(r["rewrite"], "Python reads Larder's rewrite as its own folder").toEqual(r["dir"]);
+    expect(r["rewrite"]!["acme"]).toEqual([{ name: ACME, properties: { address: ADDRESS } }]);
+    expect(r["form010"]!["chat"], "0.10 form").toEqual({ k: ["Où? 🚉", "Là."] });
+    expect(r["formOwn"]!["chat"], `${liVersion(py.parts)} form`).toEqual({ k: ["Où? 🚉", "Là."] });
+    expect(r["sep"]!["content"]).toBe(node.getContent(MetadataMode.EMBED));
+    expect(r["sep"]!["content"]).toContain("a: 1 | b: x");
   });
 });
