@@ -89,6 +89,21 @@ describe("hashes of JS-made nodes equal Python's", () => {
     );
   });
 
+  it("Document: an empty text has no text resource (Python's Document(text=\"\")), JSON and hash", () => {
+    const empty = new Document({ id: "d", text: "" });
+    expect(empty.hash).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect(empty.toJSON().__data__["text_resource"]).toBeNull();
+    expect(new Document({ id: "d", text: "", metadata: { a: 1 } }).hash).toBe("16c3c6d78678d53d39ab2c7a5a7bc4596567b46a1a57000a2d707334f779b824");
+    // Read with a resource holding "" (what Larder wrote before): that resource is kept, and hashed as 0.14 does.
+    const read = jsonToNode({ __type__: "4", __data__: { id_: "d", text: "", text_resource: { embeddings: null, text: "", path: null, url: null, mimetype: null } } });
+    expect(read.hash).toBe("1eaeba0acfe4952d1d025ed21643a2753701894b6fdcdcfd70ea62d8e7fd9802");
+    // A changed text is the resource's text, whatever the resource held when read.
+    read.text = "new";
+    expect((read.toJSON().__data__["text_resource"] as { text: string }).text).toBe("new");
+    // Document(id_="d", text="x\ud800").hash in 0.12 (0.14 cannot hash it: its MediaResource.hash encodes strictly).
+    expect(new Document({ id: "d", text: "x\ud800" }).hash).toBe("19a20237b5de169e17c73104949d530edba7632ff07dbdcb0cd50e4f2586ebef");
+  });
+
   it("templates are filled in one pass, as str.format does", () => {
     expect(pyFormat("{key}: {value}", { key: "{value}", value: "$&" })).toBe("{value}: $&");
     expect(pyFormat("{{x}} {content}", { content: "c" })).toBe("{x} c");

@@ -237,24 +237,32 @@ export class Document extends BaseNode {
   get className(): string {
     return "Document";
   }
-  /** Python 0.12+ `Node.hash`: sha256 of metadata string and the text resource's hash. */
+  /**
+   * Python 0.14 `Node.hash`: sha256 of the metadata string and the text resource's hash. A
+   * Document has a text resource when its text is not empty, or when it was read with one
+   * (Python's `Document(text="")` has none: `"text_resource": null`).
+   */
   override get hash(): string {
     const ids: string[] = [];
     const metadataStr = this.getMetadataStr(MetadataMode.ALL);
     if (metadataStr) ids.push(metadataStr);
-    ids.push(sha256(this.text === "" ? "<empty_string>" : this.text));
+    if (this.#hasTextResource()) ids.push(sha256(this.text === "" ? "<empty_string>" : this.text));
     return sha256(ids.join("-"));
+  }
+  #hasTextResource(): boolean {
+    const tr = this.extra["text_resource"];
+    return this.text !== "" || (typeof tr === "object" && tr !== null);
   }
   protected override dataJson(): Record<string, unknown> {
     const d = this.baseData();
-    const textResource = (this.extra["text_resource"] as Record<string, unknown> | undefined) ?? {
+    const textResource = (this.extra["text_resource"] as Record<string, unknown> | null | undefined) ?? {
       embeddings: null,
       text: this.text,
       path: null,
       url: null,
       mimetype: null,
     };
-    return {
+    const out: Record<string, unknown> = {
       id_: d["id_"],
       embedding: d["embedding"],
       metadata: d["metadata"],
@@ -275,6 +283,9 @@ export class Document extends BaseNode {
       class_name: "Document",
       text: this.text,
     };
+    // After `extra`, which may hold the resource as read: the text is the node's current one.
+    out["text_resource"] = this.#hasTextResource() ? { ...textResource, text: this.text } : null;
+    return out;
   }
 }
 
@@ -711,7 +722,9 @@ function jsonToNodeValue(json: unknown): BaseNode {
       if (tr && typeof tr === "object" && typeof (tr as Record<string, unknown>)["text"] === "string") {
         init.text = (tr as Record<string, unknown>)["text"] as string;
         const rest = { ...(tr as Record<string, unknown>) };
-        if (Object.entries(rest).some(([k, v]) => k !== "text" && v !== null)) init.extra = { ...init.extra, text_resource: rest };
+        // Kept when it carries more than the text, or when the text is empty (a resource with "" hashes
+        // differently from no resource).
+        if (init.text === "" || Object.entries(rest).some(([k, v]) => k !== "text" && v !== null)) init.extra = { ...init.extra, text_resource: rest };
       }
       for (const k of ["image_resource", "audio_resource", "video_resource"]) {
         if (d[k] !== undefined && d[k] !== null) init.extra = { ...init.extra, [k]: d[k] };
