@@ -167,6 +167,10 @@ describe.skipIf(skip !== undefined)(`PostgresKVStore${skip ? ` (skipped: ${skip}
         expect(all["other"]).toBeUndefined();
         expect(Object.keys(all)).toHaveLength(21);
         await expectStorageError(() => stores[0]!.transaction("", async () => 1), "INVALID_ARGUMENT");
+        // Any rejection of fn comes back as it is; the same lock inside fn joins the transaction.
+        const mine = new TypeError("not a storage error");
+        await expect(stores[0]!.transaction("ns/lock", async () => Promise.reject(mine))).rejects.toBe(mine);
+        expect(await stores[0]!.transaction("ns/lock", (tx) => tx.transaction!("ns/lock", async (inner) => (await inner.get("n", "counter"))?.["v"]))).toBe(20);
       } finally {
         await stores[0]!.drop();
       }

@@ -241,22 +241,38 @@ export class PostgresKVStore implements KVStore {
    * and write `fn` makes through it is part of the transaction, so they commit all together or not
    * at all, and no other holder of the same lock (any `PostgresKVStore` on this table, in any
    * process) runs in between. The lock goes with the transaction, also when the connection dies.
-   * Readers are never blocked. `fn` holds one connection of the pool for its whole run.
+   * Readers are never blocked. `fn` holds one connection of the pool for its whole run. Re-entrant:
+   * `kv.transaction` with the same lock inside `fn` joins the transaction.
    */
   async transaction<T>(lock: string, fn: (kv: KVStore) => Promise<T>): Promise<T> {
     assertKey(lock, STORE, "lock");
     checkText(lock, "lock", STORE);
     if (typeof fn !== "function") throw new StorageError("INVALID_ARGUMENT", "fn must be a function", { store: STORE });
     await this.ready.run();
-    return this.db.tx(async (q) => {
-      // One 64-bit lock per (table, lock name); the pair is JSON-encoded, so no two pairs share a text.
-      await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [JSON.stringify(["larder:kv", this.qualifiedTable, lock])]);
-      return fn(this.#boundTo(q));
-    }, "transaction");
+    let failed: { error: unknown } | undefined;
+    try {
+      return await this.db.tx(async (q) => {
+        // One 64-bit lock per (table, lock name); the pair is JSON-encoded, so no two pairs share a text.
+        await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [JSON.stringify(["larder:kv", this.qualifiedTable, lock])]);
+        try {
+          return await fn(this.boundTo(q));
+        } catch (error) {
+          failed = { error };
+          throw error;
+        }
+      }, "transaction");
+    } catch (e) {
+      // fn's own rejection is passed on as it is (the transaction was rolled back); anything else is ours.
+      throw failed ? failed.error : e;
+    }
   }
 
-  /** This store with every query going to `q` (a connection inside a transaction). */
-  #boundTo(q: Queryable): PostgresKVStore {
+  /**
+   * This store with every query going to `q` (a connection inside a transaction). A view inherits
+   * from the store, so this is `private`, not `#private`: a view must be able to call it too (a
+   * `transaction` inside `fn`).
+   */
+  private boundTo(q: Queryable): PostgresKVStore {
     const view = Object.create(this) as PostgresKVStore;
     Object.defineProperty(view, "db", { value: new TransactionDb(q), enumerable: false });
     return view;

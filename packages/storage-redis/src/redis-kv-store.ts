@@ -267,7 +267,7 @@ export class RedisKVStore implements KVStore {
    * stops renewing for `lockLeaseMs` (crashed or paused), another can take it; if that happened
    * while `fn` ran, the call rejects with `CONFLICT` once `fn` is done. The writes of `fn` are not
    * atomic: a crash in the middle leaves the earlier ones. Waiting longer than `lockWaitMs` for
-   * the lock is `CONFLICT`; `fn` is not called.
+   * the lock is `CONFLICT`; `fn` is not called. Not re-entrant: `fn` must not ask for the same lock.
    */
   async transaction<T>(lock: string, fn: (kv: KVStore) => Promise<T>): Promise<T> {
     this.#checkKey(lock);
