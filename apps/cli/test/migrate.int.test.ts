@@ -2,11 +2,13 @@
 // -> query on the copy, against the real services of tooling/services. Each test uses its own
 // namespace / key prefix / bucket prefix / label and removes it afterwards.
 import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ListObjectsV2Command, DeleteObjectsCommand, S3Client } from "@aws-sdk/client-s3";
 import { chunkNode, entityNode, relation, SimpleChatStore, SimplePropertyGraphStore, StorageContext } from "@larder/core";
 import { Redis } from "ioredis";
 import neo4j from "neo4j-driver";
+import { Neo4jPropertyGraphStore } from "@larder/storage-neo4j";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { servicesEnv, servicesRequired } from "@larder/services/env";
@@ -139,11 +141,12 @@ if (unreachable !== undefined && !servicesRequired()) {
       const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
       if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: env.LARDER_S3_BUCKET, Delete: { Objects: keys } }));
       s3.destroy();
-      const d = neo4j.driver(env.LARDER_NEO4J_URL, neo4j.auth.basic(env.LARDER_NEO4J_USER, env.LARDER_NEO4J_PASSWORD));
-      const session = d.session();
-      await session.run(`MATCH (n:${tag}) DETACH DELETE n`);
-      await session.close();
-      await d.close();
+      // Nodes, constraint and vector index of each namespace the tests used.
+      for (const namespace of [tag, `${tag}g`]) {
+        const g = new Neo4jPropertyGraphStore({ url: env.LARDER_NEO4J_URL, username: env.LARDER_NEO4J_USER, password: env.LARDER_NEO4J_PASSWORD, namespace });
+        await g.dropNamespace();
+        await g.close();
+      }
     });
 
     it("local -> Postgres: the copy gives the same top-k", async () => {
@@ -207,6 +210,51 @@ if (unreachable !== undefined && !servicesRequired()) {
       const triplets = await loaded.propertyGraphStore!.getTriplets();
       expect(triplets.map(([s, r, t]) => [("name" in s ? s.name : s.id), r.label, r.properties, "name" in t ? t.name : t.id])).toEqual([["Larder", "USES", { since: 2025 }, "Neo4j"]]);
       expect(await loaded.chatStore!.getMessages("conv-1")).toEqual([{ role: "user", content: "hello" }, { role: "assistant", content: "hi" }]);
+    });
+
+    it("a Neo4j-only target is refused before anything is written: ingest and migrate leave Neo4j as it was", async () => {
+      const ns = `${tag}g`;
+      const graphOnly = neo4jUrl.replace(`namespace=${tag}`, `namespace=${ns}`);
+      // The issue's form: a neo4j:// URL (the services give bolt://; the same server answers both).
+      const neo4jScheme = graphOnly.replace(/^[a-z0-9+]+:/, "neo4j:");
+      const d = neo4j.driver(env.LARDER_NEO4J_URL, neo4j.auth.basic(env.LARDER_NEO4J_USER, env.LARDER_NEO4J_PASSWORD));
+      const state = async () => {
+        const session = d.session();
+        try {
+          const nodes = await session.run("MATCH (n) WHERE $label IN labels(n) RETURN count(n) AS c", { label: `__larder_ns__:${ns}` });
+          const names: string[] = [];
+          for (const q of ["SHOW CONSTRAINTS YIELD name RETURN name", "SHOW INDEXES YIELD name RETURN name"]) {
+            for (const r of (await session.run(q)).records) names.push(r.get("name") as string);
+          }
+          return { nodes: nodes.records[0]!.get("c").toNumber() as number, schema: names.filter((n) => n.includes(`.${ns}.`)) };
+        } finally {
+          await session.close();
+        }
+      };
+      try {
+        const before = await state();
+        expect(before).toEqual({ nodes: 0, schema: [] });
+        const ing = await larder(["ingest", ".", "--to", neo4jScheme], { cwd: work });
+        expect(ing.code).toBe(6);
+        expect(ing.stderr).toMatch(/ingest writes documents and index structs, vectors, which neo4j:\/\/.* cannot hold/);
+        expect(ing.stderr).toContain(",persist=./storage");
+        expect(ing.stderr).not.toContain(env.LARDER_NEO4J_PASSWORD);
+        expect(ing.stdout).not.toMatch(/ingested/);
+        expect(await state()).toEqual(before);
+
+        const mig = await larder(["migrate", store, neo4jScheme]);
+        expect(mig.code).toBe(6);
+        expect(mig.stderr).toMatch(/migrate writes documents and index structs, vectors, which neo4j:\/\/.* cannot hold/);
+        expect(await state()).toEqual(before);
+
+        // The combination the message suggests works: the graph in Neo4j, the rest in a folder.
+        const dir = join(work, "with-graph");
+        const ok = json<{ inserted: number }>(await larder(["--json", "ingest", "books.jsonl", "--to", `graph=${graphOnly},persist=${dir}`], { cwd: work }));
+        expect(ok.inserted).toBe(4);
+        expect(await readdir(dir)).toContain("larder.json");
+      } finally {
+        await d.close();
+      }
     });
   });
 }
