@@ -313,9 +313,15 @@ export async function writeLarder(
   for (const c of components) c.committed?.(entries[c.name]!);
   // Cleanup works from the manifest as it is now (re-read: a later writer may have committed on
   // top of ours); it only deletes files of older generations that this manifest does not name.
+  // Usually those are just the files the replaced manifest named and this one dropped (none at all
+  // for a delta persist); every FULL_GC_EVERY generations the directory is listed, to collect
+  // what crashed writers left.
   try {
     const now = await readManifest(fs, dir);
-    if (now && now.manifest.generation >= generation) await collectGarbage(fs, dir, now.manifest);
+    if (now && now.manifest.generation >= generation) {
+      if (!current || generation % FULL_GC_EVERY === 0) await collectGarbage(fs, dir, now.manifest);
+      else await deleteFiles(fs, dir, droppedFiles(current.manifest, now.manifest));
+    }
   } catch {
     // Best effort: leftovers go at the next commit.
   }
@@ -328,6 +334,22 @@ export function sameFiles(a: ComponentEntry, b: ComponentEntry): boolean {
   const fa = entryFiles(a);
   const fb = entryFiles(b);
   return fa.length === fb.length && fa.every((f, i) => f.file === fb[i]!.file && f.sha256 === fb[i]!.sha256);
+}
+
+/** Every this many generations, cleanup lists the directory (see {@link writeLarder}). */
+const FULL_GC_EVERY = 8;
+
+/** Files `before` names that `after` (a later generation) does not. */
+function droppedFiles(before: LarderManifest, after: LarderManifest): string[] {
+  const keep = new Set(Object.values(after.components).flatMap((e) => entryFiles(e).map((f) => f.file)));
+  const out = new Set<string>();
+  for (const e of Object.values(before.components)) {
+    for (const f of entryFiles(e)) {
+      const gen = generationOfFile(f.file);
+      if (!keep.has(f.file) && gen !== undefined && gen < after.generation) out.add(f.file);
+    }
+  }
+  return [...out];
 }
 
 /** Files of `entries` that this writer wrote (its generation and random token in the name). */
