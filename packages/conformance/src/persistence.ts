@@ -10,6 +10,7 @@ import { defineSuite, expectStorageError, type TestBody } from "./harness.js";
 import { fingerprint, makeNodes, populatedContext } from "./persistence-fixtures.js";
 import { runCrashTest } from "./persistence-crash.js";
 import { runRaceTest } from "./persistence-race.js";
+import { llamaIndexFolderTests } from "./persistence-llamaindex.js";
 
 /** Where one test persists: a FileSystem and a directory inside it (fresh and empty per test). */
 export interface PersistenceTarget {
@@ -130,6 +131,7 @@ class RemoteLikeKV implements KVStore {
 }
 
 const tests = {
+  ...llamaIndexFolderTests,
   "persistence.larder.round-trip": async ({ store }) => {
     const t = await store();
     const ctx = await populatedContext();
