@@ -57,7 +57,7 @@ const COMMANDS_IN_FLIGHT = 2;
 const DEFAULT_LOCK_LEASE_MS = 30_000;
 const DEFAULT_LOCK_WAIT_MS = 60_000;
 /** Pause between two attempts to take a busy lock: random, growing to this many ms. */
-const LOCK_RETRY_MAX_MS = 25;
+const LOCK_RETRY_MAX_MS = 10;
 /** Extends the lease if the lock is still ours: 1, else 0. */
 const RENEW_LUA = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 /** Deletes the lock if it is still ours: 1, else 0. */
