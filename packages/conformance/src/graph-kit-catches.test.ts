@@ -18,6 +18,7 @@ import {
   type TripletSelector,
 } from "@larder/core/graph";
 import type { PropertyGraphCapabilities } from "@larder/core/graph";
+import type { MetadataFilters } from "@larder/core/filters";
 import type { SuiteContext } from "./harness.js";
 import { graphTests, type GraphTestId } from "./graph.js";
 
@@ -185,6 +186,44 @@ class RefusesQuotes extends SimplePropertyGraphStore {
   }
 }
 
+/** The old graph rule: topK 0 is INVALID_ARGUMENT (vector stores return nothing). */
+class RejectsTopKZero extends SimplePropertyGraphStore {
+  override async vectorQuery(q: GraphVectorQuery) {
+    if (q.topK === 0) throw errors.invalid("topK must be ≥ 1");
+    return super.vectorQuery(q);
+  }
+}
+
+/** No topK ceiling: a huge topK is clamped and sent on (Neo4j ran out of memory on it). */
+class UncappedTopK extends SimplePropertyGraphStore {
+  override async vectorQuery(q: GraphVectorQuery) {
+    return super.vectorQuery(q.topK !== undefined && q.topK > 10_000 ? { ...q, topK: 10_000 } : q);
+  }
+}
+
+/** Cypher's -0.0 < 0.0: a stored -0 orders below 0 (modelled as the smallest negative number). */
+class NegativeZeroBelowZero extends SimplePropertyGraphStore {
+  override async upsertNodes(nodes: readonly LabelledNode[]): Promise<void> {
+    await super.upsertNodes(
+      nodes.map((n) => ({
+        ...n,
+        properties: Object.fromEntries(Object.entries(n.properties).map(([k, v]) => [k, Object.is(v, -0) ? -Number.MIN_VALUE : v])),
+      })),
+    );
+  }
+}
+
+/** The Bolt driver's encoding: a lone surrogate in a filter key arrives as U+FFFD. */
+class LoneSurrogateKeysAsReplacement extends SimplePropertyGraphStore {
+  override async vectorQuery(q: GraphVectorQuery) {
+    const fix = (f: MetadataFilters): MetadataFilters => ({
+      ...f,
+      filters: f.filters.map((c) => ("filters" in c ? fix(c) : { ...c, key: c.key.replace(/[\uD800-\uDFFF]/g, "\uFFFD") })),
+    });
+    return super.vectorQuery(q.filters ? { ...q, filters: fix(q.filters) } : q);
+  }
+}
+
 describe("graph kit catches", () => {
   const cases: [string, GraphTestId, () => PropertyGraphStore][] = [
     ["getTriplets() returning [] without criteria", "graph.triplets.all-when-no-criteria", () => new EmptyWithoutCriteria()],
@@ -201,6 +240,11 @@ describe("graph kit catches", () => {
     ["entityNames matching chunks", "graph.triplets.entity-names-and-ids", () => new EntityNamesMatchChunks()],
     ["structuredQuery answering although unsupported", "graph.structured.unsupported", () => new SilentStructured()],
     ["ordinary quotes refused in ids", "graph.hostile.names-and-values", () => new RefusesQuotes()],
+    ["topK 0 refused", "graph.vector.top-k-limits", () => new RejectsTopKZero()],
+    ["topK 0 refused (errors)", "graph.vector.errors", () => new RejectsTopKZero()],
+    ["no topK ceiling", "graph.vector.top-k-limits", () => new UncappedTopK()],
+    ["-0 ordered below 0", "graph.vector.filters-edge-cases", () => new NegativeZeroBelowZero()],
+    ["lone-surrogate filter keys sent as U+FFFD", "graph.vector.filters-edge-cases", () => new LoneSurrogateKeysAsReplacement()],
   ];
   for (const [what, id, broken] of cases) {
     it(`${id} catches ${what}`, () => catches(id, broken));
