@@ -5,6 +5,7 @@ import { checkNamespace, labelExpr, namespaceLabel, namespaceSchemaNames, quote 
 import { compileFilters } from "./filters.js";
 import { decodeKey, encodeKey, encodeProperties, userLabel, internalLabels } from "./values.js";
 import { Neo4jPropertyGraphStore } from "./index.js";
+import { retryKind } from "./neo4j-property-graph-store.js";
 
 describe("quote", () => {
   it("wraps in backticks and doubles backticks inside", () => {
@@ -165,5 +166,22 @@ describe("constructor", () => {
     await expectStorageError(() => s.vectorQuery({ embedding: [1], filters: { filters: [{ key: "k", operator: "~" as never, value: 1 }] } }), "INVALID_ARGUMENT");
     await expectStorageError(() => s.dropNamespace(), "INVALID_ARGUMENT");
     await s.close();
+  });
+});
+
+describe("retry policy", () => {
+  const err = (code: string, message = "x") => Object.assign(new Error(message), { code });
+  it("retries transient errors and dropped connections, never an unreachable server", () => {
+    expect(retryKind(err("Neo.TransientError.Transaction.DeadlockDetected"))).toBe("transient");
+    expect(retryKind(err("Neo.TransientError.Transaction.LockAcquisitionTimeout"))).toBe("transient");
+    expect(retryKind(err("Neo.TransientError.Transaction.Terminated"))).toBeUndefined();
+    expect(retryKind(err("Neo.TransientError.Transaction.LockClientStopped"))).toBeUndefined();
+    expect(retryKind(err("SessionExpired", "connection closed by server"))).toBe("connection-lost");
+    expect(retryKind(err("ServiceUnavailable", "Connection was closed by server"))).toBe("connection-lost");
+    expect(retryKind(err("ServiceUnavailable", "Failed to connect to server. Caused by: connect ECONNREFUSED 127.0.0.1:1"))).toBeUndefined();
+    expect(retryKind(err("ServiceUnavailable", "Could not perform discovery. No routing servers available."))).toBeUndefined();
+    expect(retryKind(err("N/A", "Connection acquisition timed out in 2000 ms."))).toBeUndefined();
+    expect(retryKind(err("Neo.ClientError.Statement.SyntaxError"))).toBeUndefined();
+    expect(retryKind(new Error("plain"))).toBeUndefined();
   });
 });

@@ -756,7 +756,7 @@ const CONNECT_FAILURE = /failed to connect|failed to establish|could not perform
  * How the store's transaction loop treats a driver error: `transient` (retry with backoff),
  * `connection-lost` (an established connection dropped: one immediate retry), else undefined.
  */
-function retryKind(e: unknown): "transient" | "connection-lost" | undefined {
+export function retryKind(e: unknown): "transient" | "connection-lost" | undefined {
   const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "";
   if (code.startsWith("Neo.TransientError.")) {
     // Terminated / stopped by someone: retrying would override that decision (as in the driver).
