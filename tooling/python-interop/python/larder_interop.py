@@ -311,3 +311,8 @@ def build_scenario(persist_dir: str, docs: List[Dict[str, Any]], delete_id: str,
         "kg_index_id": kg.index_id,
         "retrieval": retrieve(persist_dir, vindex.index_id, queries, top_k),
     }
+
+
+def retrieve_and_check(persist_dir: str, index_id: str, queries: List[str], top_k: int = 3) -> Dict[str, Any]:
+    """`retrieve` and `hash_mismatches` in one process (each Python start costs seconds)."""
+    return {"retrieval": retrieve(persist_dir, index_id, queries, top_k), "hashes": hash_mismatches(persist_dir)}
