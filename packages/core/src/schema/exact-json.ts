@@ -234,3 +234,29 @@ export function jsonTextKeepingNegativeZero(value: unknown): string {
   const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && v === 0 && 1 / v < 0 ? marker : v));
   return text.split(JSON.stringify(marker)).join("-0.0");
 }
+
+/**
+ * The object at `path` in `text` as compact JSON with every token as it was (number tokens, key
+ * order, escapes), leaving out the members named in `without`; `undefined` when there is no
+ * object there.
+ */
+export function exactObjectJson(text: string, path: readonly string[], without?: ReadonlySet<string>): string | undefined {
+  const root = parseTree(text);
+  if (!root) return undefined;
+  const node = path.length === 0 ? root : findNodeAtLocation(root, [...path]);
+  if (!node || node.type !== "object") return undefined;
+  const parts: string[] = [];
+  for (const prop of node.children ?? []) {
+    const [k, v] = prop.children ?? [];
+    if (!k || !v || (without !== undefined && without.has(k.value as string))) continue;
+    parts.push(`${text.slice(k.offset, k.offset + k.length)}:${compactJsonText(text.slice(v.offset, v.offset + v.length))}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+/** Offsets `[start, end)` of the value at `path` in `text` (JSON), if there is one. */
+export function valueRangeAt(text: string, path: readonly string[]): [number, number] | undefined {
+  const root = parseTree(text);
+  const node = root && findNodeAtLocation(root, [...path]);
+  return node ? [node.offset, node.offset + node.length] : undefined;
+}

@@ -106,6 +106,14 @@ describe("exact values (Python-written folders)", () => {
     expect(out.slice(out.indexOf('"text_id_to_ref_doc_id"'))).toBe(metadataPart);
     // Embeddings are held as float32: 0.1 is written as its float32 value.
     expect(out).toContain('"embedding_dict": {"n1": [0.10000000149011612, -2.0]}');
+    // Through the Larder format and back: the same metadata_dict text.
+    await ctx.persist("larder", { fs });
+    const rowsFile = (await fs.list("larder/")).find((f) => f.endsWith(".rows.jsonl"));
+    expect(await text(fs, rowsFile!)).toContain('"metadata":{"b":1,"10":2,"2":3,"big":9007199254740993,"z":-0.0,"o":1.0}');
+    const again = await StorageContext.fromPersistDir("larder", { fs });
+    await again.persist("out3", { fs, format: "llamaindex" });
+    const out3 = await text(fs, "out3/default__vector_store.json");
+    expect(out3.slice(out3.indexOf('"text_id_to_ref_doc_id"'))).toBe(metadataPart);
     // An edited node's entry is written from its JS values.
     const vs = ctx.vectorStores["default"]!;
     const [node] = await vs.getNodes({ ids: ["n1"] });

@@ -6,7 +6,8 @@
  */
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
-import { valueFingerprint } from "../schema/exact-json.js";
+import { exactObjectJson, mayBeInexact, valueFingerprint } from "../schema/exact-json.js";
+import type { SimpleVectorStore } from "../vector/simple-vector-store.js";
 import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
 import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonFromJsonText, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
 
@@ -62,6 +63,8 @@ export function* vectorStoreParts(d: VectorStoreDict, sources?: VectorSources): 
       if (path[0] === "metadata_dict" && sources !== undefined) {
         const src = sources.metadata.get(key);
         if (src !== undefined && src.ref === d.text_id_to_ref_doc_id[key] && vectorMetadataFingerprint(v) === src.fingerprint) return pyJsonFromJsonText(src.text);
+        const exact = sources.nodeMetadata?.get(key);
+        if (exact !== undefined && typeof v === "object" && v !== null) return pyJsonFromJsonText(entryWithExactMetadata(exact, v as Record<string, unknown>));
       }
       return pyJson(v);
     },
@@ -72,17 +75,37 @@ export function* vectorStoreParts(d: VectorStoreDict, sources?: VectorSources): 
 export interface VectorSources {
   /** node id -> the entry's text as read, the ref doc it had, and the fingerprint of its node metadata. */
   metadata: Map<string, { text: string; ref: unknown; fingerprint: string }>;
+  /**
+   * node id -> the node's metadata as exact compact JSON (from a row loaded from a Larder file and
+   * unchanged since): the entry is that metadata followed by LlamaIndex's keys.
+   */
+  nodeMetadata?: Map<string, string>;
 }
 
-/** LlamaIndex's own keys in a `metadata_dict` entry (`node_to_metadata_dict`); the rest is node metadata. */
-const VECTOR_ENTRY_KEYS = new Set(["_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id"]);
+/** A `metadata_dict` entry as compact JSON: `exact` node metadata, then `entry`'s LlamaIndex keys. */
+function entryWithExactMetadata(exact: string, entry: Record<string, unknown>): string {
+  const inner = exact.slice(1, -1);
+  const own = Object.keys(entry)
+    .filter((k) => VECTOR_ENTRY_KEY_SET.has(k))
+    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(entry[k])}`)
+    .join(",");
+  return `{${inner}${inner !== "" && own !== "" ? "," : ""}${own}}`;
+}
+
+/** Fingerprint of the node metadata in a `metadata_dict` entry or node JSON's metadata (LlamaIndex's keys left out). */
+export function nodeMetadataFingerprint(metadata: unknown): string {
+  return vectorMetadataFingerprint(metadata);
+}
+
+/** LlamaIndex's keys of a `metadata_dict` entry (the rest is the node's metadata). */
+export const VECTOR_ENTRY_KEY_SET: ReadonlySet<string> = new Set(["_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id"]);
 
 /** Fingerprint of the node metadata in a `metadata_dict` entry (LlamaIndex's keys left out). */
 function vectorMetadataFingerprint(entry: unknown): string {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return valueFingerprint(entry);
   const user: Record<string, unknown> = {};
   for (const k of Object.keys(entry)) {
-    if (!VECTOR_ENTRY_KEYS.has(k)) Object.defineProperty(user, k, { value: (entry as Record<string, unknown>)[k], enumerable: true });
+    if (!VECTOR_ENTRY_KEY_SET.has(k)) Object.defineProperty(user, k, { value: (entry as Record<string, unknown>)[k], enumerable: true });
   }
   return valueFingerprint(user);
 }
@@ -94,9 +117,32 @@ export function rememberVectorSources(store: object, sources: VectorSources): vo
   vectorSources.set(store, sources);
 }
 
-/** What was kept of the file `store` was loaded from, if it was loaded from one. */
-export function vectorSourcesOf(store: object): VectorSources | undefined {
+/** What was kept of the Python file `store` was loaded from, if it was. */
+export function keptVectorSourcesOf(store: object): VectorSources | undefined {
   return vectorSources.get(store);
+}
+
+/**
+ * What `store`'s LlamaIndex file is written with: what was kept of the file it was loaded from, or
+ * for a store loaded from a Larder file, the exact metadata of its rows that are still the bytes
+ * read (rows added since hold JS values, which are then the truth).
+ */
+export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undefined {
+  const kept = vectorSources.get(store);
+  if (kept !== undefined) return kept;
+  const rows = store.snapshotRows(null);
+  let nodeMetadata: Map<string, string> | undefined;
+  const decoder = new TextDecoder();
+  for (let i = 0; i < rows.ids.length; i++) {
+    const line = rows.node(i);
+    if (typeof line === "string") continue;
+    const text = decoder.decode(line);
+    const node = JSON.parse(text) as { __data__?: { metadata?: unknown } };
+    if (!mayBeInexact(node.__data__?.metadata)) continue;
+    const exact = exactObjectJson(text, ["__data__", "metadata"], VECTOR_ENTRY_KEY_SET);
+    if (exact !== undefined) (nodeMetadata ??= new Map()).set(rows.ids[i]!, exact);
+  }
+  return nodeMetadata === undefined ? undefined : { metadata: new Map(), nodeMetadata };
 }
 
 /**
@@ -276,16 +322,16 @@ export function* chatStoreParts(dict: Record<string, unknown>, version: LlamaInd
   else yield pyJsonString([...pyJsonParts(dict, 2)].join(""));
 }
 
-/** The form each loaded chat store's file had (persist writes it back in that form). */
+/** The form each loaded chat store's (and property graph's) file had (persist writes it back in that form). */
 const chatForms = new WeakMap<object, LlamaIndexVersion>();
 
-/** Remembers that `store` was loaded from a `chat_store.json` of `version`'s form. */
-export function rememberChatStoreVersion(store: object, version: LlamaIndexVersion): void {
+/** Remembers that `store` was loaded from a `chat_store.json` (or `property_graph_store.json`) of `version`'s form. */
+export function rememberFileVersion(store: object, version: LlamaIndexVersion): void {
   chatForms.set(store, version);
 }
 
 /** The form `store`'s file had when it was loaded (`undefined`: not loaded from a LlamaIndex folder). */
-export function chatStoreVersionOf(store: object): LlamaIndexVersion | undefined {
+export function fileVersionOf(store: object): LlamaIndexVersion | undefined {
   return chatForms.get(store);
 }
 
@@ -300,6 +346,36 @@ export async function readChatStoreFile(fs: FileSystem, dir: string): Promise<{ 
     throw err;
   }
   return { value: parseJsonBytes(bytes, path, 2), version: chatStoreFileVersion(bytes) };
+}
+
+/**
+ * Which version's form a `property_graph_store.json` has: `"0.10"` for pydantic v1's `.json()`
+ * (`json.dumps` separators), else `undefined` (the compact dump 0.12 and 0.14 write).
+ */
+export function propertyGraphFileVersion(bytes: Uint8Array): LlamaIndexVersion | undefined {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  const head = new TextDecoder().decode(bytes.subarray(i, Math.min(bytes.length, i + 64)));
+  const m = /^\{\s*"(?:[^"\\]|\\.)*"\s*:(.)/s.exec(head);
+  return m && m[1] === " " ? "0.10" : undefined;
+}
+
+/** `property_graph_store.json` content in the form `version` writes (0.10: `json.dumps`; later: compact). */
+export function propertyGraphParts(dict: Record<string, unknown>, version: LlamaIndexVersion): Generator<string> {
+  return version === "0.10" ? pyJsonParts(dict, 2) : compactJsonParts(dict, 2);
+}
+
+/** Reads `property_graph_store.json` with the version its form says (`undefined` when missing). */
+export async function readPropertyGraphFile(fs: FileSystem, dir: string): Promise<{ value: unknown; version: LlamaIndexVersion | undefined } | undefined> {
+  const path = joinPath(dir, LLAMAINDEX_FILES.propertyGraphStore);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+  return { value: parseJsonBytes(bytes, path, 2), version: propertyGraphFileVersion(bytes) };
 }
 
 /** Checks a `llamaIndexVersion` option. */

@@ -10,6 +10,8 @@ import { errors } from "../errors.js";
 import type { DistanceMetric } from "../vector/types.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { utf8Chunks } from "./json-stream.js";
+import { exactObjectJson, mayBeInexact, valueRangeAt } from "../schema/exact-json.js";
+import { keptVectorSourcesOf as keptSourcesOf, nodeMetadataFingerprint, VECTOR_ENTRY_KEY_SET, type VectorSources } from "./llamaindex-format.js";
 import { type ComponentWriteContext, type LarderComponent, readVectors, readVectorsInto, readVerifiedLineBytes, sameFiles, writeVectors, type PackedVectors } from "./larder-format.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
@@ -37,14 +39,14 @@ const MAX_DELTAS = 16;
 const MAX_DELTA_FRACTION = 0.25;
 
 
-function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonly string[]): Generator<string | Uint8Array> {
+function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonly string[], sources?: VectorSources): Generator<string | Uint8Array> {
   const n = rows.ids.length;
   yield `${JSON.stringify({ format: "larder-vector-rows", kind, dim: rows.dim, metric: rows.metric, count: n, deleted: deleted.length })}\n`;
   yield `${JSON.stringify(rows.ids)}\n`;
   yield `${JSON.stringify(deleted)}\n`;
   for (let i = 0; i < n; i++) {
     const line = rows.node(i);
-    if (typeof line === "string") yield `${line}\n`;
+    if (typeof line === "string") yield `${sources === undefined ? line : withExactMetadata(line, rows.ids[i]!, sources)}\n`;
     else {
       yield line; // a loaded row's bytes, as they were read
       yield "\n";
@@ -52,12 +54,28 @@ function* rowLines(kind: "base" | "delta", rows: PersistedRows, deleted: readonl
   }
 }
 
-async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[]) {
+/**
+ * A row of a store loaded from a Python `{ns}__vector_store.json`: when the node's metadata is still
+ * what the file held, the row gets that metadata as Python wrote it (JS values lose `1.0`, big
+ * integers and key order), so the Larder format keeps it exact too.
+ */
+function withExactMetadata(line: string, id: string, sources: VectorSources): string {
+  const src = sources.metadata.get(id);
+  if (src === undefined) return line;
+  const range = valueRangeAt(line, ["__data__", "metadata"]);
+  if (range === undefined) return line;
+  const current: unknown = JSON.parse(line.slice(range[0], range[1]));
+  if (!mayBeInexact(current) || nodeMetadataFingerprint(current) !== src.fingerprint) return line;
+  const exact = exactObjectJson(src.text, [], VECTOR_ENTRY_KEY_SET);
+  return exact === undefined ? line : line.slice(0, range[0]) + exact + line.slice(range[1]);
+}
+
+async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[], sources?: VectorSources) {
   const file = ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.jsonl`);
   // Both files are written side by side: the packed vectors' write and fsync (kernel work) overlap
   // the serialisation of the node JSON on the main thread. Both settle before any error is thrown.
   const [w, vectors] = await Promise.allSettled([
-    writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, deleted))),
+    writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(rowLines(kind, rows, deleted, sources))),
     writeVectors(ctx.fs, ctx.dir, ctx.fileName(`${suffix}.${kind === "base" ? "rows" : "delta"}.f32`), {
       dim: rows.dim ?? 0,
       count: rows.ids.length,
@@ -103,7 +121,7 @@ export function vectorComponent(args: {
         const deltas = prev!.deltas ?? [];
         const pendingRows = deltas.reduce((n, d) => n + (d.vectors?.count ?? 0) + d.deleted, 0) + upserts.length + deleted.length;
         if (deltas.length < MAX_DELTAS && pendingRows <= MAX_DELTA_FRACTION * Math.max(store.size, 1)) {
-          const w = await writeRows(ctx, args.suffix, "delta", store.snapshotRows(upserts), deleted);
+          const w = await writeRows(ctx, args.suffix, "delta", store.snapshotRows(upserts), deleted, keptSourcesOf(store));
           const delta: VectorDelta = { ...w, generation: ctx.generation, deleted: deleted.length };
           return { entry: { ...prev!, deltas: [...deltas, delta] }, reused: false };
         }
@@ -115,13 +133,14 @@ export function vectorComponent(args: {
       const rows = store.snapshotRows(null, { viewVectors: true });
       if (rows.dim === null && rows.ids.length > 0) throw errors.invalid("vector rows without a dimension", { store: args.storeName });
       const moved = () => store.version !== version || (rows.vectors.length > 0 && rows.vectors.buffer.byteLength === 0);
-      let w = await writeRows(ctx, args.suffix, "base", rows, []).catch((err: unknown) => {
+      const sources = keptSourcesOf(store);
+      let w = await writeRows(ctx, args.suffix, "base", rows, [], sources).catch((err: unknown) => {
         if (!moved()) throw err;
         return undefined;
       });
       if (!w || moved()) {
         pending = store.version;
-        w = await writeRows(ctx, args.suffix, "base", store.snapshotRows(null), []);
+        w = await writeRows(ctx, args.suffix, "base", store.snapshotRows(null), [], sources);
       }
       const entry: ComponentEntry = {
         kind: "vector_store",
