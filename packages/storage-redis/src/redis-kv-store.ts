@@ -300,21 +300,30 @@ export class RedisKVStore implements KVStore {
       );
     }, Math.max(1, Math.floor(lease / 3)));
     timer.unref();
-    try {
-      const out = await fn(this);
-      if (lost) {
-        throw new StorageError("CONFLICT", `the lock ${short(lock)} expired while its holder was writing; another writer may have interleaved`, {
-          store: this.name,
-          details: { lock },
-        });
-      }
-      return out;
-    } finally {
+    /** Stops renewing and deletes the lock if it is still ours; resolves whether it was (true when unknown). */
+    const release = async (): Promise<boolean> => {
       clearInterval(timer);
       await renewing;
-      // A failed release is not the caller's problem: the lease expires on its own.
-      await (this.client.eval(RELEASE_LUA, 1, key, token) as Promise<unknown>).catch(() => {});
+      try {
+        return (await this.client.eval(RELEASE_LUA, 1, key, token)) === 1;
+      } catch {
+        return true; // unknown (connection lost): not the caller's problem, the lease expires on its own
+      }
+    };
+    let out: T;
+    try {
+      out = await fn(this);
+    } catch (e) {
+      await release();
+      throw e;
     }
+    if (!(await release()) || lost) {
+      throw new StorageError("CONFLICT", `the lock ${short(lock)} expired while its holder was writing; another writer may have interleaved`, {
+        store: this.name,
+        details: { lock },
+      });
+    }
+    return out;
   }
 
   /** Closes the client if this store created it (from `url` or `nodes`); a passed-in client is left open. */
