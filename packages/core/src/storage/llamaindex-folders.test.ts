@@ -93,16 +93,22 @@ describe("property graphs: nested properties and quoted names (Python-written fi
       expect(g instanceof SimplePropertyGraphStore && g.size).toEqual({ nodes: 2, relations: 1 });
     });
 
-    it(`writes ${fixture}'s graph back with names and nested values unchanged${version === "0.10" ? "" : " (byte-identical)"}`, async () => {
+    it(`writes ${fixture}'s graph back byte-identical, names and nested values unchanged, in its form`, async () => {
       const dir = await copyFixture(`chat-graph/${fixture}`, ["property_graph_store.json"]);
       const ctx = await StorageContext.fromPersistDir(dir);
       const out = await tempDir();
       await ctx.persist(out, { format: "llamaindex" });
       const py = await readFile(join(dir, "property_graph_store.json"), "utf8");
       const ours = await readFile(join(out, "property_graph_store.json"), "utf8");
-      // 0.10 wrote this file with json.dumps separators; 0.12 and 0.14 compact, as Larder does.
-      if (version === "0.10") expect(JSON.parse(ours)).toEqual(JSON.parse(py));
-      else expect(ours).toBe(py);
+      // 0.10 wrote this file with json.dumps separators (kept), 0.12 and 0.14 compact.
+      expect(ours).toBe(py);
+      expect(ours.startsWith('{"nodes": {')).toBe(version === "0.10");
+      // The caller's llamaIndexVersion chooses the form.
+      const other = await tempDir();
+      await ctx.persist(other, { format: "llamaindex", llamaIndexVersion: version === "0.10" ? "0.14" : "0.10" });
+      const switched = await readFile(join(other, "property_graph_store.json"), "utf8");
+      expect(switched.startsWith('{"nodes": {')).toBe(version !== "0.10");
+      expect(JSON.parse(switched)).toEqual(JSON.parse(py));
       // ... and through the Larder format too.
       const larder = await tempDir();
       await ctx.persist(larder);

@@ -292,11 +292,13 @@ export function normaliseVectorDict(value: unknown, path: string): VectorStoreDi
 
 /**
  * The LlamaIndex version whose file forms `persist({format: "llamaindex"})` writes where the
- * versions differ (today: `chat_store.json`):
+ * versions differ. `chat_store.json`:
  * - `"0.10"`: a JSON *string* holding `json.dumps` of the store (0.10 reads only this form; 0.12
  *   and 0.14 read it too);
  * - `"0.12"`: the object as `json.dumps` writes it (`", "`/`": "` separators, `\uXXXX` escapes);
  * - `"0.14"`: the object as pydantic's `model_dump_json` writes it (compact, raw UTF-8).
+ * `property_graph_store.json`: `json.dumps` form for `"0.10"`, compact for `"0.12"` and `"0.14"`
+ * (every version reads both).
  */
 export type LlamaIndexVersion = "0.10" | "0.12" | "0.14";
 export const LLAMAINDEX_VERSIONS: readonly LlamaIndexVersion[] = ["0.10", "0.12", "0.14"];

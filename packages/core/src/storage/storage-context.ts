@@ -22,19 +22,21 @@ import { pyJson, pyJsonFromJsonText, pyJsonParts } from "./json-stream.js";
 import { jsonTreeComponent, type LarderBase, type LarderComponent, readLarder, writeLarder } from "./larder-format.js";
 import {
   chatStoreParts,
-  chatStoreVersionOf,
+  fileVersionOf,
   compactJsonParts,
   checkLlamaIndexVersion,
   DEFAULT_LLAMAINDEX_VERSION,
   hasLlamaIndexIndexData,
   isLlamaIndexDir,
   type LlamaIndexVersion,
+  propertyGraphParts,
   readChatStoreFile,
+  readPropertyGraphFile,
   readKVFile,
   readVectorStoreFile,
   rememberVectorSources,
   vectorSourcesOf,
-  rememberChatStoreVersion,
+  rememberFileVersion,
   LLAMAINDEX_FILES,
   listDir,
   normaliseChatDict,
@@ -108,8 +110,9 @@ export interface PersistOptions {
   overwrite?: boolean;
   /**
    * LlamaIndex format: the Python LlamaIndex version whose file forms to write where versions
-   * differ (the chat store: a JSON string for 0.10, `json.dumps` for 0.12, compact for 0.14).
-   * Default: the form the store's file had when it was loaded, else `"0.14"`.
+   * differ (the chat store: a JSON string for 0.10, `json.dumps` for 0.12, compact for 0.14; the
+   * property graph: `json.dumps` for 0.10, compact after). Default: the form the store's file had
+   * when it was loaded, else `"0.14"`.
    */
   llamaIndexVersion?: LlamaIndexVersion;
 }
@@ -522,14 +525,15 @@ export class StorageContext {
     else skipped.push("index_store");
     if (this.graphStore) jobs.push([LLAMAINDEX_FILES.graphStore, pyDictParts(this.graphStore.toDict() as unknown as Record<string, unknown>)]);
     if (this.propertyGraphStore instanceof SimplePropertyGraphStore) {
-      jobs.push([LLAMAINDEX_FILES.propertyGraphStore, compactJsonParts(this.propertyGraphStore.toDict() as unknown as Record<string, unknown>, 2)]);
+      const version = liVersion ?? fileVersionOf(this.propertyGraphStore) ?? DEFAULT_LLAMAINDEX_VERSION;
+      jobs.push([LLAMAINDEX_FILES.propertyGraphStore, propertyGraphParts(this.propertyGraphStore.toDict() as unknown as Record<string, unknown>, version)]);
     } else if (this.propertyGraphStore) skipped.push("property_graph_store");
     for (const [ns, store] of Object.entries(this.vectorStores)) {
       if (store instanceof SimpleVectorStore) jobs.push([vectorStoreFileName(ns), vectorStoreParts(vectorDict(store), vectorSourcesOf(store))]);
       else skipped.push(`vector_store/${ns}`);
     }
     if (this.chatStore instanceof SimpleChatStore) {
-      const version = liVersion ?? chatStoreVersionOf(this.chatStore) ?? DEFAULT_LLAMAINDEX_VERSION;
+      const version = liVersion ?? fileVersionOf(this.chatStore) ?? DEFAULT_LLAMAINDEX_VERSION;
       jobs.push([LLAMAINDEX_FILES.chatStore, chatStoreParts(this.chatStore.toDict() as unknown as Record<string, unknown>, version)]);
     } else if (this.chatStore) skipped.push("chat_store");
     for (const [file, parts] of jobs) {
@@ -784,8 +788,11 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     stores.graphStore = g === undefined ? new SimpleGraphStore() : wrap(LLAMAINDEX_FILES.graphStore, () => SimpleGraphStore.fromDict(g));
   }
   if (!init.propertyGraphStore && files.includes(LLAMAINDEX_FILES.propertyGraphStore)) {
-    const pg = await need(LLAMAINDEX_FILES.propertyGraphStore);
-    stores.propertyGraphStore = wrap(LLAMAINDEX_FILES.propertyGraphStore, () => SimplePropertyGraphStore.fromDict(pg));
+    const pg = await readPropertyGraphFile(fs, dir);
+    if (!pg) throw errors.notFound(`${joinPath(dir, LLAMAINDEX_FILES.propertyGraphStore)} is missing`, { details: { file: joinPath(dir, LLAMAINDEX_FILES.propertyGraphStore) } });
+    const graph = wrap(LLAMAINDEX_FILES.propertyGraphStore, () => SimplePropertyGraphStore.fromDict(pg.value));
+    if (pg.version) rememberFileVersion(graph, pg.version);
+    stores.propertyGraphStore = graph;
   }
   if (!init.chatStore && files.includes(LLAMAINDEX_FILES.chatStore)) {
     const c = await readChatStoreFile(fs, dir);
@@ -793,7 +800,7 @@ async function loadLlamaIndex(target: Target, init: StorageContextInit): Promise
     const chat = wrap(LLAMAINDEX_FILES.chatStore, () =>
       SimpleChatStore.fromDict(normaliseChatDict(c.value, joinPath(dir, LLAMAINDEX_FILES.chatStore)) as unknown as ChatStoreDict),
     );
-    rememberChatStoreVersion(chat, c.version);
+    rememberFileVersion(chat, c.version);
     stores.chatStore = chat;
   }
   const ctx = new StorageContext(stores);
