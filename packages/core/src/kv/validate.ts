@@ -118,11 +118,12 @@ export function jsonProblem(value: unknown, what = "value", options?: JsonCheckO
 
 /**
  * True when `value` is certainly JSON in {@link assertJsonObject}'s sense (any JSON value, not only
- * an object, at most {@link MAX_JSON_DEPTH} levels deep); false means "not sure" (call
+ * an object, at most {@link MAX_JSON_DEPTH} levels deep counting `depthOffset` levels above it:
+ * node metadata is 2 levels down in the node JSON); false means "not sure" (call
  * `assertJsonObject` or {@link jsonProblem} for the reason).
  */
-export function isJsonValue(value: unknown): boolean {
-  return isJsonFast(value, 1, undefined);
+export function isJsonValue(value: unknown, depthOffset = 0): boolean {
+  return isJsonFast(value, 1 + depthOffset, undefined);
 }
 
 /**
@@ -154,12 +155,23 @@ function isJsonFast(value: unknown, depth: number, refuse: ((s: string) => strin
         if (refuse !== undefined && refuse(k) !== undefined) return false;
         if (!isJsonFast(obj[k], depth + 1, refuse)) return false;
       }
-      return Object.getOwnPropertySymbols(obj).length === 0;
+      return !hasSymbolKeys(obj);
     }
     default:
       return false;
   }
 }
+
+/**
+ * Whether an object has symbol keys other than core's own JSON-source marker (the non-enumerable
+ * `Symbol.for("larder.jsonSource")` that values parsed from stored JSON carry so their exact text
+ * can be written back; it is not data).
+ */
+function hasSymbolKeys(obj: object): boolean {
+  for (const sym of Object.getOwnPropertySymbols(obj)) if (sym !== JSON_SOURCE_MARKER) return true;
+  return false;
+}
+const JSON_SOURCE_MARKER = Symbol.for("larder.jsonSource");
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
@@ -168,6 +180,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 const shortKey = (k: string) => (k.length > 40 ? `${k.slice(0, 40)}…` : k);
+
+/** A path for a message: long ones (deep nesting, long keys) keep their start and end. */
+const at = (path: string) => (path.length > 200 ? `${path.slice(0, 80)}…${path.slice(-100)}` : path);
 
 /** A visit of a value at `path` (depth = its level in what is stored), or leaving a container. */
 type Step = { v: unknown; path: string; depth: number } | { leave: object };
@@ -187,38 +202,38 @@ function findNonJson(root: unknown, what: string, offset: number, refuse: ((s: s
     switch (typeof v) {
       case "string": {
         const reason = refuse?.(v);
-        if (reason !== undefined) return `${path} ${reason}`;
+        if (reason !== undefined) return `${at(path)} ${reason}`;
         continue;
       }
       case "boolean":
         continue;
       case "number":
         if (Number.isFinite(v)) continue;
-        return `${path} is ${String(v)}, which JSON cannot represent`;
+        return `${at(path)} is ${String(v)}, which JSON cannot represent`;
       case "object":
         break;
       default:
-        return `${path} is ${describe(v)}, which JSON cannot represent`;
+        return `${at(path)} is ${describe(v)}, which JSON cannot represent`;
     }
     if (v === null) continue;
-    if (open.has(v)) return `${path} is a circular reference`;
+    if (open.has(v)) return `${at(path)} is a circular reference`;
     if (depth > MAX_JSON_DEPTH) {
-      return `${path} is nested more than ${MAX_JSON_DEPTH} levels deep in the stored JSON (the limit for every stored value)`;
+      return `${at(path)} is nested more than ${MAX_JSON_DEPTH} levels deep in the stored JSON (the limit for every stored value)`;
     }
     const children: Step[] = [];
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         // Holes in sparse arrays are `undefined` too (checked before anything is queued: a huge
         // sparse array answers at its first hole).
-        if (!(i in v)) return `${path}[${i}] is a hole in a sparse array, which JSON cannot represent`;
+        if (!(i in v)) return `${at(path)}[${i}] is a hole in a sparse array, which JSON cannot represent`;
         children.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1 });
       }
     } else {
-      if (!isPlainObject(v)) return `${path} is ${describe(v)}, not a plain JSON object`;
-      if (Object.getOwnPropertySymbols(v).length > 0) return `${path} has symbol keys, which JSON cannot represent`;
+      if (!isPlainObject(v)) return `${at(path)} is ${describe(v)}, not a plain JSON object`;
+      if (hasSymbolKeys(v)) return `${at(path)} has symbol keys, which JSON cannot represent`;
       for (const k of Object.keys(v)) {
         const reason = refuse?.(k);
-        if (reason !== undefined) return `${path} has a key (${JSON.stringify(shortKey(k))}) that ${reason}`;
+        if (reason !== undefined) return `${at(path)} has a key (${JSON.stringify(shortKey(k))}) that ${reason}`;
         children.push({ v: v[k], path: `${path}.${shortKey(k)}`, depth: depth + 1 });
       }
     }
