@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../errors.js";
+import { SimpleChatStore } from "../chat/simple-chat-store.js";
+import { SimpleDocumentStore } from "../docstore/index.js";
+import { TextNode } from "../schema/node.js";
+import { SimpleVectorStore } from "../vector/simple-vector-store.js";
+import { SimpleKVStore } from "./simple-kv-store.js";
 import { assertJsonMetadata, assertJsonObject, isJsonValue, jsonProblem, MAX_JSON_DEPTH } from "./validate.js";
 
 function nested(levels: number, leaf: unknown = 1): Record<string, unknown> {
@@ -67,5 +72,38 @@ describe("assertJsonObject (the one validator of stored values)", () => {
     }
     expect(refusal(() => assertJsonObject({ a: ["x", "y\u0000"] }, "t", "m", { refuseString }))).toContain("m.a[1] contains U+0000");
     expect(refusal(() => assertJsonObject({ a: { "k\u0000": 1 } }, "t", "m", { refuseString }))).toContain('m.a has a key ("k\\u0000") that contains U+0000');
+  });
+});
+
+describe("every store applies the same rule", () => {
+  async function code(f: () => Promise<unknown>): Promise<string> {
+    try {
+      await f();
+      return "ok";
+    } catch (e) {
+      return isStorageError(e) ? e.code : `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  }
+
+  it("KV, docstore, chat and vector store agree on depth and non-JSON values", async () => {
+    const docs = new SimpleDocumentStore();
+    const vectors = new SimpleVectorStore();
+    const metadataCases: [Record<string, unknown>, string][] = [
+      [nested(MAX_JSON_DEPTH - 2), "ok"],
+      [nested(MAX_JSON_DEPTH - 1), "INVALID_ARGUMENT"],
+      [nested(20_000), "INVALID_ARGUMENT"],
+      [{ a: Number.NaN }, "INVALID_ARGUMENT"],
+      [{ a: undefined }, "INVALID_ARGUMENT"],
+      [{ a: new Date(0) }, "INVALID_ARGUMENT"],
+    ];
+    let i = 0;
+    for (const [metadata, expected] of metadataCases) {
+      const id = `n${i++}`;
+      expect(await code(() => docs.addDocuments([new TextNode({ id, text: "x", metadata })])), `docstore ${id}`).toBe(expected);
+      expect(await code(() => vectors.add([new TextNode({ id, text: "x", metadata, embedding: [1, 0] })])), `vector ${id}`).toBe(expected);
+    }
+    expect(await code(() => new SimpleKVStore().put("k", nested(20_000)))).toBe("INVALID_ARGUMENT");
+    const message = { role: "user", content: "x", additional_kwargs: nested(20_000) };
+    expect(await code(() => new SimpleChatStore().setMessages("k", [message as never]))).toBe("INVALID_ARGUMENT");
   });
 });

@@ -87,7 +87,7 @@ export abstract class BaseNode {
    * The exact form of `metadata` as read from JSON (see {@link exactMetadataOf}), with the
    * fingerprint of the JS object at that time: used while the object is unchanged.
    */
-  #exact: { form: ExactMetadata; fingerprint: string } | undefined;
+  #exact: { form: ExactMetadata | (() => ExactMetadata | undefined); fingerprint: string } | undefined;
 
   constructor(init: BaseNodeInit = {}) {
     this.id = init.id ?? randomUUID();
@@ -136,13 +136,27 @@ export abstract class BaseNode {
   exactMetadata(): ExactMetadata | undefined {
     const e = this.#exact;
     if (e === undefined) return undefined;
-    if (valueFingerprint(this.metadata) === e.fingerprint) return e.form;
-    this.#exact = undefined; // edited: the JS values are the truth from now on
-    return undefined;
+    if (valueFingerprint(this.metadata) !== e.fingerprint) {
+      this.#exact = undefined; // edited: the JS values are the truth from now on
+      return undefined;
+    }
+    if (typeof e.form === "function") {
+      // Worked out from the text on first use (reading many nodes costs no tokenising).
+      const form = e.form();
+      if (form === undefined) {
+        this.#exact = undefined;
+        return undefined;
+      }
+      e.form = form;
+    }
+    return e.form;
   }
 
-  /** @internal Records the exact form of the current `metadata` (see {@link exactMetadata}). */
-  setExactMetadata(form: ExactMetadata | undefined): void {
+  /**
+   * @internal Records the exact form of the current `metadata` (see {@link exactMetadata}), or a
+   * function computing it when first needed.
+   */
+  setExactMetadata(form: ExactMetadata | (() => ExactMetadata | undefined) | undefined): void {
     this.#exact = form === undefined ? undefined : { form, fingerprint: valueFingerprint(this.metadata) };
   }
 
@@ -387,7 +401,8 @@ export function isPlainTextNodeJson(node: BaseNode): boolean {
   }
   const extra = n["extra"];
   if (!isPlainObject(extra) || Object.keys(extra).length > 0) return false;
-  if (!isPlainObject(n["metadata"]) || !isJsonValue(n["metadata"])) return false;
+  // Depths as in the node JSON (metadata is level 3), so the depth limit is the same as the docstore's.
+  if (!isPlainObject(n["metadata"]) || !isJsonValue(n["metadata"], 2)) return false;
   if (n["embedding"] !== null && !(Array.isArray(n["embedding"]) && isJsonValue(n["embedding"]))) return false;
   if (!Array.isArray(n["excludedEmbedMetadataKeys"]) || !isJsonValue(n["excludedEmbedMetadataKeys"])) return false;
   if (!Array.isArray(n["excludedLlmMetadataKeys"]) || !isJsonValue(n["excludedLlmMetadataKeys"])) return false;
@@ -476,7 +491,7 @@ function isPlainRelated(r: unknown): boolean {
   return (
     (t === undefined || t === null || typeof t === "string") &&
     (h === undefined || h === null || typeof h === "string") &&
-    (m === undefined || m === null || (isPlainObject(m) && isJsonValue(m)))
+    (m === undefined || m === null || (isPlainObject(m) && isJsonValue(m, 5)))
   );
 }
 
@@ -679,17 +694,15 @@ export function jsonToNode(json: unknown): BaseNode {
  */
 function recordExactMetadata(node: BaseNode, json: unknown): void {
   if (!mayBeInexact(node.metadata)) return;
-  let text = jsonSourceOf(json);
-  if (text === undefined) return;
+  const source = jsonSourceOf(json);
+  if (source === undefined) return;
   const data = (json as Record<string, unknown>)["__data__"];
-  let path = ["__data__"];
-  if (typeof data === "string") {
-    text = data;
-    path = [];
-  }
-  const d = (typeof data === "string" ? JSON.parse(data) : data) as Record<string, unknown>;
-  path.push(d["metadata"] === undefined && d["extra_info"] !== undefined ? "extra_info" : "metadata");
-  node.setExactMetadata(exactObjectAt(text, path));
+  const key = typeof data === "object" && data !== null && (data as Record<string, unknown>)["metadata"] === undefined ? "extra_info" : "metadata";
+  node.setExactMetadata(() => {
+    if (typeof data !== "string") return exactObjectAt(source, ["__data__", key]);
+    const d = JSON.parse(data) as Record<string, unknown>;
+    return exactObjectAt(data, [d["metadata"] === undefined && d["extra_info"] !== undefined ? "extra_info" : "metadata"]);
+  });
 }
 
 function jsonToNodeValue(json: unknown): BaseNode {
