@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { rmSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -213,6 +213,19 @@ async function runLane(opts: CrashTestOptions, seed0: number): Promise<CrashTest
       known = v;
     } catch (err) {
       errors.push(`kill ${done}: reload failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  // Killed writers' temp files do not pile up: one more commit (every writer is dead now) leaves
+  // none behind. Checked where the test can look at the directory itself (a file:// URL).
+  if (opts.dirUrl.startsWith("file:") && known > 0 && errors.length === 0) {
+    try {
+      const ctx = await StorageContext.fromPersistDir(opts.dirUrl);
+      await ctx.indexStore.addIndexStruct({ indexId: "cleanup-check", type: "vector_store", summary: null, data: {} });
+      await ctx.persist();
+      const left = (await readdir(fileURLToPath(opts.dirUrl))).filter((f) => f.endsWith(".larder-tmp") || f.endsWith(".larder-claim"));
+      if (left.length > 0) errors.push(`${left.length} temp/claim files of dead writers left after a commit: ${left.slice(0, 5).join(", ")}`);
+    } catch (err) {
+      errors.push(`the final commit failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   return { kills: done, generationsSeen: seen.size, killsBeforeFirstCommit, errors };
