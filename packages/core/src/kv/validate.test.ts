@@ -102,7 +102,7 @@ describe("every store applies the same rule", () => {
       expect(await code(() => docs.addDocuments([new TextNode({ id, text: "x", metadata })])), `docstore ${id}`).toBe(expected);
       expect(await code(() => vectors.add([new TextNode({ id, text: "x", metadata, embedding: [1, 0] })])), `vector ${id}`).toBe(expected);
     }
-    expect(await code(() => new SimpleKVStore().put("k", nested(20_000)))).toBe("INVALID_ARGUMENT");
+    expect(await code(() => new SimpleKVStore().put("k", nested(20_000) as never))).toBe("INVALID_ARGUMENT");
     const message = { role: "user", content: "x", additional_kwargs: nested(20_000) };
     expect(await code(() => new SimpleChatStore().setMessages("k", [message as never]))).toBe("INVALID_ARGUMENT");
   });
