@@ -177,6 +177,20 @@ describe("chat_store.json: the form of each LlamaIndex version", () => {
     });
   }
 
+  it("keeps the loaded form through the Larder format", async () => {
+    for (const [version, fixture] of VERSIONS) {
+      const dir = await copyFixture(`chat-graph/${fixture}`);
+      const larder = await tempDir();
+      await (await StorageContext.fromPersistDir(dir)).persist(larder);
+      const back = await StorageContext.fromPersistDir(larder);
+      const out = await tempDir();
+      await back.persist(out, { format: "llamaindex" });
+      for (const file of ["chat_store.json", "property_graph_store.json"]) {
+        expect(await readFile(join(out, file), "utf8"), `${version} ${file}`).toBe(await readFile(join(dir, file), "utf8"));
+      }
+    }
+  });
+
   it("writes the form the caller chooses with llamaIndexVersion (default 0.14)", async () => {
     const chatStore = new SimpleChatStore();
     await chatStore.setMessages("k", [{ role: "user", content: "Où?", additional_kwargs: {} }]);

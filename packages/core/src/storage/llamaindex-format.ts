@@ -337,6 +337,21 @@ export function fileVersionOf(store: object): LlamaIndexVersion | undefined {
   return chatForms.get(store);
 }
 
+/**
+ * The Larder format keeps the form too: `tree` (a chat store's or property graph's dict) with a
+ * `llamaindex_version` member when `store` has a remembered form.
+ */
+export function withFileVersion<T extends object>(tree: T, store: object): T {
+  const v = chatForms.get(store);
+  return v === undefined ? tree : { ...tree, llamaindex_version: v };
+}
+
+/** Remembers the form recorded by {@link withFileVersion} in a tree read from a Larder file. */
+export function rememberFileVersionFrom(store: object, tree: unknown): void {
+  const v = typeof tree === "object" && tree !== null ? (tree as Record<string, unknown>)["llamaindex_version"] : undefined;
+  if (typeof v === "string" && (LLAMAINDEX_VERSIONS as readonly string[]).includes(v)) chatForms.set(store, v as LlamaIndexVersion);
+}
+
 /** Reads `chat_store.json` with the version its form says (`undefined` when missing). */
 export async function readChatStoreFile(fs: FileSystem, dir: string): Promise<{ value: unknown; version: LlamaIndexVersion } | undefined> {
   const path = joinPath(dir, LLAMAINDEX_FILES.chatStore);

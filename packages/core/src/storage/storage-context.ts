@@ -37,6 +37,8 @@ import {
   rememberVectorSources,
   vectorSourcesOf,
   rememberFileVersion,
+  rememberFileVersionFrom,
+  withFileVersion,
   LLAMAINDEX_FILES,
   listDir,
   normaliseChatDict,
@@ -451,7 +453,7 @@ export class StorageContext {
             storeName: storeName(pg),
             suffix: "property_graph",
             depth: 2,
-            tree: () => pg.toDict(),
+            tree: () => withFileVersion(pg.toDict(), pg),
           }),
         );
       } else skipped["property_graph_store"] = { kind: "property_graph_store", store: storeName(pg), reason: "remote" };
@@ -477,7 +479,7 @@ export class StorageContext {
       const c = this.chatStore;
       if (c instanceof SimpleChatStore) {
         components.push(
-          jsonTreeComponent({ name: "chat_store", kind: "chat_store", storeName: storeName(c), suffix: "chat", depth: 2, tree: () => c.toDict() }),
+          jsonTreeComponent({ name: "chat_store", kind: "chat_store", storeName: storeName(c), suffix: "chat", depth: 2, tree: () => withFileVersion(c.toDict(), c) }),
         );
       } else skipped["chat_store"] = { kind: "chat_store", store: storeName(c), reason: "remote" };
     }
@@ -709,6 +711,7 @@ async function loadLarderComponents(
           const tree = await readTreeWithDeltas(fs, dir, entry);
           try {
             out.propertyGraphStore = SimplePropertyGraphStore.fromDict(tree);
+            rememberFileVersionFrom(out.propertyGraphStore, tree);
           } catch (err) {
             throw corruptIn(err, joinPath(dir, entry.file));
           }
@@ -718,7 +721,11 @@ async function loadLarderComponents(
         if (!init.graphStore) out.graphStore = SimpleGraphStore.fromDict(await readTreeWithDeltas(fs, dir, entry));
         return;
       case "chat_store":
-        if (!init.chatStore) out.chatStore = SimpleChatStore.fromDict((await readTreeWithDeltas(fs, dir, entry)) as ChatStoreDict);
+        if (!init.chatStore) {
+          const tree = await readTreeWithDeltas(fs, dir, entry);
+          out.chatStore = SimpleChatStore.fromDict(tree as ChatStoreDict);
+          rememberFileVersionFrom(out.chatStore, tree);
+        }
         return;
     }
   });
