@@ -254,6 +254,19 @@ describe("damaged LlamaIndex files: load fails eagerly, verify names file, colle
     });
   }
 
+  it("a node of Python's multimodal Node class (__type__ 5) is not damage: the folder loads", async () => {
+    const dir = await copyFixture("py-0.12");
+    const doc = JSON.parse(await readFile(join(dir, "docstore.json"), "utf8"));
+    doc["docstore/data"]["mm-1"] = { __data__: { id_: "mm-1", text_resource: { text: "hi" }, class_name: "Node" }, __type__: "5" };
+    await writeFile(join(dir, "docstore.json"), JSON.stringify(doc));
+    const ctx = await StorageContext.fromPersistDir(dir);
+    expect(await ctx.docStore.documentExists("mm-1")).toBe(true);
+    expect((await verifyLlamaIndexFolder(new LocalFileSystem(dir), "")).ok).toBe(true);
+    doc["docstore/data"]["mm-1"].__data__ = "{not json";
+    await writeFile(join(dir, "docstore.json"), JSON.stringify(doc));
+    expect((await rejection(StorageContext.fromPersistDir(dir))).details).toEqual({ file: "docstore.json", collection: "docstore/data", key: "mm-1" });
+  });
+
   it("verify passes every Python-written fixture folder and finds damage in the other files", async () => {
     for (const name of ["py-0.12", "py-0.10-legacy", ...VERSIONS.map(([, f]) => `chat-graph/${f}`)]) {
       const r = await verifyLlamaIndexFolder(new LocalFileSystem(join(FIXTURES, name)), "");

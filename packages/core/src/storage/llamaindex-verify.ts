@@ -57,6 +57,18 @@ function collections(value: unknown, file: string): [string, Record<string, unkn
   return out;
 }
 
+/** `__type__` of Python's `Node` class (`ObjectType.MULTIMODAL`). */
+const PYTHON_NODE_TYPES: ReadonlySet<string> = new Set(["5", "Node"]);
+
+function parseData(d: unknown): unknown {
+  if (typeof d !== "string") return d;
+  try {
+    return JSON.parse(d) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Checks every value of a parsed `docstore.json`: each node in `{ns}/data` must be a
  * `{__type__, __data__}` LlamaIndex reads (known type, `__data__` an object or a JSON string of one,
@@ -69,6 +81,12 @@ export function checkDocstoreDict(value: unknown, file: string): void {
       const v = entries[key];
       if (!isObject(v)) throw damaged(file, c, key, "the value is not an object");
       if (c === "data" || c.endsWith("/data")) {
+        if (PYTHON_NODE_TYPES.has(v["__type__"] as string)) {
+          // Python's multimodal `Node` (0.12+): a node LlamaIndex reads, which this library does
+          // not read yet (reading it is an error then): only its envelope is checked here.
+          if (!isObject(parseData(v["__data__"]))) throw damaged(file, c, key, "__data__ is not an object (or a JSON string of one)");
+          continue;
+        }
         try {
           jsonToNode(v);
         } catch (err) {
