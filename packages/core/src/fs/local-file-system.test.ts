@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { promises as fsPromises, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
@@ -120,6 +120,26 @@ describe("LocalFileSystem", () => {
     expect(await fs.list()).toEqual(["m"]);
     expect(await fs.cleanupTempFiles({ dir: "" })).toBe(2);
     expect(readdirSync(root)).toEqual(["m"]);
+  });
+
+  it("without hard links (link() refused), create-if-absent and claims still let exactly one writer win", async () => {
+    const root = tempDir();
+    const fs = new LocalFileSystem(root);
+    const link = fsPromises.link;
+    fsPromises.link = async () => {
+      throw Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" });
+    };
+    try {
+      const results = await Promise.allSettled([fs.write("m", "a", { ifMatch: "absent" }), new LocalFileSystem(root).write("m", "b", { ifMatch: "absent" })]);
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ code: "CONFLICT" });
+      const etag = (await fs.stat("m"))!.etag!;
+      const again = await Promise.allSettled([fs.write("m", "c", { ifMatch: { etag } }), new LocalFileSystem(root).write("m", "d", { ifMatch: { etag } })]);
+      expect(again.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      expect(readdirSync(root)).toEqual(["m"]);
+    } finally {
+      fsPromises.link = link;
+    }
   });
 
   it("leaves no temp files behind after writes, failed conditional writes and stream failures", async () => {

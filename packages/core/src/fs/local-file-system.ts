@@ -174,6 +174,8 @@ export class LocalFileSystem implements FileSystem {
     }
     // A name cut at 100 characters cannot be matched to its target: only its age can tell.
     if (basename(target).length >= 100) return Date.now() - (await fsp.stat(abs)).mtimeMs > FOREIGN_CLAIM_STALE_MS;
+    // A claim on "absent" is current while the target does not exist; one on an etag while it has it.
+    if (key === etagKey(ABSENT_VERSION)) return etag !== undefined;
     return etag === undefined || etagKey(etag) !== key;
   }
 
@@ -426,10 +428,18 @@ export class LocalFileSystem implements FileSystem {
       const code = errno(e);
       if (code === "EEXIST") throw new StorageError("CONFLICT", `file already exists: ${JSON.stringify(path)}`, { store: this.name });
       if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
-      // File systems without hard links: exact within this process only.
+      // File systems without hard links: claim the "absent" version (claims then fall back to an
+      // exclusive create), check, rename: still one winner across processes.
       await withPathLock(abs, async () => {
-        if (await this.exists(path)) throw new StorageError("CONFLICT", `file already exists: ${JSON.stringify(path)}`, { store: this.name });
-        await fsp.rename(tmp, abs);
+        const exists = () => new StorageError("CONFLICT", `file already exists: ${JSON.stringify(path)}`, { store: this.name });
+        if (await this.exists(path)) throw exists();
+        const claim = await this.#claim(path, abs, ABSENT_VERSION);
+        try {
+          if (await this.exists(path)) throw exists();
+          await fsp.rename(tmp, abs);
+        } finally {
+          await fsp.unlink(claim).catch(() => undefined);
+        }
       });
     }
   }
@@ -516,6 +526,9 @@ function errno(e: unknown): string | undefined {
 function tempName(dir: string, abs: string): string {
   return join(dir, `.${basename(abs).slice(0, 100)}.${randomBytes(8).toString("hex")}.${process.pid}@${HOST_TAG}${TEMP_SUFFIX}`);
 }
+
+/** The version a create-if-absent replaces (claims on file systems without hard links). */
+const ABSENT_VERSION = "\u0000absent";
 
 /** 12 hex characters naming a version (etag) in claim file names. */
 function etagKey(etag: string): string {
