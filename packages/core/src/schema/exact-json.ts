@@ -171,10 +171,39 @@ export function exactObjectAt(text: string, path: readonly string[]): ExactMetad
 
 const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 
+/** Number tokens whose value JavaScript holds as an integer that Python does not read as that int. */
+const INEXACT_NUMBER_TOKEN = /\d\.0(?![0-9])|\d[eE][+-]?\d|\d{16}/;
+
 /**
- * Whether a JSON value parsed by `JSON.parse` may differ from its text in Python's eyes: it holds
- * a number (JavaScript cannot tell `1.0` from `1`, nor keep big integers) or an integer-like key
- * (JavaScript reorders those). Values without either are exact as they are.
+ * Whether a JSON value parsed by `JSON.parse` from `text` may differ from the text in Python's
+ * eyes: it holds an integer-like key (JavaScript reorders those), or an integral number while the
+ * text has a token such as `1.0`, `1e+16` or 16+ digits (JavaScript cannot tell `1.0` from `1`,
+ * nor keep big integers). Other values are exact as JavaScript holds them. The text is only
+ * searched, so a match inside a string costs a closer look, nothing else.
+ */
+export function mayBeInexactIn(value: unknown, text: string): boolean {
+  let integral = false;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "number") {
+      if (Number.isInteger(v)) integral = true;
+    } else if (typeof v === "object" && v !== null) {
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
+      else {
+        for (const k of Object.keys(v)) {
+          if (INDEX_KEY.test(k)) return true;
+          stack.push((v as Record<string, unknown>)[k]);
+        }
+      }
+    }
+  }
+  return integral && INEXACT_NUMBER_TOKEN.test(text);
+}
+
+/**
+ * Whether a JSON value may differ from the text it was parsed from in Python's eyes: it holds a
+ * number or an integer-like key (see {@link mayBeInexactIn}, which also looks at the text).
  */
 export function mayBeInexact(value: unknown): boolean {
   const stack: unknown[] = [value];

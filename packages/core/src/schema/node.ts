@@ -2,7 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { StorageError } from "../errors.js";
 import { isJsonValue, isPlainObject } from "../kv/validate.js";
-import { type ExactMetadata, exactObjectAt, hasNegativeZero, jsonSourceOf, jsonTextKeepingNegativeZero, mayBeInexact, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
+import { type ExactMetadata, exactObjectAt, hasNegativeZero, jsonSourceOf, jsonTextKeepingNegativeZero, mayBeInexactIn, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
 import { pyRepr, pyStr } from "./python-repr.js";
 
 /** LlamaIndex's `ObjectType`: digit strings in JSON. */
@@ -693,10 +693,10 @@ export function jsonToNode(json: unknown): BaseNode {
  * its metadata holds values JavaScript cannot keep exactly, remember their exact form on the node.
  */
 function recordExactMetadata(node: BaseNode, json: unknown): void {
-  if (!mayBeInexact(node.metadata)) return;
   const source = jsonSourceOf(json);
   if (source === undefined) return;
   const data = (json as Record<string, unknown>)["__data__"];
+  if (!mayBeInexactIn(node.metadata, typeof data === "string" ? data : source)) return;
   const key = typeof data === "object" && data !== null && (data as Record<string, unknown>)["metadata"] === undefined ? "extra_info" : "metadata";
   node.setExactMetadata(() => {
     if (typeof data !== "string") return exactObjectAt(source, ["__data__", key]);

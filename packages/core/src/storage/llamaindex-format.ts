@@ -6,7 +6,7 @@
  */
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
-import { exactObjectJson, mayBeInexact, valueFingerprint } from "../schema/exact-json.js";
+import { exactObjectJson, mayBeInexactIn, valueFingerprint } from "../schema/exact-json.js";
 import type { SimpleVectorStore } from "../vector/simple-vector-store.js";
 import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
 import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonFromJsonText, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
@@ -138,7 +138,7 @@ export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undef
     if (typeof line === "string") continue;
     const text = decoder.decode(line);
     const node = JSON.parse(text) as { __data__?: { metadata?: unknown } };
-    if (!mayBeInexact(node.__data__?.metadata)) continue;
+    if (!mayBeInexactIn(node.__data__?.metadata, text)) continue;
     const exact = exactObjectJson(text, ["__data__", "metadata"], VECTOR_ENTRY_KEY_SET);
     if (exact !== undefined) (nodeMetadata ??= new Map()).set(rows.ids[i]!, exact);
   }

@@ -10,7 +10,7 @@ import { errors } from "../errors.js";
 import type { DistanceMetric } from "../vector/types.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { utf8Chunks } from "./json-stream.js";
-import { exactObjectJson, mayBeInexact, valueRangeAt } from "../schema/exact-json.js";
+import { exactObjectJson, mayBeInexactIn, valueRangeAt } from "../schema/exact-json.js";
 import { keptVectorSourcesOf as keptSourcesOf, nodeMetadataFingerprint, VECTOR_ENTRY_KEY_SET, type VectorSources } from "./llamaindex-format.js";
 import { type ComponentWriteContext, type LarderComponent, readVectors, readVectorsInto, readVerifiedLineBytes, sameFiles, writeVectors, type PackedVectors } from "./larder-format.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
@@ -65,7 +65,7 @@ function withExactMetadata(line: string, id: string, sources: VectorSources): st
   const range = valueRangeAt(line, ["__data__", "metadata"]);
   if (range === undefined) return line;
   const current: unknown = JSON.parse(line.slice(range[0], range[1]));
-  if (!mayBeInexact(current) || nodeMetadataFingerprint(current) !== src.fingerprint) return line;
+  if (!mayBeInexactIn(current, src.text) || nodeMetadataFingerprint(current) !== src.fingerprint) return line;
   const exact = exactObjectJson(src.text, [], VECTOR_ENTRY_KEY_SET);
   return exact === undefined ? line : line.slice(0, range[0]) + exact + line.slice(range[1]);
 }
