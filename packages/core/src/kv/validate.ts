@@ -98,6 +98,7 @@ export function assertJsonMetadata(
   options?: Omit<JsonCheckOptions, "depthOffset">,
 ): asserts metadata is JsonObject | null | undefined {
   if (metadata === null || metadata === undefined) return;
+  if (isPlainObject(metadata) && isJsonFast(metadata, 3, options?.refuseString)) return;
   assertJsonObject(metadata, store, what, { ...options, depthOffset: 2 });
 }
 
@@ -122,8 +123,8 @@ export function jsonProblem(value: unknown, what = "value", options?: JsonCheckO
  * node metadata is 2 levels down in the node JSON); false means "not sure" (call
  * `assertJsonObject` or {@link jsonProblem} for the reason).
  */
-export function isJsonValue(value: unknown, depthOffset = 0): boolean {
-  return isJsonFast(value, 1 + depthOffset, undefined);
+export function isJsonValue(value: unknown, depthOffset = 0, refuseString?: (s: string) => string | undefined): boolean {
+  return isJsonFast(value, 1 + depthOffset, refuseString);
 }
 
 /**

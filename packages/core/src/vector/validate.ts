@@ -1,7 +1,7 @@
 import { StorageError } from "../errors.js";
 import type { MetadataFilters } from "../filters/types.js";
 import { walkFilters } from "../filters/validate.js";
-import { assertJsonMetadata, type JsonCheckOptions } from "../kv/validate.js";
+import { assertJsonMetadata, isJsonValue, isPlainObject, type JsonCheckOptions } from "../kv/validate.js";
 import { MAX_TOP_K } from "./types.js";
 
 /**
@@ -65,5 +65,8 @@ export function nodeLabel(id: unknown): string {
  * adds a backend's own refusals of strings (keys and values), e.g. U+0000 in Postgres JSONB.
  */
 export function assertNodeMetadata(node: { id: string; metadata?: unknown }, store: string, options?: Pick<JsonCheckOptions, "refuseString">): void {
-  assertJsonMetadata(node.metadata, store, `${nodeLabel(node.id)} metadata`, options);
+  const m = node.metadata;
+  // The common case without building the message's label (one pass, no allocation).
+  if (m === null || m === undefined || (isPlainObject(m) && isJsonValue(m, 2, options?.refuseString))) return;
+  assertJsonMetadata(m, store, `${nodeLabel(node.id)} metadata`, options);
 }
