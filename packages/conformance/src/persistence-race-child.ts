@@ -17,6 +17,12 @@ const MAX_ATTEMPTS = 1000;
 let ctx = await StorageContext.fromPersistDir(dirUrl);
 let conflicts = 0;
 process.stdout.write("ready\n");
+// Start together with the other writers: the parent writes a line once every writer is ready.
+await new Promise<void>((resolve) => {
+  process.stdin.once("data", () => resolve());
+  process.stdin.once("end", () => resolve());
+});
+process.stdin.pause();
 for (let i = 0; i < rounds; i++) {
   const id = `${writer}-${i}`;
   for (let attempt = 0; ; attempt++) {

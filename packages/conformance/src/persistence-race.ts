@@ -62,13 +62,17 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
   const { file, execArgv, preloaded } = await childCommand(opts.childImports, "persistence-race-child");
   const writers = Array.from({ length: Math.max(2, opts.writers ?? 2) }, (_, i) => String.fromCharCode(97 + i));
   let running = writers.length;
+  let ready = 0;
+  const children: { stdin: NodeJS.WritableStream | null }[] = [];
   const runs = writers.map(
     (writer) =>
       new Promise<void>((resolve) => {
         const child = spawn(process.execPath, [...execArgv, file, dirUrl, writer, String(opts.rounds), JSON.stringify(opts.childImports)], {
-          stdio: ["ignore", "pipe", "pipe"],
+          stdio: ["pipe", "pipe", "pipe"],
           env: { ...process.env, ...opts.env, ...(preloaded ? { LARDER_CRASH_PRELOADED: "1" } : {}) },
         });
+        children.push(child);
+        child.stdin.on("error", () => undefined); // a writer that died early: reported on close
         let out = "";
         let stderr = "";
         let done = false;
@@ -81,6 +85,7 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
           out = lines.pop() ?? "";
           for (const line of lines) {
             const [what, a, b] = line.split(" ");
+            if (what === "ready" && ++ready === writers.length) for (const c of children) c.stdin?.write("go\n");
             if (what === "ack") {
               const gen = Number(b);
               const other = generations.get(gen);
@@ -99,6 +104,8 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
           resolve();
         });
         child.on("close", (code, signal) => {
+          // A writer that died before the start must not leave the others waiting for it.
+          if (ready < writers.length) for (const c of children) c.stdin?.end();
           if (code !== 0 || !done) errors.push(`writer ${writer} failed (code ${String(code)}, signal ${String(signal)}): ${stderr.slice(-2000)}`);
           running--;
           resolve();
