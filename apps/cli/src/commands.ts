@@ -78,8 +78,8 @@ function describeParts(o: OpenedStorage): string {
   return [...new Set(Object.values(o.parts).map((p) => p.url))].join(" + ");
 }
 
-async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>): Promise<T> {
-  const opened = await openStorageContext(url, { create });
+async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>, format?: "larder" | "llamaindex"): Promise<T> {
+  const opened = await openStorageContext(url, { create, ...(format ? { format } : {}) });
   try {
     return await fn(opened);
   } finally {
@@ -181,7 +181,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
       out(`index ${result.indexId} (${result.embedModel}) in ${result.target}${persisted?.generation !== undefined ? `, generation ${persisted.generation}` : ""}`);
     }
     return result;
-  });
+  }, o.format);
 }
 
 // ------------------------------------------------------------------------------------- query
