@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ListObjectsV2Command, DeleteObjectsCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { chunkNode, entityNode, relation, SimpleChatStore, SimplePropertyGraphStore, StorageContext } from "@larder/core";
 import { Redis } from "ioredis";
 import neo4j from "neo4j-driver";
@@ -254,6 +254,34 @@ if (unreachable !== undefined && !servicesRequired()) {
         expect(await readdir(dir)).toContain("larder.json");
       } finally {
         await d.close();
+      }
+    });
+
+    it("S3: ingest into a store missing one data object stops with the load error; every object stays as it was", async () => {
+      const prefix = `${tag}/broken`;
+      const url = `s3://${env.LARDER_S3_BUCKET}/${prefix}`;
+      json(await larder(["--json", "ingest", "notes", "--to", url], { cwd: work, env: s3Env }));
+      const s3 = s3Client();
+      try {
+        const objects = async () => {
+          const listed = await s3.send(new ListObjectsV2Command({ Bucket: env.LARDER_S3_BUCKET, Prefix: `${prefix}/` }));
+          return Object.fromEntries((listed.Contents ?? []).map((o) => [o.Key!.slice(prefix.length + 1), o.ETag!]));
+        };
+        const manifest = JSON.parse(
+          await (await s3.send(new GetObjectCommand({ Bucket: env.LARDER_S3_BUCKET, Key: `${prefix}/larder.json` }))).Body!.transformToString(),
+        ) as { components: Record<string, { file: string }> };
+        const victim = manifest.components["docstore"]!.file;
+        await s3.send(new DeleteObjectCommand({ Bucket: env.LARDER_S3_BUCKET, Key: `${prefix}/${victim}` }));
+        const before = await objects();
+        expect(Object.keys(before)).toContain("larder.json");
+        expect(Object.keys(before)).not.toContain(victim);
+        const r = await larder(["ingest", "books.jsonl", "--to", url], { cwd: work, env: s3Env });
+        expect(r.code).not.toBe(0);
+        expect(r.code).not.toBe(70);
+        expect(r.stderr).toContain(victim);
+        expect(await objects()).toEqual(before);
+      } finally {
+        s3.destroy();
       }
     });
   });
