@@ -279,6 +279,8 @@ export const chatStoreTests = {
       { role: "user", content: "x", additional_kwargs: { n: Number.NaN } },
       { role: "user", content: "x", when: new Date(0) },
       { role: "user", content: undefined, extra: undefined },
+      // Nested 20,000 levels: INVALID_ARGUMENT (core's MAX_JSON_DEPTH), never a stack overflow.
+      { role: "user", content: "x", additional_kwargs: JSON.parse(`${'{"d":'.repeat(20_000)}1${"}".repeat(20_000)}`) as unknown },
     ];
     for (const b of bad) {
       await expectStorageError(() => cs.addMessage("k", b as ChatMessage), "INVALID_ARGUMENT");

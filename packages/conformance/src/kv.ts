@@ -1,8 +1,15 @@
 import { expect } from "vitest";
-import type { JsonObject, KVStore } from "@larder/core/kv";
+import { MAX_JSON_DEPTH, type JsonObject, type KVStore } from "@larder/core/kv";
 import { defineSuite, expectStorageError, seededRandom, type TestBody } from "./harness.js";
 import { HOSTILE_STRINGS } from "./hostile.js";
 import { PROTOTYPE_KEYS, acceptedOrInvalid, collect, expectSameMembers, label } from "./kv-helpers.js";
+
+/** An object nested `levels` deep (the object itself is level 1). */
+function nestedLevels(levels: number): Record<string, unknown> {
+  let v: Record<string, unknown> = { end: true };
+  for (let i = 1; i < levels; i++) v = { d: v };
+  return v;
+}
 
 /** Backend quirks a KV suite run can declare. */
 export interface KVCapabilities {
@@ -451,9 +458,17 @@ export const kvTests = {
       { s: Symbol("x") },
       cyclic,
       { nested: { m: new Map() } },
+      // Deeper than MAX_JSON_DEPTH (100): INVALID_ARGUMENT, never a stack overflow.
+      nestedLevels(20_000),
+      nestedLevels(MAX_JSON_DEPTH + 1),
     ];
     for (const v of bad) await expectStorageError(() => kv.put("k", v as JsonObject), "INVALID_ARGUMENT");
+    await expectStorageError(() => kv.putAll([["k2", { ok: 1 }], ["k3", nestedLevels(20_000) as JsonObject]]), "INVALID_ARGUMENT");
     expect(await kv.get("k")).toEqual({ original: true });
+    expect(await kv.get("k2")).toBeUndefined();
+    // MAX_JSON_DEPTH levels exactly are fine.
+    await kv.put("edge", nestedLevels(MAX_JSON_DEPTH) as JsonObject);
+    expect(await kv.get("edge")).toEqual(nestedLevels(MAX_JSON_DEPTH));
   }) as Body,
 
   "kv.invalid.keys-and-collections": (async (ctx) => {
