@@ -1,6 +1,5 @@
 import {
   type BaseNode,
-  type Document,
   errors,
   type FileSystem,
   isStorageError,
@@ -39,7 +38,7 @@ import {
 } from "@larder/indexing";
 import { parseFilter } from "./filter-parser.js";
 import { createProgress, formatBytes, showIndexProgress, snippet } from "./output.js";
-import { findFiles, readDocuments } from "./readers.js";
+import { findFiles, readAllDocuments } from "./readers.js";
 
 export interface GlobalOptions {
   json?: boolean;
@@ -134,12 +133,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
   const showProgress = !o.json && !o.quiet;
   const reading = createProgress(showProgress, "files");
   reading.start(files.length, "reading ");
-  const docs: Document[] = [];
-  for (const [i, f] of files.entries()) {
-    // One by one: a JSON-lines file may hold more documents than a spread can pass as arguments.
-    for (const d of await readDocuments(f)) docs.push(d);
-    reading.update(i + 1);
-  }
+  const docs = await readAllDocuments(files, (done) => reading.update(done));
   reading.stop();
   const ids = new Set<string>();
   for (const d of docs) {

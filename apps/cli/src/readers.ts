@@ -120,3 +120,16 @@ export async function readDocuments(file: FoundFile, extraMetadata: Metadata = {
   });
   return docs;
 }
+
+/**
+ * The documents of every file, in order, appended one by one (a JSON-lines file may hold more
+ * documents than a spread can pass as call arguments). `onFile(i)` is called after file `i`.
+ */
+export async function readAllDocuments(files: readonly FoundFile[], onFile: (done: number) => void = () => {}): Promise<Document[]> {
+  const docs: Document[] = [];
+  for (const [i, f] of files.entries()) {
+    for (const d of await readDocuments(f)) docs.push(d);
+    onFile(i + 1);
+  }
+  return docs;
+}
