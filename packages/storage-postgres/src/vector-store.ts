@@ -26,7 +26,7 @@ export type PostgresVectorIndex =
       m?: number;
       /** Candidate list size while building (pgvector default 64). */
       efConstruction?: number;
-      /** Candidate list size while searching; raised to topK when smaller. Default 100. */
+      /** Candidate list size while searching; raised to topK + 1 when smaller. Default 100. */
       efSearch?: number;
     }
   | {
