@@ -1,5 +1,6 @@
 // The `larder` command against real Python folders: `query --from <python dir>`, `migrate` to the
-// Larder format and back to LlamaIndex's, `ingest --format llamaindex` read by Python.
+// Larder format and back to LlamaIndex's, `ingest --format llamaindex` read by Python. The CLI runs
+// the library paths retrieval.int.test.ts checks on every version; here the newest one is enough.
 import { execFile } from "node:child_process";
 import { cp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -105,4 +106,4 @@ describePython("larder CLI on Python folders", (py) => {
       expect(theirs.hashes.mismatches).toEqual({});
     }
   });
-});
+}, { latestOnly: true });

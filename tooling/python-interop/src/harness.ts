@@ -40,11 +40,20 @@ export interface PythonEnv {
 
 const MARKER = "@@larder-result@@";
 
+export interface DescribePythonOptions {
+  /**
+   * Only the newest version selected for the run (for checks of Larder's side that do not depend
+   * on the llama-index version, to keep the suite short). Default: every version.
+   */
+  latestOnly?: boolean;
+}
+
 /** Registers `body` once per version, as `describe("<name> [llama-index-core <v>]")`. */
-export function describePython(name: string, body: (py: PythonEnv) => void): void {
+export function describePython(name: string, body: (py: PythonEnv) => void, options: DescribePythonOptions = {}): void {
   const venvs = inject("pythonVenvs");
   const setupError = inject("pythonSetupError");
-  for (const version of setupVersions()) {
+  const selected = setupVersions();
+  for (const version of options.latestOnly ? selected.slice(-1) : selected) {
     const venv = venvs[version];
     const title = `${name} [llama-index-core ${version}]`;
     if (!venv) {

@@ -38,27 +38,20 @@ function expectSameHits(actual: Hit[][], expected: Hit[][], what: string): void 
   });
 }
 
-async function larderRetrieve(dir: string, indexId: string): Promise<Hit[][]> {
-  const ctx = await StorageContext.fromPersistDir(dir);
-  const index = await loadIndexFromStorage(ctx, { indexId });
+async function retrieveAll(index: VectorStoreIndex): Promise<Hit[][]> {
   const r = index.asRetriever({ topK: TOP_K });
   const out: Hit[][] = [];
   for (const q of QUERIES) out.push(plain(await r.retrieve(q)));
   return out;
 }
 
-function pyRetrieve(py: Parameters<typeof runPython>[0], dir: string, indexId: string): Promise<Hit[][]> {
-  return runPython<Hit[][]>(py, `emit(retrieve(ARGS["dir"], ARGS["id"], ARGS["queries"], ARGS["k"]))`, { dir, id: indexId, queries: QUERIES, k: TOP_K });
+async function larderRetrieve(dir: string, indexId: string): Promise<Hit[][]> {
+  return retrieveAll(await loadIndexFromStorage(await StorageContext.fromPersistDir(dir), { indexId }));
 }
 
 interface Checked {
   retrieval: Hit[][];
   hashes: { checked: number; mismatches: Record<string, unknown> };
-}
-
-/** Python's retrieval and its recomputed node hashes, from one Python process. */
-function pyRetrieveAndCheck(py: Parameters<typeof runPython>[0], dir: string, indexId: string): Promise<Checked> {
-  return runPython<Checked>(py, `emit(retrieve_and_check(ARGS["dir"], ARGS["id"], ARGS["queries"], ARGS["k"]))`, { dir, id: indexId, queries: QUERIES, k: TOP_K });
 }
 
 async function filesOf(dir: string): Promise<Record<string, Buffer>> {
@@ -76,9 +69,28 @@ function firstDifference(file: string, a: Buffer, b: Buffer): string | undefined
   return `${file} differs at byte ${i} (${a.length} vs ${b.length} bytes): Python ${JSON.stringify(cut(a))} / Larder ${JSON.stringify(cut(b))}`;
 }
 
+/** Python's retrieval from each folder (by name) and the node hashes it recomputes, in one process. */
+function pyCheckFolders(py: Parameters<typeof runPython>[0], folders: Record<string, { dir: string; id: string }>): Promise<Record<string, Checked>> {
+  return runPython<Record<string, Checked>>(
+    py,
+    `emit({name: retrieve_and_check(f["dir"], f["id"], ARGS["queries"], ARGS["k"]) for name, f in ARGS["folders"].items()})`,
+    { folders, queries: QUERIES, k: TOP_K },
+  );
+}
+
+// Two Python processes per version (each start costs seconds): one builds the folder, one reads
+// every folder Larder wrote from it and by itself.
 describePython("vector retrieval interop", (py) => {
   let pyDir: string;
   let built: Built;
+  let rewriteDir: string;
+  let changedDir: string;
+  let changedLarder: Hit[][];
+  let changedLive: Hit[][];
+  let ownDir: string;
+  let ownIndexId: string;
+  let ownLive: Hit[][];
+  let python: Record<string, Checked>;
 
   beforeAll(async () => {
     pyDir = await tempDir();
@@ -89,13 +101,41 @@ describePython("vector retrieval interop", (py) => {
       queries: QUERIES,
       k: TOP_K,
     });
+
+    // An unchanged rewrite in the LlamaIndex format.
+    rewriteDir = await tempDir();
+    await (await StorageContext.fromPersistDir(pyDir)).persist(rewriteDir, { format: "llamaindex" });
+
+    // Larder inserts a document into the Python index and deletes one of Python's.
+    const ctx = await StorageContext.fromPersistDir(pyDir);
+    const index = await loadIndexFromStorage(ctx, { indexId: built.vector_index_id });
+    await index.insert(new Document({ id: EXTRA_DOC.id, text: EXTRA_DOC.text, metadata: EXTRA_DOC.metadata }));
+    await index.deleteRefDoc("doc-tokyo");
+    changedDir = await tempDir();
+    await ctx.persist(changedDir, { format: "llamaindex" });
+    changedLive = await retrieveAll(index);
+    changedLarder = await larderRetrieve(changedDir, built.vector_index_id);
+
+    // An index Larder builds itself with default options.
+    const own = await VectorStoreIndex.fromDocuments(DOCS.map((d) => new Document({ id: d.id, text: d.text, metadata: d.metadata })));
+    await own.deleteRefDoc(DELETED);
+    ownDir = await tempDir();
+    await own.storageContext.persist(ownDir, { format: "llamaindex" });
+    ownIndexId = own.indexId;
+    ownLive = await retrieveAll(own);
+
+    python = await pyCheckFolders(py, {
+      rewrite: { dir: rewriteDir, id: built.vector_index_id },
+      changed: { dir: changedDir, id: built.vector_index_id },
+      own: { dir: ownDir, id: ownIndexId },
+    });
   });
 
   it("Python's own retrieval is non-trivial (guards the comparisons below)", () => {
-    const ids = built.retrieval.flat().map((h) => h.text);
-    expect(ids.length).toBe(QUERIES.length * TOP_K);
-    expect(ids.every((t) => t.length > 0)).toBe(true);
-    expect(built.retrieval.flat().some((h) => h.text.includes("volcano"))).toBe(false);
+    const texts = built.retrieval.flat().map((h) => h.text);
+    expect(texts.length).toBe(QUERIES.length * TOP_K);
+    expect(texts.every((t) => t.length > 0)).toBe(true);
+    expect(texts.some((t) => t.includes("volcano"))).toBe(false);
   });
 
   it("Larder loads every store of the Python folder: indexes, namespaces, legacy KG, property graph, chat", async () => {
@@ -138,21 +178,14 @@ describePython("vector retrieval interop", (py) => {
     expectSameHits(await larderRetrieve(larderDir, built.vector_index_id), built.retrieval, "Larder on the migrated folder");
   });
 
-  it("Python retrieves the same from Larder's unchanged LlamaIndex-format rewrite, and its hashes check", async () => {
-    const ctx = await StorageContext.fromPersistDir(pyDir);
-    const out = await tempDir();
-    await ctx.persist(out, { format: "llamaindex" });
-    const py2 = await pyRetrieveAndCheck(py, out, built.vector_index_id);
-    expectSameHits(py2.retrieval, built.retrieval, "Python on Larder's rewrite");
-    expect(py2.hashes.checked).toBeGreaterThan(0);
-    expect(py2.hashes.mismatches).toEqual({});
+  it("Python retrieves the same from Larder's unchanged LlamaIndex-format rewrite, and its hashes check", () => {
+    expectSameHits(python["rewrite"]!.retrieval, built.retrieval, "Python on Larder's rewrite");
+    expect(python["rewrite"]!.hashes.checked).toBeGreaterThan(0);
+    expect(python["rewrite"]!.hashes.mismatches).toEqual({});
   });
 
   it("an unchanged rewrite of the Python folder is byte-identical (vector files: embeddings as float32)", async () => {
-    const ctx = await StorageContext.fromPersistDir(pyDir);
-    const out = await tempDir();
-    await ctx.persist(out, { format: "llamaindex" });
-    const [a, b] = await Promise.all([filesOf(pyDir), filesOf(out)]);
+    const [a, b] = await Promise.all([filesOf(pyDir), filesOf(rewriteDir)]);
     expect(Object.keys(b)).toEqual(Object.keys(a));
     // NOT YET EXACT: Larder keeps embeddings as float32, so `*__vector_store.json` differ from
     // Python's in the embedding digits (e.g. -0.01848489090922291 -> -0.018484890460968018).
@@ -169,40 +202,21 @@ describePython("vector retrieval interop", (py) => {
     }
   });
 
-  it("Larder inserts into and deletes from the Python index; Python sees exactly that", async () => {
-    const ctx = await StorageContext.fromPersistDir(pyDir);
-    const index = await loadIndexFromStorage(ctx, { indexId: built.vector_index_id });
-    await index.insert(new Document({ id: EXTRA_DOC.id, text: EXTRA_DOC.text, metadata: EXTRA_DOC.metadata }));
-    await index.deleteRefDoc("doc-tokyo");
-    const out = await tempDir();
-    await ctx.persist(out, { format: "llamaindex" });
-    const mine = await larderRetrieve(out, built.vector_index_id);
-    const theirs = await pyRetrieve(py, out, built.vector_index_id);
-    expectSameHits(theirs, mine, "Python vs Larder after Larder's insert/delete");
-    const texts = theirs.flat().map((h) => h.text);
+  it("Larder inserts into and deletes from the Python index; Python sees exactly that", () => {
+    const theirs = python["changed"]!;
+    expectSameHits(theirs.retrieval, changedLarder, "Python vs Larder after Larder's insert/delete");
+    expectSameHits(changedLive, changedLarder, "live index vs reloaded");
+    const texts = theirs.retrieval.flat().map((h) => h.text);
     expect(texts.some((t) => t.includes("glaciers"))).toBe(true);
     expect(texts.some((t) => t.includes("Tokyo") || t.includes("東京"))).toBe(false);
-    // And Larder's retriever on the live index agrees.
-    const live: Hit[][] = [];
-    for (const q of QUERIES) live.push(plain(await index.asRetriever({ topK: TOP_K }).retrieve(q)));
-    expectSameHits(live, mine, "live index vs reloaded");
-  });
-});
-
-describePython("Larder-built index read by Python", (py) => {
-  it("default options: Python retrieves what Larder retrieves (ids, scores, text)", async () => {
-    const docs = DOCS.map((d) => new Document({ id: d.id, text: d.text, metadata: d.metadata }));
-    const index = await VectorStoreIndex.fromDocuments(docs);
-    await index.deleteRefDoc(DELETED);
-    const out = await tempDir();
-    await index.storageContext.persist(out, { format: "llamaindex" });
-    const mine: Hit[][] = [];
-    for (const q of QUERIES) mine.push(plain(await index.asRetriever({ topK: TOP_K }).retrieve(q)));
-    expect(mine.flat().every((h) => h.text.length > 0)).toBe(true);
-    const theirs = await pyRetrieveAndCheck(py, out, index.indexId);
-    expectSameHits(theirs.retrieval, mine, "Python on Larder's index");
-    expectSameHits(await larderRetrieve(out, index.indexId), mine, "Larder reloading its export");
-    expect(theirs.hashes.checked).toBeGreaterThan(0);
     expect(theirs.hashes.mismatches).toEqual({});
+  });
+
+  it("an index Larder built with default options: Python retrieves what Larder retrieves (ids, scores, text)", async () => {
+    expect(ownLive.flat().every((h) => h.text.length > 0)).toBe(true);
+    expectSameHits(python["own"]!.retrieval, ownLive, "Python on Larder's index");
+    expectSameHits(await larderRetrieve(ownDir, ownIndexId), ownLive, "Larder reloading its export");
+    expect(python["own"]!.hashes.checked).toBeGreaterThan(0);
+    expect(python["own"]!.hashes.mismatches).toEqual({});
   });
 });
