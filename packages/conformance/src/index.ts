@@ -6,5 +6,7 @@ export * from "./indexstore.js";
 export * from "./chat.js";
 export * from "./graph.js";
 export * from "./vector.js";
+export * from "./filter-hostile.js";
+export * from "./filter-spec.js";
 export * from "./fs.js";
 export * from "./persistence.js";

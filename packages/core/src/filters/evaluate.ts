@@ -1,4 +1,5 @@
 import type { FilterOperator, MetadataFilter, MetadataFilters } from "./types.js";
+import { foldCase } from "./case-fold.js";
 import { validateFilters, type ValidateFiltersOptions } from "./validate.js";
 
 /**
@@ -14,31 +15,53 @@ export function storedValue(metadata: Readonly<Record<string, unknown>> | null |
 
 /**
  * Compares strings by Unicode code point (what Postgres' "C" collation and a byte-wise UTF-8
- * comparison give). JavaScript's `<` compares UTF-16 code units, which orders U+E000..U+FFFF
- * after astral characters; this corrects that. Returns <0, 0 or >0.
+ * comparison give). A surrogate pair is one code point above U+FFFF; a lone surrogate is its own
+ * code point U+D800..U+DFFF, between U+D7FF and U+E000. JavaScript's `<` compares UTF-16 code
+ * units, which orders U+E000..U+FFFF after astral characters; this corrects that. Returns <0, 0
+ * or >0 (the sign is what counts).
  */
 export function compareByCodePoint(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // At the first differing code unit, shifting surrogates above the rest of the BMP restores
-    // code-point order.
-    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
-    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
-    return x - y;
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  // The common prefix may end with the high half of a pair that only one string completes.
+  if (i > 0) {
+    const prev = a.charCodeAt(i - 1);
+    if (prev >= 0xd800 && prev <= 0xdbff) i--;
   }
-  return a.length - b.length;
+  return codePointAt(a, i) - codePointAt(b, i);
 }
 
-/**
- * The case fold of `text_match_insensitive`: Unicode default (locale-independent, full) lower-case
- * mapping, i.e. `String.prototype.toLowerCase()` (Java's `toLowerCase(Locale.ROOT)`).
- */
-export function foldCase(s: string): string {
-  return s.toLowerCase();
+/** The code point starting at `i` (a lone surrogate is its own code point). */
+function codePointAt(s: string, i: number): number {
+  return s.codePointAt(i)!;
 }
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * Is `needle` a substring of `haystack`, both read as sequences of code points? A lone surrogate
+ * in `needle` is a code point of its own, so it never matches one half of a surrogate pair.
+ */
+export function includesByCodePoint(haystack: string, needle: string): boolean {
+  let idx = haystack.indexOf(needle);
+  if (idx < 0 || needle.length === 0) return idx >= 0;
+  const startLow = isLow(needle.charCodeAt(0));
+  const endHigh = isHigh(needle.charCodeAt(needle.length - 1));
+  if (!startLow && !endHigh) return true;
+  while (idx >= 0) {
+    const end = idx + needle.length;
+    const splitsStart = startLow && idx > 0 && isHigh(haystack.charCodeAt(idx - 1));
+    const splitsEnd = endHigh && end < haystack.length && isLow(haystack.charCodeAt(end));
+    if (!splitsStart && !splitsEnd) return true;
+    idx = haystack.indexOf(needle, idx + 1);
+  }
+  return false;
+}
+
+export { foldCase, foldCodePoint, CASE_FOLD_VERSION, CASE_FOLD_UNICODE_VERSION } from "./case-fold.js";
 
 function isScalar(v: unknown): v is string | number | boolean {
   const t = typeof v;
@@ -103,9 +126,9 @@ export function matchesLeaf(stored: unknown, operator: FilterOperator, value: un
     case "contains":
       return Array.isArray(stored) && arrayHas(stored, value);
     case "text_match":
-      return typeof stored === "string" && stored.includes(value as string);
+      return typeof stored === "string" && includesByCodePoint(stored, value as string);
     case "text_match_insensitive":
-      return typeof stored === "string" && foldCase(stored).includes(foldCase(value as string));
+      return typeof stored === "string" && includesByCodePoint(foldCase(stored), foldCase(value as string));
     case "is_empty":
       return (
         stored === undefined ||

@@ -12,11 +12,11 @@ import {
 export const FILTER_LIMITS = {
   /** Nesting depth of groups; the root group is depth 1. */
   maxDepth: 32,
-  /** Leaves plus groups in one tree. */
+  /** Entries of all `filters` arrays in one tree (leaves and nested groups; the root is not one). */
   maxNodes: 2_000,
   /** Elements of an `in`/`nin`/`any`/`all` array. */
   maxArrayLength: 10_000,
-  /** Characters of a key. */
+  /** UTF-16 code units of a key (`key.length`). */
   maxKeyLength: 65_536,
 } as const;
 
@@ -113,7 +113,7 @@ export function validateFilters(filters: unknown, options: ValidateFiltersOption
     const { key, operator, value } = raw;
     if (typeof key !== "string") throw invalid(path, `key must be a string, got ${describe(key)}`);
     if (key.length === 0) throw invalid(path, "key must not be empty");
-    if (key.length > FILTER_LIMITS.maxKeyLength) throw invalid(path, `key longer than ${FILTER_LIMITS.maxKeyLength} characters`);
+    if (key.length > FILTER_LIMITS.maxKeyLength) throw invalid(path, `key longer than ${FILTER_LIMITS.maxKeyLength} UTF-16 code units`);
     if (typeof operator !== "string" || !OPERATOR_SET.has(operator)) {
       throw invalid(
         path,
