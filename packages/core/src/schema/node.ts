@@ -2,7 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, randomUUID } from "node:crypto";
 import { StorageError } from "../errors.js";
 import { isJsonValue, isPlainObject } from "../kv/validate.js";
-import { type ExactMetadata, exactObjectAt, hasNegativeZero, jsonSourceOf, jsonTextKeepingNegativeZero, mayBeInexactIn, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
+import { compactJsonText, type ExactMetadata, exactObjectAt, hasNegativeZero, jsonSourceOf, jsonTextKeepingNegativeZero, mayBeInexactIn, parseJsonKeepingSource, valueFingerprint } from "./exact-json.js";
 import { pyRepr, pyStr } from "./python-repr.js";
 
 /** LlamaIndex's `ObjectType`: digit strings in JSON. */
@@ -688,6 +688,9 @@ export function jsonToNode(json: unknown): BaseNode {
   return node;
 }
 
+/** The JSON text nodes were read from, where JS values may not hold it exactly (see {@link nodeJsonText}). */
+const nodeSources = new WeakMap<BaseNode, { text: string; metadataInexact: boolean }>();
+
 /**
  * When `json` was parsed from text (`parseJsonKeepingSource`, as stored node values are read) and
  * its metadata holds values JavaScript cannot keep exactly, remember their exact form on the node.
@@ -696,7 +699,10 @@ function recordExactMetadata(node: BaseNode, json: unknown): void {
   const source = jsonSourceOf(json);
   if (source === undefined) return;
   const data = (json as Record<string, unknown>)["__data__"];
-  if (!mayBeInexactIn(node.metadata, typeof data === "string" ? data : source)) return;
+  // The whole text, for writing the node back as read while it is unchanged (nodeJsonText).
+  const metadataInexact = mayBeInexactIn(node.metadata, typeof data === "string" ? data : source);
+  if (metadataInexact || mayBeInexactIn(json, source)) nodeSources.set(node, { text: source, metadataInexact });
+  if (!metadataInexact) return;
   const key = typeof data === "object" && data !== null && (data as Record<string, unknown>)["metadata"] === undefined ? "extra_info" : "metadata";
   node.setExactMetadata(() => {
     if (typeof data !== "string") return exactObjectAt(source, ["__data__", key]);
@@ -779,14 +785,22 @@ function jsonToNodeValue(json: unknown): BaseNode {
 }
 
 /**
- * `JSON.stringify(node.toJSON())`, except that metadata read from JSON and unchanged since (see
- * {@link BaseNode.exactMetadata}) is written as it was read: `1.0`, `-0.0`, integers beyond 2^53
- * and the order of integer-like keys stay as they were; other metadata holding `-0` has it written
- * `-0.0`. Stores write nodes with it.
+ * `JSON.stringify(node.toJSON())`, except that a node read from JSON text and unchanged since
+ * (compared as JS values) is written as that text (without whitespace), and otherwise metadata read
+ * from JSON and unchanged since (see {@link BaseNode.exactMetadata}) is written as it was read:
+ * `1.0`, `-0.0`, integers beyond 2^53 and the order of integer-like keys (also in relationships)
+ * stay as they were; other metadata holding `-0` has it written `-0.0`. Stores write nodes with it.
  */
 export function nodeJsonText(node: BaseNode): string {
-  const exact = node.exactMetadata()?.json ?? (hasNegativeZero(node.metadata) ? jsonTextKeepingNegativeZero(node.metadata) : undefined);
+  const exactForm = node.exactMetadata();
   const json = node.toJSON();
+  const src = nodeSources.get(node);
+  // Unchanged since read (compared as JS values, and its metadata's exact form still in force):
+  // the text as read, without whitespace (numbers, key order and escapes as they were).
+  if (src !== undefined && (exactForm !== undefined || !src.metadataInexact) && valueFingerprint(json) === valueFingerprint(JSON.parse(src.text))) {
+    return compactJsonText(src.text);
+  }
+  const exact = exactForm?.json ?? (hasNegativeZero(node.metadata) ? jsonTextKeepingNegativeZero(node.metadata) : undefined);
   const data = json.__data__;
   if (exact === undefined || data["metadata"] !== node.metadata) return JSON.stringify(json);
   const marker = `larder-exact-metadata-${randomUUID()}`;

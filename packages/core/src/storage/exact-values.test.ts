@@ -84,8 +84,8 @@ describe("exact values (Python-written folders)", () => {
   it("a node read and added again unchanged keeps its metadata exact (hash, LlamaIndex and Larder files)", async () => {
     const fs = await pythonFolder();
     const ctx = await StorageContext.fromPersistDir("py", { fs });
-    const n1 = await ctx.docStore.getDocument("n1");
-    await ctx.docStore.addDocuments([n1!]);
+    const again0 = await ctx.docStore.getNodes(["n1", "d1", "n2"]);
+    await ctx.docStore.addDocuments(again0);
     expect((await ctx.docStore.getDocument("n1"))!.hash).toBe(PY_HASHES.n1);
     await ctx.persist("out", { fs, format: "llamaindex" });
     expect(await text(fs, "out/docstore.json")).toBe(PY_DOCSTORE);
@@ -121,6 +121,26 @@ describe("exact values (Python-written folders)", () => {
     await vs.add([node!]);
     await ctx.persist("out2", { fs, format: "llamaindex" });
     expect(await text(fs, "out2/default__vector_store.json")).toContain('"metadata_dict": {"n1": {"2": 3, "10": 2, "b": 1, "big": 9007199254740992, "z": -0.0, "o": 2, "_node_type": "TextNode"');
+  });
+
+  it("an edit elsewhere in a node (not its metadata) keeps the metadata exact; a value set back after the edit was seen stays a JS value", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    const n1 = (await ctx.docStore.getDocument("n1"))!;
+    n1.text = "changed";
+    await ctx.docStore.addDocuments([n1]);
+    await ctx.persist("out", { fs, format: "llamaindex" });
+    const out = await text(fs, "out/docstore.json");
+    expect(out).toContain('"text": "changed"');
+    expect(out).toContain('"metadata": {"b": 1, "10": 2, "2": 3, "big": 9007199254740993, "h": 18446744073709551616, "z": -0.0, "o": 1.0,');
+    const n2 = (await ctx.docStore.getDocument("n1"))!;
+    n2.metadata["o"] = 5;
+    expect(n2.exactMetadata()).toBeUndefined(); // the edit is seen: the JS values are the truth now
+    n2.metadata["o"] = 1;
+    await ctx.docStore.addDocuments([n2]);
+    expect((await ctx.docStore.getDocument("n1"))!.hash).toBe(n2.hash);
+    await ctx.persist("out2", { fs, format: "llamaindex" });
+    expect(await text(fs, "out2/docstore.json")).toContain('"o": 1, ');
   });
 
   it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {
