@@ -778,6 +778,14 @@ export type VectorTestId =
   | "vector.filters.k-results-when-selective";
 
 /**
+ * The suite's test bodies by id, for running one rule on its own (e.g. against a deliberately
+ * broken store); the differential filter tests fill a corpus store made with `opts.create`.
+ */
+export function vectorStoreTests(opts: VectorSuiteOptions): Record<VectorTestId, (ctx: SuiteContext<VectorStore, VectorSuiteCapabilities>) => Promise<void>> {
+  return buildTests(corpusHolder(opts), opts);
+}
+
+/**
  * The vector store suite. `create` returns a fresh, isolated store per test; the differential
  * filter tests share ONE store holding the seeded corpus (created through `create`, filled once,
  * only read, disposed after the suite), so remote stores insert the corpus once.
