@@ -16,6 +16,11 @@ py="${LARDER_PYTHON:-python3}"
 if [ "$#" -gt 0 ]; then versions=("$@"); else mapfile -t versions < <(grep -vE '^\s*(#|$)' "$here/versions.txt" | awk '{print $1}'); fi
 command -v "$py" >/dev/null 2>&1 || { echo "setup-venvs: $py not found (set LARDER_PYTHON)" >&2; exit 1; }
 mkdir -p "$home"
+# One setup at a time per home (two test runs starting together): the second waits, then reuses.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$home/.setup.lock"
+  flock 9
+fi
 for v in "${versions[@]}"; do
   [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "setup-venvs: bad version '$v'" >&2; exit 1; }
   dir="$home/llama-index-core-$v"
