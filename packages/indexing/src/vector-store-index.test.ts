@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type BaseNode,
+  createIndexDict,
   Document,
   isIndexDict,
   isStorageError,
@@ -240,6 +241,13 @@ describe("VectorStoreIndex: nodes kept in the docstore (LlamaIndex's layout when
     const hits = await index.asRetriever({ topK: 2 }).retrieve("glaciers summer");
     expect(calls).toBe(1);
     expect(hits.map((h) => h.node.getContent())).toEqual(["Alpine glaciers retreat every summer.", "Harbour cranes unload containers at night."]);
+  });
+
+  it("a row another index maps (no text in the vector store) is read from the docstore too", async () => {
+    const { ctx } = await pythonLikeIndex();
+    const other = VectorStoreIndex.fromIndexStruct(createIndexDict({ indexId: "other" }), { storageContext: ctx });
+    const [hit] = await other.asRetriever({ topK: 1 }).retrieve("glaciers summer");
+    expect(hit!.node.getContent()).toBe("Alpine glaciers retreat every summer.");
   });
 
   it("a hit whose node is in neither store is NOT_FOUND naming it, never an empty text", async () => {

@@ -317,7 +317,9 @@ export class VectorIndexRetriever {
     // As LlamaIndex: a hit's node comes from the docstore when the vector store returned none (it
     // keeps no text), when the index struct maps the vector id to a docstore node (`nodes_dict`: the
     // index keeps its nodes in the docstore, e.g. one Python built over a vector store without
-    // text), or when it is an image or index node. One batched read for all of them.
+    // text), or when it is an image or index node; and when the row came back without text (a row
+    // of a LlamaIndex vector file that this index does not map: another index's node). One batched
+    // read for all of them.
     const nodeIds: string[] = new Array(n);
     const fetch: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -325,7 +327,7 @@ export class VectorIndexRetriever {
       const mapped = Object.prototype.hasOwnProperty.call(nd, vid) ? nd[vid] : undefined;
       nodeIds[i] = mapped ?? vid;
       const vn = vsNodes?.[i];
-      if (!vn || mapped !== undefined || vn instanceof ImageNode || vn instanceof IndexNode) fetch.push(nodeIds[i]!);
+      if (!vn || mapped !== undefined || vn instanceof ImageNode || vn instanceof IndexNode || vn.getContent(MetadataMode.NONE) === "") fetch.push(nodeIds[i]!);
     }
     const fetched = new Map<string, BaseNode>();
     if (fetch.length) for (const node of await this.index.docStore.getNodes([...new Set(fetch)])) fetched.set(node.id, node);
