@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rng } from "../test-support/prng.js";
-import { pyJson, pyJsonFromJsonText } from "./json-stream.js";
+import { parseRawEntryDict, pyJson, pyJsonFromJsonText } from "./json-stream.js";
 
 describe("pyJsonFromJsonText", () => {
   it("prints JSON.stringify text exactly as pyJson prints the parsed value (10 000 random values)", () => {
@@ -34,5 +34,31 @@ describe("pyJsonFromJsonText", () => {
       '{"embedding": [1.0, 0.5, [2]], "e": [1], "m": {"text_embedding": [3.0]}}',
     );
     expect(pyJsonFromJsonText(JSON.stringify({ "k\u00e9": "\u007f😀 \u2028", n: 1e-7 }))).toBe('{"k\\u00e9": "\\u007f\\ud83d\\ude00 \\u2028", "n": 1e-07}');
+  });
+});
+
+describe("parseRawEntryDict", () => {
+  const text = '{"c/data": {"a": {"x": 1.0, "s": "q\\"\\\\", "n": [9007199254740993]}, "__proto__": {"2": -0.0, "b": 1}}, "e": {}, "c/meta": {"k\\u00e9": {"h": "x"}}}';
+  it("keeps each value's text, from the text (below the string limit) and from the bytes (beyond)", () => {
+    const bytes = new TextEncoder().encode(text);
+    for (const limit of [Infinity, 1]) {
+      const r = parseRawEntryDict(bytes, "f", {}, limit);
+      const raw = (c: string, k: string) => {
+        const v = r.maps.get(c)!.get(k)!;
+        return typeof v === "string" ? v : new TextDecoder().decode(v as Uint8Array);
+      };
+      expect(raw("c/data", "a")).toBe('{"x": 1.0, "s": "q\\"\\\\", "n": [9007199254740993]}');
+      expect(raw("c/data", "__proto__")).toBe('{"2": -0.0, "b": 1}');
+      expect(raw("c/meta", "k\u00e9")).toBe('{"h": "x"}');
+      expect(r.maps.get("e")!.size).toBe(0);
+      expect(Object.keys(r.dict["c/data"]!)).toEqual(["a", "__proto__"]);
+    }
+  });
+  it("refuses non-object values and bad JSON as CORRUPT naming the file", () => {
+    for (const limit of [Infinity, 1]) {
+      for (const bad of ['{"c": {"a": [1]}}', '{"c": [1]}', '{"c": {"a": {}', "[]"]) {
+        expect(() => parseRawEntryDict(new TextEncoder().encode(bad), "dir/f.json", {}, limit), bad).toThrow(expect.objectContaining({ code: "CORRUPT", message: expect.stringContaining("dir/f.json") }));
+      }
+    }
   });
 });

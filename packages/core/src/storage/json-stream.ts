@@ -528,10 +528,14 @@ export function parseJsonBytes(bytes: Uint8Array, file: string, splitDepth = 2, 
  * Syntax errors, non-object values (unless `objectsOnly` is false) and invalid UTF-8 are `CORRUPT`
  * naming `file`.
  */
-export function parseRawEntryDict(bytes: Uint8Array, file: string, options: { objectsOnly?: boolean } = {}): RawEntryDict {
+export function parseRawEntryDict(bytes: Uint8Array, file: string, options: { objectsOnly?: boolean } = {}, limit = ONE_STRING_LIMIT): RawEntryDict {
   const decoder = new TextDecoder("utf-8", { fatal: true });
+  const objectsOnly = options.objectsOnly ?? true;
   try {
-    return new SplitParser(bytes, decoder, 2).rawEntryDict(options.objectsOnly ?? true);
+    // Below V8's string limit: one native decode and JSON.parse, then the values' places are found
+    // in the text (values kept as slices of it). Beyond: value by value from the bytes.
+    if (bytes.byteLength < limit) return rawEntryDictFromText(decoder.decode(bytes), objectsOnly);
+    return new SplitParser(bytes, decoder, 2).rawEntryDict(objectsOnly);
   } catch (cause) {
     if (cause instanceof Error && (cause as { code?: unknown }).code === "CORRUPT") throw cause;
     throw errors.corrupt(`${file} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, {
@@ -543,10 +547,102 @@ export function parseRawEntryDict(bytes: Uint8Array, file: string, options: { ob
 
 /** See {@link parseRawEntryDict}. */
 export interface RawEntryDict {
-  /** collection -> key -> the value's bytes (a view of the file), or its parsed object. */
-  maps: Map<string, Map<string, Uint8Array | Record<string, unknown>>>;
+  /** collection -> key -> the value's text or bytes (a view of the file), or its parsed object. */
+  maps: Map<string, Map<string, string | Uint8Array | Record<string, unknown>>>;
   /** The parsed values, `{collection: {key: value}}` (objects unless `objectsOnly` was false). */
   dict: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * {@link parseRawEntryDict} for a text `JSON.parse` accepts: the parse gives the values, a walk
+ * over the text (strings skipped with native searches) gives each value's place.
+ */
+function rawEntryDictFromText(t: string, objectsOnly: boolean): RawEntryDict {
+  const top: unknown = JSON.parse(t);
+  if (typeof top !== "object" || top === null || Array.isArray(top)) throw new SyntaxError("the file does not hold an object");
+  const maps: RawEntryDict["maps"] = new Map();
+  const dict = Object.create(null) as RawEntryDict["dict"];
+  let i = 0;
+  const ws = () => {
+    for (let c = t.charCodeAt(i); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = t.charCodeAt(++i));
+  };
+  const stringEnd = (start: number): number => {
+    for (let j = start + 1; ; ) {
+      const q = t.indexOf('"', j);
+      let k = q - 1;
+      while (k > start && t.charCodeAt(k) === 0x5c) k--;
+      if ((q - 1 - k) % 2 === 0) return q + 1;
+      j = q + 1;
+    }
+  };
+  const valueEnd = (start: number): number => {
+    const c = t.charCodeAt(start);
+    if (c === 0x22) return stringEnd(start);
+    let j = start;
+    if (c === 0x7b || c === 0x5b) {
+      let depth = 0;
+      for (;;) {
+        const x = t.charCodeAt(j);
+        if (x === 0x22) {
+          j = stringEnd(j);
+          continue;
+        }
+        if (x === 0x7b || x === 0x5b) depth++;
+        else if ((x === 0x7d || x === 0x5d) && --depth === 0) return j + 1;
+        j++;
+      }
+    }
+    for (let x = t.charCodeAt(j); j < t.length && x !== 0x2c && x !== 0x7d && x !== 0x5d && x !== 0x20 && x !== 0x0a && x !== 0x0d && x !== 0x09; x = t.charCodeAt(++j));
+    return j;
+  };
+  const key = (): string => {
+    const end = stringEnd(i);
+    const k = t.slice(i, end);
+    i = end;
+    ws();
+    i++; // ':'
+    ws();
+    return k.includes("\\") ? (JSON.parse(k) as string) : k.slice(1, -1);
+  };
+  /** Calls `onMember(key)` for each member of the object at `i`, with `i` at the member's value. */
+  const members = (onMember: (k: string) => void) => {
+    ws();
+    i++; // '{'
+    ws();
+    if (t.charCodeAt(i) === 0x7d) {
+      i++;
+      return;
+    }
+    for (;;) {
+      ws();
+      onMember(key());
+      ws();
+      if (t.charCodeAt(i++) === 0x7d) return;
+    }
+  };
+  members((c) => {
+    const collection = (top as Record<string, unknown>)[c];
+    if (typeof collection !== "object" || collection === null || Array.isArray(collection)) {
+      throw new SyntaxError(`the value of ${JSON.stringify(c)} is not an object`);
+    }
+    let m = maps.get(c);
+    if (!m) maps.set(c, (m = new Map()));
+    const entries = m;
+    const parsed = (dict[c] ??= Object.create(null) as Record<string, Record<string, unknown>>);
+    members((k) => {
+      const start = i;
+      i = valueEnd(start);
+      const value = (collection as Record<string, unknown>)[k];
+      if (objectsOnly && (typeof value !== "object" || value === null || Array.isArray(value))) {
+        throw new SyntaxError(`the value of ${JSON.stringify(c)} / ${JSON.stringify(k)} is not an object`);
+      }
+      const raw = t.slice(start, i);
+      // A repeated key: JSON.parse kept the last value, and so does the map.
+      entries.set(k, raw.includes("\n") || raw.includes("\r") ? (value as Record<string, unknown>) : raw);
+      parsed[k] = value as Record<string, unknown>;
+    });
+  });
+  return { maps, dict };
 }
 
 class SplitParser {
@@ -635,13 +731,16 @@ class SplitParser {
   private stringEnd(start: number): number {
     const b = this.b;
     let j = start + 1;
-    while (j < b.length) {
-      const c = b[j];
-      if (c === 0x5c) j += 2;
-      else if (c === 0x22) return j + 1;
-      else j++;
+    for (;;) {
+      // Jump to the next quote (native search), then count the backslashes before it: an odd
+      // number escapes it. Long strings (node text) are not walked byte by byte.
+      const q = b.indexOf(0x22, j);
+      if (q < 0) throw new SyntaxError("unterminated string");
+      let k = q - 1;
+      while (k > start && b[k] === 0x5c) k--;
+      if ((q - 1 - k) % 2 === 0) return q + 1;
+      j = q + 1;
     }
-    throw new SyntaxError("unterminated string");
   }
 
   /** End (exclusive) of the value starting at `this.i`. */

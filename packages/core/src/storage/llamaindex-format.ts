@@ -147,7 +147,7 @@ export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undef
 
 /**
  * Reads `{ns}__vector_store.json`: the parsed value (for `normaliseVectorDict`), and the text of
- * every `metadata_dict` entry (copied out of the file's bytes, which are not kept). `undefined`
+ * every `metadata_dict` entry (copied out of the file, which is not kept). `undefined`
  * when the file is missing; bad JSON is `CORRUPT`.
  */
 export async function readVectorStoreFile(fs: FileSystem, dir: string, file: string): Promise<{ value: unknown; sources: VectorSources } | undefined> {
@@ -173,8 +173,10 @@ export async function readVectorStoreFile(fs: FileSystem, dir: string, file: str
   const decoder = new TextDecoder();
   if (entries !== undefined) {
     for (const [id, v] of entries) {
-      if (!(v instanceof Uint8Array)) continue;
-      metadata.set(id, { text: decoder.decode(v), ref: refs[id], fingerprint: vectorMetadataFingerprint(raw.dict["metadata_dict"]![id]) });
+      // A copy (not a slice of the file's text, which would keep every embedding alive).
+      const text = typeof v === "string" ? Buffer.from(v, "utf8").toString("utf8") : v instanceof Uint8Array ? decoder.decode(v) : undefined;
+      if (text === undefined) continue;
+      metadata.set(id, { text, ref: refs[id], fingerprint: vectorMetadataFingerprint(raw.dict["metadata_dict"]![id]) });
     }
   }
   return { value: raw.dict, sources: { metadata } };
