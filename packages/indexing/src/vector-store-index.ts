@@ -228,7 +228,7 @@ export class VectorStoreIndex {
     const unknown: string[] = [];
     refDocIds.forEach((r, i) => {
       const info = infos[i];
-      if (info) known.push(...info.nodeIds);
+      if (info) for (const id of info.nodeIds) known.push(id);
       else unknown.push(r);
     });
     // Node ids from the docstore's ref-doc info: one delete. Docs without info (e.g. a vector store
