@@ -43,8 +43,8 @@ export interface FilterColumns {
   /** JSONB column of the node's metadata. */
   metadata: string;
   /**
-   * JSONB column with `toLowerCase()` of each string metadata value that changes when lower-cased
-   * (keys whose value is already lower case, or not a string, are absent).
+   * JSONB column with core's `foldCase()` of each string metadata value the fold changes (keys
+   * whose value folds to itself, or is not a string, are absent).
    */
   metadataFolded: string;
 }
@@ -202,8 +202,9 @@ function compileLeaf(
       const kp = keyParam();
       if (kp === undefined) return "FALSE";
       const v = stored();
-      // The fold is JavaScript's toLowerCase, computed when the node was written: exact, whatever
-      // the server's locale or ICU version.
+      // The fold is core's pinned table, computed when the node was written: exact, whatever the
+      // server's locale or ICU version (the store refuses this operator while the table's recorded
+      // fold version is not core's, see PostgresVectorStore.refoldMetadata).
       const folded = `COALESCE(${columns.metadataFolded} ->> ${kp}, ${v} #>> '{}')`;
       return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${test(folded)} ELSE false END)`;
     }
@@ -243,69 +244,37 @@ function ordering(op: ">" | ">=" | "<" | "<=", v: string, value: string | number
     test = `${text} COLLATE "C" ${op} ${bind(value, "text")} COLLATE "C"`;
   } else {
     // Stored strings hold no U+0000 and no lone surrogate, so none equals `value`, and comparing
-    // with it (by code point, as the reference does: surrogates after the rest of the BMP) is
+    // with it (by code point, as the reference does: a lone surrogate is its own code point) is
     // comparing with a well-formed bound built from p, the part before the first such character.
     const p = value.slice(0, bad);
     const c = value.charCodeAt(bad);
     if (c === 0) {
       // p + "\0" + rest: s < value <=> s <= p.
       test = `${text} COLLATE "C" ${below ? "<=" : ">"} ${bind(p, "text")} COLLATE "C"`;
-    } else if (isHigh(c)) {
-      // A lone high surrogate u: s < value <=> s < p + (u, U+DC00), the first code point of u.
-      test = `${text} COLLATE "C" ${below ? "<" : ">="} ${bind(p + String.fromCharCode(c, 0xdc00), "text")} COLLATE "C"`;
     } else {
-      // A lone low surrogate: every stored string starting with p sorts before value.
-      const pp = bind(p, "text");
-      const before = `(${text} COLLATE "C" < ${pp} COLLATE "C" OR starts_with(${text}, ${pp}))`;
-      test = below ? before : `(NOT ${before})`;
+      // A lone surrogate is its own code point, U+D800..U+DFFF: a stored string starting with p
+      // continues with a character below it (<= U+D7FF) or above it (>= U+E000), so
+      // s < value <=> s < p + U+E000.
+      test = `${text} COLLATE "C" ${below ? "<" : ">="} ${bind(p + "\uE000", "text")} COLLATE "C"`;
     }
   }
   return `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${test} ELSE false END)`;
 }
 
 /**
- * The test "the stored text contains `s`" (UTF-16 code units, as the reference's `includes`), as a
- * function of the text expression; `undefined` when no storable string can contain `s`. A string
- * with U+0000 never matches. A lone surrogate can still match where it is half of a stored pair: a
- * low surrogate at the very start (the stored character before is an astral one with that low half)
- * and a high surrogate at the very end; anywhere else it never matches. Those are tested with a
- * bound regular expression over code points; everything else with `strpos`.
+ * The test "the stored text contains `s`" (code point by code point, as the reference's
+ * `includesByCodePoint`), as a function of the text expression; `undefined` when no storable
+ * string can contain `s`: one with U+0000 or a lone surrogate (a code point of its own, which never
+ * matches half of a stored pair).
  */
 function substringTest(s: string, bind: Bind): ((text: string) => string) | undefined {
-  if (hasNul(s)) return undefined;
-  if (isWellFormedUtf16(s)) return (text) => `strpos(${text}, ${bind(s, "text")}) > 0`;
-  let start = 0;
-  let end = s.length;
-  let lead = "";
-  let trail = "";
-  const first = s.charCodeAt(0);
-  if (isLow(first)) {
-    // Astral code points whose low surrogate is `first`: one per high surrogate.
-    const low = first - 0xdc00;
-    let cls = "";
-    for (let h = 0; h < 0x400; h++) cls += String.fromCodePoint(0x10000 + h * 0x400 + low);
-    lead = `[${cls}]`;
-    start = 1;
-  }
-  const last = s.charCodeAt(s.length - 1);
-  if (end > start && isHigh(last)) {
-    const base = 0x10000 + (last - 0xd800) * 0x400;
-    trail = `[${String.fromCodePoint(base)}-${String.fromCodePoint(base + 0x3ff)}]`;
-    end -= 1;
-  }
-  const mid = s.slice(start, end);
-  if (!isWellFormedUtf16(mid)) return undefined;
-  return (text) => `(${text} ~ ${bind(lead + regexLiteral(mid) + trail, "text")})`;
-}
-
-/** `s` as a Postgres (ARE) regular expression matching exactly `s`: ASCII punctuation escaped. */
-function regexLiteral(s: string): string {
-  return s.replace(/[^A-Za-z0-9\u0080-\uffff]/g, (ch) => `\\${ch}`);
+  if (unstorable(s)) return undefined;
+  return (text) => `strpos(${text}, ${bind(s, "text")}) > 0`;
 }
 
 /**
- * `toLowerCase()` of every string value that changes when lower-cased, for the folded column used
- * by `text_match_insensitive`. `null` when there is none (the common case).
+ * The case fold (core's `foldCase`, table `CASE_FOLD_VERSION`) of every string value it changes,
+ * for the folded column used by `text_match_insensitive`. `null` when there is none (the common case).
  */
 export function foldedMetadata(metadata: Record<string, unknown>): Record<string, string> | null {
   let out: Record<string, string> | null = null;

@@ -1,5 +1,5 @@
 import { StorageError } from "@larder/core/errors";
-import { compareByCodePoint, type MetadataFilters } from "@larder/core/filters";
+import { CASE_FOLD_VERSION, compareByCodePoint, filterOperatorsUsed, type MetadataFilters } from "@larder/core/filters";
 import { jsonToNode, type BaseNode } from "@larder/core/schema";
 import {
   assertDeleteTarget,
@@ -99,7 +99,16 @@ interface Layout {
   vtype: string;
   op: string;
   iterative: boolean;
+  /** The case-fold table `metadata_folded` was written with (its column comment); null: unknown. */
+  foldVersion: string | null;
 }
+
+/** The comment on `metadata_folded` naming the fold table of its contents. */
+const FOLD_COMMENT_PREFIX = "larder:case-fold=";
+const foldComment = (version: string) => {
+  if (!/^[A-Za-z0-9._-]+$/.test(version)) throw new Error(`unexpected case-fold version ${JSON.stringify(version)}`);
+  return `'${FOLD_COMMENT_PREFIX}${version}'`;
+};
 
 interface Row {
   id: string;
@@ -245,6 +254,7 @@ export class PostgresVectorStore implements VectorStore {
              text text NOT NULL DEFAULT '',
              text_search tsvector GENERATED ALWAYS AS (to_tsvector('${this.tsConfig}'::regconfig, text)) STORED)`,
         );
+        await q.query(`COMMENT ON COLUMN ${this.qualifiedTable}.metadata_folded IS ${foldComment(CASE_FOLD_VERSION)}`);
         await q.query(`CREATE INDEX ${derivedName(this.schema, this.table, "ref_doc")} ON ${this.qualifiedTable} (ref_doc_id)`);
         await q.query(`CREATE INDEX ${derivedName(this.schema, this.table, "fts")} ON ${this.qualifiedTable} USING gin (text_search)`);
       }
@@ -266,7 +276,13 @@ export class PostgresVectorStore implements VectorStore {
         });
       }
       dims = tableDims;
+      const fc = await q.query(
+        `SELECT col_description(a.attrelid, a.attnum) AS c FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = 'metadata_folded'`,
+        [this.qualifiedTable],
+      );
+      const comment = fc.rows[0]?.c as string | null | undefined;
       const l: Layout = {
+        foldVersion: typeof comment === "string" && comment.startsWith(FOLD_COMMENT_PREFIX) ? comment.slice(FOLD_COMMENT_PREFIX.length) : null,
         dims,
         vtype: `${ext.schema}.${emb.type}`,
         op: `OPERATOR(${ext.schema}.${opFor(this.metric)})`,
@@ -460,7 +476,9 @@ export class PostgresVectorStore implements VectorStore {
 
   async deleteNodes(args: { ids?: readonly string[]; filters?: MetadataFilters }): Promise<void> {
     const where = this.where(args ?? {}, [], { requireOne: true });
-    if (!(await this.existing())) return;
+    const layout = await this.existing();
+    if (!layout) return;
+    this.checkFold(where, layout);
     await this.db.query(`DELETE FROM ${this.qualifiedTable} WHERE ${where.sql}`, where.params, "deleteNodes");
   }
 
@@ -482,7 +500,9 @@ export class PostgresVectorStore implements VectorStore {
 
   async getNodes(args: { ids?: readonly string[]; filters?: MetadataFilters } = {}): Promise<BaseNode[]> {
     const where = this.where(args, [], { requireOne: false });
-    if (!(await this.existing())) return [];
+    const layout = await this.existing();
+    if (!layout) return [];
+    this.checkFold(where, layout);
     const r = await this.db.query<Row>(
       `SELECT id, node::text AS node, embedding::text AS emb, NULL AS score FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY id`,
       where.params,
@@ -528,6 +548,7 @@ export class PostgresVectorStore implements VectorStore {
     const where = this.where({ ids: query.nodeIds, filters: query.filters, docIds: query.docIds }, [], { requireOne: false });
     const layout = await this.existing();
     if (topK === 0 || !layout) return { ids: [], similarities: [], nodes: [] };
+    this.checkFold(where, layout);
     if (layout.dims !== (query.embedding?.length ?? layout.dims)) {
       throw new StorageError("DIMENSION_MISMATCH", `query has ${query.embedding!.length} dimensions, the store ${layout.dims}`, {
         store: STORE,
@@ -767,14 +788,74 @@ export class PostgresVectorStore implements VectorStore {
       parts.push(`ref_doc_id = ANY($${params.length}::text[])`);
     }
     let tree: MetadataFilters | undefined;
+    let fold = false;
     if (args.filters !== undefined && args.filters !== null) {
       const f = compileFilters(args.filters, { metadata: "metadata", metadataFolded: "metadata_folded" }, params.length, STORE)!;
       params.push(...f.params);
       parts.push(f.sql);
       tree = f.tree;
+      fold = filterOperatorsUsed(f.tree).has("text_match_insensitive");
     }
     if (opts.requireOne) assertDeleteTarget(args.ids, tree, STORE);
-    return { sql: parts.length ? parts.join(" AND ") : "TRUE", params };
+    return { sql: parts.length ? parts.join(" AND ") : "TRUE", params, fold };
+  }
+
+  /**
+   * `text_match_insensitive` reads `metadata_folded`, which must hold core's fold table: a table
+   * folded with another one (or before versions were recorded) is refused until re-folded.
+   */
+  private checkFold(where: Where, layout: Layout): void {
+    if (where.fold && layout.foldVersion !== CASE_FOLD_VERSION) {
+      throw new StorageError(
+        "UNSUPPORTED",
+        `text_match_insensitive: table ${this.qualifiedTable} holds metadata folded with ${layout.foldVersion ?? "an unrecorded case-fold table"}, ` +
+          `not ${CASE_FOLD_VERSION}; run refoldMetadata() once (see the README, "Case fold")`,
+        { store: STORE },
+      );
+    }
+  }
+
+  /**
+   * Re-folds `metadata_folded` of every row with core's case-fold table and records its version
+   * (the column comment): the migration to run once after upgrading `@larder/core` to a version
+   * whose `CASE_FOLD_VERSION` differs from the table's. Run it after every writer is upgraded
+   * (writers fold with their own core). Rows are processed in id order, 1,000 per statement.
+   * Returns the number of rows whose folded column changed.
+   */
+  async refoldMetadata(): Promise<number> {
+    const layout = await this.existing();
+    if (!layout) return 0;
+    let after = "";
+    let changed = 0;
+    for (;;) {
+      const r = await this.db.query<{ id: string; metadata: Record<string, unknown>; folded: Record<string, unknown> | null }>(
+        `SELECT id, metadata, metadata_folded AS folded FROM ${this.qualifiedTable} WHERE id > $1 ORDER BY id LIMIT 1000`,
+        [after],
+        "refoldMetadata",
+      );
+      if (r.rows.length === 0) break;
+      const ids: string[] = [];
+      const values: (string | null)[] = [];
+      for (const row of r.rows) {
+        const f = foldedMetadata(row.metadata);
+        if (JSON.stringify(f) !== JSON.stringify(row.folded)) {
+          ids.push(row.id);
+          values.push(f ? JSON.stringify(f) : null);
+        }
+      }
+      if (ids.length > 0) {
+        await this.db.query(
+          `UPDATE ${this.qualifiedTable} AS t SET metadata_folded = u.f::jsonb FROM unnest($1::text[], $2::text[]) AS u(id, f) WHERE t.id = u.id`,
+          [ids, values],
+          "refoldMetadata",
+        );
+        changed += ids.length;
+      }
+      after = r.rows[r.rows.length - 1]!.id;
+    }
+    await this.db.query(`COMMENT ON COLUMN ${this.qualifiedTable}.metadata_folded IS ${foldComment(CASE_FOLD_VERSION)}`, [], "refoldMetadata");
+    layout.foldVersion = CASE_FOLD_VERSION;
+    return changed;
   }
 
   async close(): Promise<void> {
@@ -785,6 +866,8 @@ export class PostgresVectorStore implements VectorStore {
 interface Where {
   sql: string;
   params: unknown[];
+  /** The filter uses `text_match_insensitive` (reads `metadata_folded`). */
+  fold?: boolean;
 }
 
 async function vectorExtension(q: Queryable): Promise<{ schema: string; iterative: boolean }> {
