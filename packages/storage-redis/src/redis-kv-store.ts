@@ -279,7 +279,15 @@ export class RedisKVStore implements KVStore {
     // Polling is the only way to wait for a Redis key to go away without a connection of our own
     // (BLPOP-style waits would need one per waiter); each attempt is one SET.
     for (let attempt = 0; ; attempt++) {
-      const ok = await guarded(this.client, this.name, "transaction", () => this.client.set(key, token, "PX", lease, "NX"));
+      let ok: string | null;
+      try {
+        ok = await guarded(this.client, this.name, "transaction", () => this.client.set(key, token, "PX", lease, "NX"));
+      } catch (e) {
+        // The SET may have been applied before the connection failed: free the lock if it is ours
+        // (best effort; otherwise the lease frees it).
+        (this.client.eval(RELEASE_LUA, 1, key, token) as Promise<unknown>).catch(() => {});
+        throw e;
+      }
       if (ok === "OK") break;
       if (Date.now() >= deadline) {
         throw new StorageError("CONFLICT", `timed out after ${this.#lockWaitMs} ms waiting for the lock ${short(lock)}`, {
