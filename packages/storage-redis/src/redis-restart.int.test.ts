@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStorageError } from "@larder/core/errors";
 import { Redis } from "ioredis";
 import type { ChatMessage } from "@larder/core/chat";
+import { NodeRelationship, TextNode } from "@larder/core/schema";
 import { RedisChatStore } from "./redis-chat-store.js";
+import { RedisDocumentStore } from "./redis-document-store.js";
 import { RedisKVStore } from "./redis-kv-store.js";
 import { servicesRequired } from "./testing/env.js";
 
@@ -140,8 +142,11 @@ describe.skipIf(!available && !servicesRequired())(`fault behaviour against a pr
       expect(failures.length).toBeGreaterThan(0);
       for (const f of failures) expect(isStorageError(f, "CONNECTION"), String(f)).toBe(true);
 
-      // While down: every kind of call fails fast with CONNECTION.
+      // While down: every kind of call fails fast with CONNECTION (a docstore write on taking its lock).
+      const docs = new RedisDocumentStore(kv);
+      const chunk = (id: string) => new TextNode({ id, text: id, relationships: { [NodeRelationship.SOURCE]: { nodeId: "doc" } } });
       const down = [
+        () => docs.addDocuments([chunk("lost")]),
         () => kv.get("b0-0", "work"),
         () => kv.put("k", { a: 1 }, "work"),
         () => kv.getMany(["b0-0"], "work"),
@@ -168,6 +173,8 @@ describe.skipIf(!available && !servicesRequired())(`fault behaviour against a pr
       expect(all["b0-0"]).toEqual({ b: 0, i: 0, pad: "x".repeat(200) });
       await kv.put("after", { ok: true }, "work");
       expect(await kv.get("after", "work")).toEqual({ ok: true });
+      await docs.addDocuments([chunk("after")]);
+      expect((await docs.getRefDocInfo("doc"))?.nodeIds).toEqual(["after"]);
 
       // Every acknowledged message survived, in order; after them at most the one append whose outcome was unknown.
       const history = await chat.getMessages("conv");
