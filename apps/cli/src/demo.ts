@@ -20,6 +20,15 @@ export function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))): st
   }
 }
 
+/**
+ * The corpus shipped in the published package: `corpus/` next to `dist/`, a copy of the repository's
+ * Markdown in the same layout (written at pack time by scripts/demo-corpus.mjs). Absent in the workspace.
+ */
+export function shippedCorpus(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  const corpus = join(from, "..", "corpus");
+  return existsSync(join(corpus, "README.md")) ? corpus : undefined;
+}
+
 /** The demo corpus: the repository's own Markdown (READMEs, BENCHMARKS.md, core's docs). */
 export async function demoCorpusFiles(root: string): Promise<string[]> {
   const files: string[] = [];
@@ -70,9 +79,11 @@ export interface DemoOptions extends GlobalOptions {
 
 export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const root = findRepoRoot();
-  if (!root) throw errors.notFound("the demo reads the Larder repository's Markdown, and no repository was found around the CLI");
-  const dir = resolve(o.dir ?? join(root, ".larder-demo"));
+  const corpus = shippedCorpus();
+  const root = corpus ?? findRepoRoot();
+  if (!root) throw errors.notFound("the demo reads the Larder repository's Markdown, and neither a shipped corpus nor the repository was found around the CLI");
+  // An installed CLI writes into the current directory, not into its own package folder.
+  const dir = resolve(o.dir ?? (corpus ? ".larder-demo" : join(root, ".larder-demo")));
   const paths = await demoCorpusFiles(root);
   const files: FoundFile[] = paths.map((p) => ({ path: p, display: displayPath(p, root), bytes: 0, kind: "markdown" }));
   const docs: Document[] = [];
@@ -85,7 +96,7 @@ export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unk
     }
   }
   const log = o.json ? () => {} : out;
-  const shown = displayPath(dir, root);
+  const shown = displayPath(dir, corpus ? process.cwd() : root);
   log(`Larder demo: ${docs.length} Markdown files of this repository -> ${shown} (offline embedder ${new HashEmbedder().model})`);
 
   // 1. Ingest into the embedded default (in-memory stores persisted to a local folder).
@@ -128,6 +139,6 @@ export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unk
     if (!o.json) printHits(out, r);
   }
   log("");
-  log(`done in ${Math.round(performance.now() - t0)} ms. Ask your own question: node apps/cli/bin/larder.js query "..." --from ${shown}`);
+  log(`done in ${Math.round(performance.now() - t0)} ms. Ask your own question: ${corpus ? "larder" : "node apps/cli/bin/larder.js"} query "..." --from ${shown}`);
   return { dir, documents: docs.length, chunks: chunks(), vectors, generation: persisted.generation, queries: results };
 }
