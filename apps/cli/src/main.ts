@@ -99,7 +99,12 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
 }
 
 /** Runs the CLI; resolves the exit code. */
-export async function run(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
+export async function run(argv: string[], io?: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  if (!io) {
+    // The real process streams (the installed bin and `node main.js` both come here).
+    endQuietlyOnClosedPipe();
+    io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) };
+  }
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -113,6 +118,24 @@ export async function run(argv: string[], io = { out: (s: string) => console.log
     io.err(formatError(err, debug));
     return exitCodeOf(err);
   }
+}
+
+/**
+ * `larder inspect … | head -3`: when the reader closes stdout, writing to it fails with EPIPE. That
+ * is not an error of the command: it ends at once, quietly, with exit code 0 (as `cat` and `ls` do).
+ * A closed stderr is ignored (nothing more can be reported there).
+ */
+let pipeHandlers = false;
+export function endQuietlyOnClosedPipe(stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): void {
+  if (pipeHandlers) return;
+  pipeHandlers = true;
+  stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") process.exit(EXIT.OK);
+    throw err;
+  });
+  stderr.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE" && err.code !== "ERR_STREAM_DESTROYED") throw err;
+  });
 }
 
 const isMain = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
