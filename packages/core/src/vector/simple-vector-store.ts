@@ -454,7 +454,6 @@ export class SimpleVectorStore implements VectorStore {
     }
     const ids = args?.ids;
     const filters = args?.filters;
-    if (requireOne && ids === undefined && filters === undefined) assertDeleteTarget(ids, filters, STORE);
     if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== "string"))) {
       throw new StorageError("INVALID_ARGUMENT", `${method}(): ids must be an array of strings`, { store: STORE });
     }
