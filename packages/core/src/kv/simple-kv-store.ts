@@ -1,5 +1,5 @@
 import { StorageError } from "../errors.js";
-import { parseJsonKeepingSource } from "../schema/exact-json.js";
+import { jsonSourceOf, parseJsonKeepingSource, valueFingerprint } from "../schema/exact-json.js";
 import { DEFAULT_COLLECTION, type JsonObject, type KVStore } from "./types.js";
 import { assertBatchSize, assertCollection, assertJsonObject, assertKey, assertKeys, assertSerializer, isPlainObject, serializedObjectText } from "./validate.js";
 
@@ -28,6 +28,17 @@ const isText = (v: Stored): v is string | Uint8Array => typeof v === "string" ||
  */
 const copyOut = (v: Stored): JsonObject => (isText(v) ? (parseJsonKeepingSource(textOf(v)) as JsonObject) : structuredClone(v));
 const live = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as JsonObject) : v);
+
+/**
+ * What a put stores: the text a value was read from (a value another store handed out, e.g. copied
+ * by `larder migrate`) when it is unchanged since, so its exact numbers and key order are kept;
+ * otherwise a deep copy.
+ */
+function storedCopy(v: JsonObject): Stored {
+  const src = jsonSourceOf(v);
+  if (src !== undefined && valueFingerprint(v) === valueFingerprint(JSON.parse(src))) return src;
+  return structuredClone(v);
+}
 
 /**
  * In-memory {@link KVStore} (LlamaIndex's `SimpleKVStore`). Values are deep-copied on the way in
@@ -151,7 +162,7 @@ export class SimpleKVStore implements KVStore {
     assertKey(key, this.name);
     assertCollection(collection, this.name);
     assertJsonObject(value, this.name);
-    this.#collection(collection, true).set(key, structuredClone(value));
+    this.#collection(collection, true).set(key, storedCopy(value));
     this.#version++;
     this.#logged(collection, [key]);
   }
@@ -166,7 +177,7 @@ export class SimpleKVStore implements KVStore {
     const list = materializeEntries(entries, this.name);
     if (list.length === 0) return;
     // Copy before the first write so a bad entry late in the batch leaves the store untouched.
-    const copies = list.map(([k, v]) => [k, structuredClone(v)] as const);
+    const copies = list.map(([k, v]) => [k, storedCopy(v)] as const);
     const target = this.#collection(collection, true);
     for (const [k, v] of copies) target.set(k, v);
     this.#version++;

@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import { MemoryFileSystem } from "../fs/index.js";
 import { TextNode } from "../schema/index.js";
 import { SimpleVectorStore } from "../vector/index.js";
+import type { SimpleKVStore } from "../kv/simple-kv-store.js";
+import type { JsonObject } from "../kv/types.js";
 import { StorageContext } from "./index.js";
 import { pyJsonFromJsonText } from "./json-stream.js";
 
@@ -141,6 +143,26 @@ describe("exact values (Python-written folders)", () => {
     expect((await ctx.docStore.getDocument("n1"))!.hash).toBe(n2.hash);
     await ctx.persist("out2", { fs, format: "llamaindex" });
     expect(await text(fs, "out2/docstore.json")).toContain('"o": 1, ');
+  });
+
+  it("values copied from store to store unchanged keep their text (as larder migrate copies a docstore)", async () => {
+    const fs = await pythonFolder();
+    const ctx = await StorageContext.fromPersistDir("py", { fs });
+    const target = await StorageContext.fromDefaults();
+    const from = (ctx.docStore as unknown as { kvStore: SimpleKVStore }).kvStore;
+    const to = (target.docStore as unknown as { kvStore: SimpleKVStore }).kvStore;
+    for (const c of await from.collections()) {
+      const entries: [string, JsonObject][] = [];
+      for await (const e of from.scan(c)) entries.push([e[0], e[1]]);
+      await to.putAll(entries, c);
+    }
+    const edited = (await from.get("n2", "docstore/data"))!;
+    (edited["__data__"] as Record<string, unknown>)["text"] = "y";
+    await to.put("n2", edited, "docstore/data");
+    await target.persist("out", { fs, format: "llamaindex" });
+    const out = await text(fs, "out/docstore.json");
+    expect(out).toContain(/"n1": \{"__data__": .*?"__type__": "1"\}/.exec(PY_DOCSTORE)![0]);
+    expect(out).toContain('"text": "y"');
   });
 
   it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {
