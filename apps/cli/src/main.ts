@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { errors, MAX_TOP_K } from "@larder/core";
 import { ingest, inspect, migrate, query, verify } from "./commands.js";
 import { demo } from "./demo.js";
-import { EXIT, exitCodeOf, formatError } from "./output.js";
+import { errorJson, EXIT, exitCodeOf, formatError } from "./output.js";
 
 /**
  * A parser for a whole-number option: decimal digits only (no "", "1e3", "0x10", "1.0", "-1"),
@@ -18,16 +18,28 @@ function int(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** Whether `--json` was given (also when commander stopped before reading the options). */
+function wantsJson(program: Command, argv: readonly string[]): boolean {
+  return program.opts<{ json?: boolean }>().json === true || argv.includes("--json");
+}
+
 /** Builds the program; `out` receives result lines (stdout), errors go to `err` (stderr). */
-export function buildProgram(io: { out: (s: string) => void; err: (s: string) => void }): Command {
+export function buildProgram(io: { out: (s: string) => void; err: (s: string) => void }, argv: readonly string[] = []): Command {
   const program = new Command("larder")
     .description("Larder: ingest documents into RAG stores, query, inspect, verify and migrate them")
     .version("0.1.0")
     .option("--json", "machine-readable JSON on stdout (no progress, no prose)")
     .option("--debug", "print stack traces on errors")
     .option("-q, --quiet", "no progress bars")
-    .showHelpAfterError("(run larder --help for usage)")
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .showHelpAfterError(argv.includes("--json") ? false : "(run larder --help for usage)")
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      // With --json, a usage error is reported as a JSON document by run(), not as prose.
+      outputError: (s, write) => {
+        if (!wantsJson(program, argv)) write(s);
+      },
+    })
     .exitOverride();
 
   const globals = () => program.opts<{ json?: boolean; debug?: boolean; quiet?: boolean }>();
@@ -105,14 +117,21 @@ export async function run(argv: string[], io?: { out: (s: string) => void; err: 
     endQuietlyOnClosedPipe();
     io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) };
   }
-  const program = buildProgram(io);
+  const program = buildProgram(io, argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit 0; commander already printed usage errors.
-      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      // Help and version exit 0; commander already printed usage errors (except with --json).
+      if (err.exitCode === 0) return EXIT.OK;
+      if (wantsJson(program, argv)) io.out(JSON.stringify(errorJson(err), null, 2));
+      return EXIT.USAGE;
+    }
+    if (wantsJson(program, argv)) {
+      io.out(JSON.stringify(errorJson(err), null, 2));
+      if (program.opts<{ debug?: boolean }>().debug ?? argv.includes("--debug")) io.err(formatError(err, true));
+      return exitCodeOf(err);
     }
     const debug = program.opts<{ debug?: boolean }>().debug ?? argv.includes("--debug");
     io.err(formatError(err, debug));

@@ -73,6 +73,38 @@ export function formatError(err: unknown, debug: boolean): string {
   return redactCredentials(text);
 }
 
+/** With `--json`, an error is this document on stdout (and nothing on stderr). */
+export interface JsonError {
+  error: {
+    /** A StorageError code, `USAGE` for a command-line error, `INTERNAL` for a bug. */
+    code: StorageErrorCode | "USAGE" | "INTERNAL";
+    message: string;
+    /** What to do next. */
+    hint: string;
+    /** The process exit code. */
+    exitCode: number;
+    /** Structured details of the error when it has any (e.g. the damaged `file`). */
+    details?: unknown;
+  };
+}
+
+/** The `--json` form of an error (credentials redacted, like {@link formatError}). */
+export function errorJson(err: unknown): JsonError {
+  const exitCode = exitCodeOf(err);
+  let e: JsonError["error"];
+  if (isStorageError(err)) {
+    const details = err.details;
+    e = { code: err.code, message: err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message, hint: hintFor(err.code, details), exitCode, ...(details !== undefined ? { details } : {}) };
+  } else if (exitCode === EXIT.USAGE) {
+    const msg = err instanceof Error ? err.message : String(err);
+    e = { code: "USAGE", message: msg.replace(/^error: /, ""), hint: HINTS.INVALID_ARGUMENT, exitCode };
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    e = { code: "INTERNAL", message: `internal error: ${msg}`, hint: "this is a bug; re-run with --debug and report it", exitCode };
+  }
+  return JSON.parse(redactCredentials(JSON.stringify({ error: e }))) as JsonError;
+}
+
 export interface Progress {
   start(total: number, label: string): void;
   update(value: number, total?: number): void;

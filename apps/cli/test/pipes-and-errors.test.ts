@@ -30,3 +30,28 @@ describe("a reader that closes stdout", () => {
     }
   });
 });
+
+describe("--json errors", () => {
+  it("are one JSON document on stdout with code, message, hint and exit code; nothing on stderr", async () => {
+    const work = await tempDir();
+    const missing = await larder(["--json", "query", "x", "--from", join(work, "nothing-here")], { cwd: work });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("");
+    const e = JSON.parse(missing.stdout) as { error: { code: string; message: string; hint: string; exitCode: number } };
+    expect(e.error).toMatchObject({ code: "NOT_FOUND", exitCode: 2 });
+    expect(e.error.message).toMatch(/^nothing persisted at /);
+    expect(e.error.hint).toMatch(/larder inspect/);
+
+    // Usage errors that commander finds (here --json after the command, and a missing required option).
+    for (const args of [["query", "--json", "x"], ["--json", "query", "x", "--from", work, "-k", "0"]]) {
+      const usage = await larder(args, { cwd: work });
+      expect(usage.code).toBe(1);
+      expect(usage.stderr).toBe("");
+      expect(JSON.parse(usage.stdout)).toMatchObject({ error: { code: "USAGE", exitCode: 1 } });
+    }
+    // Without --json: prose on stderr, nothing on stdout.
+    const prose = await larder(["query", "x", "--from", join(work, "nothing-here")], { cwd: work });
+    expect(prose.stdout).toBe("");
+    expect(prose.stderr).toMatch(/^larder: NOT_FOUND: nothing persisted/);
+  });
+});
