@@ -36,7 +36,8 @@ const live = (v: Stored): JsonObject => (isText(v) ? (JSON.parse(textOf(v)) as J
  */
 function storedCopy(v: JsonObject): Stored {
   const src = jsonSourceOf(v);
-  if (src !== undefined && valueFingerprint(v) === valueFingerprint(JSON.parse(src))) return src;
+  // One line only: persistence writes stored text as one line of a JSON-lines file.
+  if (src !== undefined && !/[\n\r]/.test(src) && valueFingerprint(v) === valueFingerprint(JSON.parse(src))) return src;
   return structuredClone(v);
 }
 

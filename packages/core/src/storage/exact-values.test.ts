@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MemoryFileSystem } from "../fs/index.js";
-import { TextNode } from "../schema/index.js";
+import { parseJsonKeepingSource, TextNode } from "../schema/index.js";
 import { SimpleVectorStore } from "../vector/index.js";
 import type { SimpleKVStore } from "../kv/simple-kv-store.js";
 import type { JsonObject } from "../kv/types.js";
@@ -163,6 +163,11 @@ describe("exact values (Python-written folders)", () => {
     const out = await text(fs, "out/docstore.json");
     expect(out).toContain(/"n1": \{"__data__": .*?"__type__": "1"\}/.exec(PY_DOCSTORE)![0]);
     expect(out).toContain('"text": "y"');
+    // Text over several lines is never kept (the Larder format stores one value per line).
+    await to.put("multi", parseJsonKeepingSource('{\n"a": 1.0\n}') as JsonObject, "docstore/data");
+    await target.persist("larder", { fs });
+    const reloaded = await StorageContext.fromPersistDir("larder", { fs });
+    expect(await (reloaded.docStore as unknown as { kvStore: SimpleKVStore }).kvStore.get("multi", "docstore/data")).toEqual({ a: 1 });
   });
 
   it("reads a Python docstore whose values are indented (kept as parsed values)", async () => {
