@@ -102,6 +102,8 @@ describePython("exact values", (py) => {
     t1.metadata["page"] = 7;
     const t2 = (await ctx.docStore.getDocument("t2"))!;
     t2.metadata["z"] = -0;
+    // JS numbers at the edges and an integer-like key: Python reads what Larder wrote and gets Larder's hash.
+    Object.assign(t2.metadata, { e16: 1e16, e21: 1e21, p60: 2 ** 60, tiny: 1e-7, "10": [0.5, -0, 3] });
     await ctx.docStore.addDocuments([t1, t2]);
     await ctx.docStore.setDocumentHash("t1", t1.hash);
     await ctx.docStore.setDocumentHash("t2", t2.hash);
