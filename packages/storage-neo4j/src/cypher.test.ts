@@ -103,11 +103,11 @@ describe("compileFilters", () => {
   it("a key with a lone surrogate is a missing key: a constant, nothing sent", () => {
     const leaf = (operator: string, value?: unknown) =>
       compileFilters({ filters: [{ key: "\uD800k", operator, ...(value === undefined ? {} : { value }) } as never] }, "n");
-    expect(leaf("==", "val")).toEqual({ cypher: "(false)", params: {} });
-    expect(leaf("!=", "val")).toEqual({ cypher: "(true)", params: {} });
-    expect(leaf("nin", ["val"])).toEqual({ cypher: "(true)", params: {} });
-    expect(leaf("is_empty")).toEqual({ cypher: "(true)", params: {} });
-    expect(leaf("<", "\uE000")).toEqual({ cypher: "(false)", params: {} });
+    expect(leaf("==", "val")).toEqual({ cypher: "(false)", params: {}, foldCheck: false });
+    expect(leaf("!=", "val")).toEqual({ cypher: "(true)", params: {}, foldCheck: false });
+    expect(leaf("nin", ["val"])).toEqual({ cypher: "(true)", params: {}, foldCheck: false });
+    expect(leaf("is_empty")).toEqual({ cypher: "(true)", params: {}, foldCheck: false });
+    expect(leaf("<", "\uE000")).toEqual({ cypher: "(false)", params: {}, foldCheck: false });
   });
 
   it("a value with a lone surrogate equals nothing stored: computed, not refused", () => {
@@ -126,7 +126,9 @@ describe("compileFilters", () => {
   it("validates before anything else: INVALID_ARGUMENT and UNSUPPORTED", async () => {
     await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "in", value: 1 }] }, "n"), "INVALID_ARGUMENT");
     await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "\uE000" }] }, "n"), "UNSUPPORTED");
-    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "text_match", value: "lone\uD800" }] }, "n"), "UNSUPPORTED");
+    // a lone surrogate is a code point of its own: never a substring of a stored (well-formed) string
+    expect(compileFilters({ filters: [{ key: "k", operator: "text_match", value: "lone\uD800" }] }, "n").cypher).toBe("(false)");
+    expect(compileFilters({ filters: [{ key: "k", operator: "text_match_insensitive", value: "\uDC00" }] }, "n").cypher).toBe("(false)");
     // below U+D800 ordering is exact in Cypher
     expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "épée 漢字" }] }, "n")).not.toThrow();
   });

@@ -1,3 +1,5 @@
+import neo4j from "neo4j-driver";
+import { foldCase, foldCodePoint } from "@larder/core/filters";
 import {
   errors,
   FILTER_OPERATORS,
@@ -9,7 +11,7 @@ import {
   type MetadataFilters,
 } from "@larder/core";
 import { STORE_NAME } from "./cypher.js";
-import { encodeKey } from "./values.js";
+import { CASE_FOLD_VERSION, encodeKey, FOLD_MARKER, FOLD_PREFIX } from "./values.js";
 
 /** Every operator compiles to Cypher with the reference semantics (see README, "Filters"). */
 export const NEO4J_FILTER_OPERATORS: readonly FilterOperator[] = FILTER_OPERATORS;
@@ -22,6 +24,44 @@ export interface CompiledFilter {
   /** A Cypher boolean expression over `variable`, never null (three-valued logic is closed off). */
   cypher: string;
   params: Record<string, unknown>;
+  /**
+   * The predicate uses `text_match_insensitive`: a node it cannot evaluate exactly (no current
+   * fold properties, and characters the fold changes) makes the server raise a division by zero,
+   * which the store reports as UNSUPPORTED (see {@link isFoldRefusal}).
+   */
+  foldCheck: boolean;
+}
+
+let noFoldPattern: string | undefined;
+
+/**
+ * A Java regular expression matching exactly the strings the fold leaves unchanged (no character
+ * with a case folding): for those, `fold(v) = v`, so `v CONTAINS fold(x)` is exact without fold
+ * properties. Built once from core's table.
+ */
+function noFold(): string {
+  if (noFoldPattern !== undefined) return noFoldPattern;
+  const hex = (c: number) => `\\x{${c.toString(16)}}`;
+  let cls = "";
+  for (let cp = 0; cp < 0x110000; cp++) {
+    if (foldCodePoint(cp) === cp) continue;
+    let end = cp;
+    while (end + 1 < 0x110000 && foldCodePoint(end + 1) !== end + 1) end++;
+    cls += end > cp ? `${hex(cp)}-${hex(end)}` : hex(cp);
+    cp = end;
+  }
+  return (noFoldPattern = `[^${cls}]*`);
+}
+
+/** Whether `err` is the division by zero a fold check raises (a node it could not evaluate exactly). */
+export function isFoldRefusal(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.endsWith("ArithmeticError")) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**
@@ -36,6 +76,7 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
   const tree = validateFilters(filters, { store: STORE_NAME, supportedOperators: NEO4J_FILTER_OPERATORS });
   const params: Record<string, unknown> = {};
   let i = 0;
+  let foldCheck = false;
   const leaf = (f: MetadataFilter): string => {
     // A key with a lone surrogate is never a stored key (core refuses them), so it is missing:
     // the leaf is the reference evaluator's answer for a missing key, a constant. (Sent over
@@ -43,6 +84,8 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
     if (LONE_SURROGATE.test(f.key)) return matchesFilters({}, { filters: [f] }) ? "true" : "false";
     if (f.value !== undefined && f.operator !== "is_empty") {
       if (ORDERING.has(f.operator)) checkOrderable(f.value);
+      // A lone surrogate is a code point of its own; no stored string holds one: never a substring.
+      if ((f.operator === "text_match" || f.operator === "text_match_insensitive") && isLone(f.value)) return "false";
       const sendable = sendableLeaf(f.operator, f.value);
       if ("constant" in sendable) return sendable.constant ? "true" : "false";
       f = { ...f, value: sendable.value as MetadataFilter["value"] };
@@ -53,6 +96,25 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
     params[k] = encodeKey(f.key);
     if (f.value !== undefined) params[p] = f.value;
     const v = `${variable}[$${k}]`;
+    if (f.operator === "text_match_insensitive") {
+      // The fold is core's pinned table (never the server's toLower): the folded value is sent,
+      // and the stored side is the node's fold property (written with the node, see values.ts).
+      params[p] = foldCase(f.value as string);
+      const fk = `${prefix}${n}f`;
+      params[fk] = FOLD_PREFIX + encodeKey(f.key);
+      if (!foldCheck) {
+        foldCheck = true;
+        params[`${prefix}fv`] = CASE_FOLD_VERSION;
+        params[`${prefix}nofold`] = noFold();
+        params[`${prefix}zero`] = neo4j.int(0);
+      }
+      return (
+        `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN ` +
+        `CASE WHEN ${variable}.${FOLD_MARKER} = $${prefix}fv THEN coalesce(${variable}[$${fk}], ${v}) CONTAINS $${p} ` +
+        `WHEN ${v} =~ $${prefix}nofold THEN ${v} CONTAINS $${p} ` +
+        `ELSE (1 / $${prefix}zero) = 0 END ELSE false END, false)`
+      );
+    }
     return leafCypher(f.operator, v, `$${p}`);
   };
   const group = (g: MetadataFilters): string => {
@@ -67,7 +129,8 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
         return `(NOT (${parts.join(" OR ")}))`;
     }
   };
-  return { cypher: group(tree), params };
+  const cypher = group(tree);
+  return { cypher, params, foldCheck };
 }
 
 function leafCypher(op: FilterOperator, v: string, p: string): string {
@@ -103,7 +166,7 @@ function leafCypher(op: FilterOperator, v: string, p: string): string {
     case "text_match":
       return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN ${v} CONTAINS ${p} ELSE false END, false)`;
     case "text_match_insensitive":
-      return `coalesce(CASE WHEN ${v} IS :: STRING NOT NULL THEN toLower(${v}) CONTAINS toLower(${p}) ELSE false END, false)`;
+      throw new Error("text_match_insensitive is compiled by compileFilters (fold properties)");
     case "is_empty":
       return `coalesce(${v} IS NULL OR ${v} = '' OR ${v} = [], false)`;
   }

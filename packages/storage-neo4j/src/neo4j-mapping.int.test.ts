@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectStorageError, uniqueNamespace } from "@larder/conformance";
 import { chunkNode, entityNode, nodeId, relation, type LabelledNode } from "@larder/core";
+import { CASE_FOLD_VERSION } from "@larder/core/filters";
 import { Neo4jPropertyGraphStore } from "./index.js";
 import { NEO4J_URL, SKIP_REASON, testDriver } from "./test-support/services.js";
 
@@ -37,9 +38,10 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
     expect(s.namespaceLabel).toBe(`__larder_ns__:${s.namespace}`);
     const byId = Object.fromEntries(rows.map((r) => [r["id"], r]));
     expect((byId["Alice"]!["labels"] as string[]).sort()).toEqual(["PERSON", "__Entity__", "__Node__", s.namespaceLabel!].sort());
-    expect(byId["Alice"]!["props"]).toEqual({ id: "Alice", name: "Alice", age: 30, embedding: null });
+    // plus the store's case-fold marker (fold properties exist only for strings the fold changes)
+    expect(byId["Alice"]!["props"]).toEqual({ id: "Alice", name: "Alice", age: 30, embedding: null, __larder_fold__: CASE_FOLD_VERSION });
     expect((byId["c1"]!["labels"] as string[]).sort()).toEqual(["Chunk", "__Node__", "text_chunk", s.namespaceLabel!].sort());
-    expect(byId["c1"]!["props"]).toEqual({ id: "c1", text: "Alice.", doc_id: "d1", embedding: null });
+    expect(byId["c1"]!["props"]).toEqual({ id: "c1", text: "Alice.", doc_id: "d1", embedding: null, __larder_fold__: CASE_FOLD_VERSION });
     // the placeholder endpoint is an entity labelled "entity"
     expect((byId["Acme"]!["labels"] as string[]).sort()).toEqual(["__Entity__", "__Node__", "entity", s.namespaceLabel!].sort());
     const constraints = await s.structuredQuery("SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties, type WHERE name = $n RETURN *", {
@@ -170,9 +172,16 @@ describe.skipIf(SKIP_REASON !== undefined)(`Neo4j mapping${SKIP_REASON ? ` (skip
     const r = await s.vectorQuery({
       embedding: [1, 0],
       topK: 5,
-      filters: { filters: [{ key: "w", operator: "text_match_insensitive", value: "i̇stanbul οδυσσευς" }] },
+      filters: { filters: [{ key: "w", operator: "text_match_insensitive", value: "İstanbul οδυσσευς" }] },
     });
     expect(r.nodes.map(nodeId)).toEqual(["c"]);
+    // core's simple case folding: "İ" folds to itself, not to "i̇" (Java's toLowerCase would)
+    const dotted = await s.vectorQuery({
+      embedding: [1, 0],
+      topK: 5,
+      filters: { filters: [{ key: "w", operator: "text_match_insensitive", value: "i̇stanbul" }] },
+    });
+    expect(dotted.nodes).toEqual([]);
     const lt = await s.vectorQuery({ embedding: [1, 0], topK: 5, filters: { filters: [{ key: "w", operator: ">", value: "z" }] } });
     expect(ids(lt.nodes)).toEqual(["a", "b", "c"]);
   });

@@ -42,12 +42,15 @@ import {
   quote,
 } from "./cypher.js";
 import { mapNeo4jError } from "./errors.js";
-import { compileFilters, NEO4J_FILTER_OPERATORS } from "./filters.js";
+import { compileFilters, isFoldRefusal, NEO4J_FILTER_OPERATORS } from "./filters.js";
 import {
   decodeKey,
   decodeNode,
   decodeRelation,
   encodeProperties,
+  CASE_FOLD_VERSION,
+  FOLD_MARKER,
+  foldProperties,
   internalLabels,
   toPlain,
   userLabel,
@@ -329,15 +332,26 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     } else {
       const kindPred =
         kindList.length === 2 ? "" : kinds.has("entity") ? ` AND n:${quote(ENTITY_LABEL)}` : ` AND NOT n:${quote(ENTITY_LABEL)}`;
-      rows = await this.read(
-        "vectorQuery",
-        `MATCH (n${this.base}) WHERE size(n.embedding) = $dim${kindPred}` +
-          (compiled ? ` AND ${compiled.cypher}` : "") +
-          ` WITH n, ${exactCosine("n.embedding", "$embedding")} AS score ` +
-          `ORDER BY score DESC, n.id ASC LIMIT $topK ` +
-          `RETURN labels(n) AS labels, properties(n) AS props, score`,
-        { ...(compiled?.params ?? {}), embedding, qnorm, dim: neo4j.int(dim), topK: neo4j.int(topK) },
-      );
+      try {
+        rows = await this.read(
+          "vectorQuery",
+          `MATCH (n${this.base}) WHERE size(n.embedding) = $dim${kindPred}` +
+            (compiled ? ` AND ${compiled.cypher}` : "") +
+            ` WITH n, ${exactCosine("n.embedding", "$embedding")} AS score ` +
+            `ORDER BY score DESC, n.id ASC LIMIT $topK ` +
+            `RETURN labels(n) AS labels, properties(n) AS props, score`,
+          { ...(compiled?.params ?? {}), embedding, qnorm, dim: neo4j.int(dim), topK: neo4j.int(topK) },
+        );
+      } catch (e) {
+        if (compiled?.foldCheck && isFoldRefusal(e)) {
+          throw errors.unsupported(
+            `text_match_insensitive: a node has a string property with characters the case fold changes but no fold properties of ${CASE_FOLD_VERSION} ` +
+              `(written by another program or an older Larder); run refoldProperties() once`,
+            { store: STORE_NAME },
+          );
+        }
+        throw e;
+      }
     }
     const nodes = rows.map((r) => decodeNode(r as unknown as NodeRow, this.internal));
     const scores = rows.map((r) => Number(r["score"]));
@@ -350,6 +364,36 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
   }
 
   // -- writes --------------------------------------------------------------------------------
+
+  /**
+   * Writes the fold properties (see `text_match_insensitive` in the README, "Case fold") of every
+   * node of the store that lacks current ones — nodes written by Python LlamaIndex, by hand, or by
+   * a Larder whose core has another `CASE_FOLD_VERSION` — 500 nodes per transaction. The migration
+   * to run once after such writes or after upgrading `@larder/core`. Returns the number of nodes
+   * updated.
+   */
+  async refoldProperties(): Promise<number> {
+    await this.ensureSchema();
+    let total = 0;
+    for (;;) {
+      const n = await this.write("refoldProperties", async (tx) => {
+        const res = await tx.run(
+          `MATCH (n${this.base}) WHERE n.${FOLD_MARKER} IS NULL OR n.${FOLD_MARKER} <> $fv ` +
+            `RETURN n.id AS id, properties(n) AS props LIMIT $limit`,
+          { fv: CASE_FOLD_VERSION, limit: neo4j.int(500) },
+        );
+        const rows = res.records.map((r) => ({ id: r.get("id") as unknown, props: foldProperties({}, r.get("props") as Record<string, unknown>) }));
+        if (rows.length === 0) return 0;
+        await tx.run(`UNWIND $rows AS row MATCH (n${this.base} {id: row.id}) SET n += row.props, n.${FOLD_MARKER} = $fv`, {
+          rows,
+          fv: CASE_FOLD_VERSION,
+        });
+        return rows.length;
+      });
+      if (n === 0) return total;
+      total += n;
+    }
+  }
 
   async upsertNodes(nodes: readonly LabelledNode[]): Promise<void> {
     if (!Array.isArray(nodes)) throw errors.invalid("upsertNodes expects an array of nodes", { store: STORE_NAME });
@@ -645,10 +689,19 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
     // Labels cannot be parameters in Cypher: read the current labels, then write one UNWIND per
     // (kind, label, labels-to-remove) group, every label quoted.
     const current = new Map<string, string[]>();
-    const res = await tx.run(`UNWIND $ids AS id MATCH (n${this.base} {id: id}) RETURN n.id AS id, labels(n) AS labels`, {
-      ids: batch.map((n) => n.id),
-    });
-    for (const rec of res.records) current.set(rec.get("id") as string, rec.get("labels") as string[]);
+    // Nodes whose fold properties were not written with core's current fold table (or not at all:
+    // written by Python or by hand) get theirs recomputed from all their properties.
+    const stale = new Map<string, Record<string, unknown>>();
+    const res = await tx.run(
+      `UNWIND $ids AS id MATCH (n${this.base} {id: id}) ` +
+        `RETURN n.id AS id, labels(n) AS labels, CASE WHEN n.${FOLD_MARKER} = $fv THEN null ELSE properties(n) END AS stale`,
+      { ids: batch.map((n) => n.id), fv: CASE_FOLD_VERSION },
+    );
+    for (const rec of res.records) {
+      current.set(rec.get("id") as string, rec.get("labels") as string[]);
+      const p = rec.get("stale") as Record<string, unknown> | null;
+      if (p) stale.set(rec.get("id") as string, p);
+    }
     const groups = new Map<string, { add: string[]; remove: string[]; entity: boolean; rows: Record<string, unknown>[] }>();
     for (const n of batch) {
       const entity = n.kind === "entity";
@@ -658,10 +711,11 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
       const key = JSON.stringify([entity, n.label, remove]);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { add, remove, entity, rows: [] }));
+      const props = encodeProperties(n.properties);
       g.rows.push({
         id: n.id,
         text: n.text,
-        props: encodeProperties(n.properties),
+        props: { ...props, ...foldProperties(props, stale.get(n.id)) },
         keepEmb: n.embedding === undefined,
         emb: n.embedding ?? null,
       });
@@ -673,9 +727,9 @@ export class Neo4jPropertyGraphStore implements PropertyGraphStore {
           `SET n${labelExpr(g.add)} ` +
           (g.remove.length ? `REMOVE n${labelExpr(g.remove)} ` : "") +
           (g.entity ? `SET n.name = row.id REMOVE n.text ` : `SET n.text = row.text REMOVE n.name `) +
-          `SET n += row.props ` +
+          `SET n += row.props, n.${FOLD_MARKER} = $fv ` +
           `SET n.embedding = CASE WHEN row.keepEmb THEN n.embedding ELSE row.emb END`,
-        { rows: g.rows },
+        { rows: g.rows, fv: CASE_FOLD_VERSION },
       );
     }
   }

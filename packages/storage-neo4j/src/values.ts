@@ -1,4 +1,5 @@
 import neo4j from "neo4j-driver";
+import { CASE_FOLD_VERSION, foldCase } from "@larder/core/filters";
 import {
   DEFAULT_CHUNK_LABEL,
   DEFAULT_ENTITY_LABEL,
@@ -19,15 +20,53 @@ import { CHUNK_LABEL, ENTITY_LABEL, NAMESPACE_LABEL_PREFIX, NODE_LABEL, namespac
 export const STRUCTURAL_KEYS: ReadonlySet<string> = new Set(["id", "name", "text", "embedding"]);
 export const ESCAPE = "__larder_prop__:";
 
+/**
+ * The case fold of `text_match_insensitive` is core's pinned table, not the server's `toLower`
+ * (the JVM's Unicode version). So the store keeps, next to every string property whose fold differs
+ * from it, `FOLD_PREFIX + storedKey` = its fold, and marks the node with `FOLD_MARKER` = the
+ * table's `CASE_FOLD_VERSION` once all of them are written. Both are the store's own properties
+ * (never returned as user properties; a user key with these names is escaped).
+ */
+export const FOLD_PREFIX = "__larder_fold__:";
+export const FOLD_MARKER = "__larder_fold__";
+
+const isFoldKey = (key: string) => key === FOLD_MARKER || key.startsWith(FOLD_PREFIX);
+
 export function encodeKey(key: string, onNode = true): string {
-  return (onNode && STRUCTURAL_KEYS.has(key)) || key === "__proto__" || key.startsWith(ESCAPE) ? ESCAPE + key : key;
+  return (onNode && STRUCTURAL_KEYS.has(key)) || key === "__proto__" || key.startsWith(ESCAPE) || isFoldKey(key) ? ESCAPE + key : key;
 }
 
 /** The user key of a stored key; undefined for the store's own node properties. */
 export function decodeKey(stored: string, onNode = true): string | undefined {
   if (stored.startsWith(ESCAPE)) return stored.slice(ESCAPE.length);
-  return onNode && STRUCTURAL_KEYS.has(stored) ? undefined : stored;
+  return onNode && (STRUCTURAL_KEYS.has(stored) || isFoldKey(stored)) ? undefined : stored;
 }
+
+/**
+ * The fold properties to merge (`SET n += ...`) for a node whose stored user properties become
+ * `stored` (encoded keys; a null value removes the key): `FOLD_PREFIX + key` = fold for every string
+ * value the fold changes, null (remove) for every other key in `stored` and for every fold property
+ * in `previous` (the node's current properties when its fold marker is not current) no longer needed.
+ */
+export function foldProperties(stored: Record<string, unknown>, previous?: Record<string, unknown>): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const set = (k: string, v: string | null) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (previous) {
+    for (const k of Object.keys(previous)) if (k.startsWith(FOLD_PREFIX)) set(k, null);
+    for (const [k, v] of Object.entries(previous)) {
+      if (!Object.prototype.hasOwnProperty.call(stored, k) && decodeKey(k) !== undefined) fold1(k, v, set);
+    }
+  }
+  for (const [k, v] of Object.entries(stored)) fold1(k, v, set);
+  return out;
+}
+
+function fold1(k: string, v: unknown, set: (k: string, v: string | null) => void): void {
+  const f = typeof v === "string" ? foldCase(v) : undefined;
+  set(FOLD_PREFIX + k, f !== undefined && f !== v ? f : null);
+}
+
+export { CASE_FOLD_VERSION };
 
 /** User properties -> the map given to `SET x += $props` (null values remove keys there). */
 export function encodeProperties(props: Properties | undefined, onNode = true): Record<string, PropertyValue> {
