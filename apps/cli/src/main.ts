@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { errors, MAX_TOP_K } from "@larder/core";
 import { ingest, inspect, migrate, query, verify } from "./commands.js";
 import { demo } from "./demo.js";
+import { explainError } from "./explain.js";
 import { errorJson, EXIT, exitCodeOf, formatError } from "./output.js";
 
 /**
@@ -112,6 +113,8 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
 
 /** Runs the CLI; resolves the exit code. */
 export async function run(argv: string[], io?: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  // The AWS SDK prints an 8-line Node-version notice on every run: not the user's concern here.
+  process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
   if (!io) {
     // The real process streams (the installed bin and `node main.js` both come here).
     endQuietlyOnClosedPipe();
@@ -121,7 +124,8 @@ export async function run(argv: string[], io?: { out: (s: string) => void; err: 
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
-  } catch (err) {
+  } catch (thrown) {
+    const err = explainError(thrown);
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander already printed usage errors (except with --json).
       if (err.exitCode === 0) return EXIT.OK;

@@ -1,6 +1,7 @@
 import { isStorageError, redactCredentials, type StorageErrorCode } from "@larder/core";
 import type { IndexProgress } from "@larder/indexing";
 import cliProgress from "cli-progress";
+import { bareMessage } from "./explain.js";
 
 /** Exit codes (documented in the README). */
 export const EXIT = {
@@ -30,14 +31,16 @@ const HINTS: Record<StorageErrorCode, string> = {
   INVALID_ARGUMENT: "check the command line (larder <command> --help)",
   NOT_FOUND: "check the path or URL (larder inspect <url> shows what is there)",
   CORRUPT: "run `larder verify <dir>` to see which file is damaged; restore it or re-ingest",
-  CONNECTION: "is the server running and the URL right? (`pnpm services:status` in the repo)",
-  CONFLICT: "another writer changed the store or the index was built differently; re-run or pass --index-id",
+  CONNECTION: "check that the server is running and reachable at the store URL, and the credentials in it",
+  CONFLICT: "another writer changed the store since this command read it: run the command again",
   UNSUPPORTED: "see the message for what to install or use instead",
   DIMENSION_MISMATCH: "query with the embedder the index was built with (see `larder inspect`)",
 };
 
 /** A store file that a manifest or a LlamaIndex folder needs is gone: a different next step than a wrong path. */
 function hintFor(code: StorageErrorCode, details: unknown): string {
+  const hint = (details as { hint?: unknown } | undefined)?.hint;
+  if (typeof hint === "string") return hint;
   const file = (details as { file?: unknown } | undefined)?.file;
   if (code === "NOT_FOUND" && typeof file === "string") {
     return "a file the store needs is missing; nothing was written or deleted: restore it (`larder verify <dir>` lists every missing or damaged file)";
@@ -83,6 +86,8 @@ export interface JsonError {
     hint: string;
     /** The process exit code. */
     exitCode: number;
+    /** The store that reported it (e.g. `RedisKVStore`), when known. */
+    store?: string;
     /** Structured details of the error when it has any (e.g. the damaged `file`). */
     details?: unknown;
   };
@@ -94,7 +99,15 @@ export function errorJson(err: unknown): JsonError {
   let e: JsonError["error"];
   if (isStorageError(err)) {
     const details = err.details;
-    e = { code: err.code, message: err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message, hint: hintFor(err.code, details), exitCode, ...(details !== undefined ? { details } : {}) };
+    const { hint: _h, ...rest } = (details ?? {}) as Record<string, unknown>;
+    e = {
+      code: err.code,
+      message: bareMessage(err),
+      hint: hintFor(err.code, details),
+      exitCode,
+      ...(err.store ? { store: err.store } : {}),
+      ...(Object.keys(rest).length ? { details: rest } : {}),
+    };
   } else if (exitCode === EXIT.USAGE) {
     const msg = err instanceof Error ? err.message : String(err);
     e = { code: "USAGE", message: msg.replace(/^error: /, ""), hint: HINTS.INVALID_ARGUMENT, exitCode };
