@@ -8,6 +8,7 @@
  */
 import { createScanner, findNodeAtLocation, parseTree } from "jsonc-parser";
 import { pyFloat } from "../storage/json-stream.js";
+export { hasNegativeZero, jsonTextKeepingNegativeZero } from "../storage/json-stream.js";
 import { pyStrRepr } from "./python-repr.js";
 
 /** jsonc-parser's `SyntaxKind` values (a `const enum` in its types, so spelled out here). */
@@ -236,32 +237,6 @@ export function valueFingerprint(v: unknown): string {
   let out = "{";
   for (const k of Object.keys(v)) out += `${JSON.stringify(k)}:${valueFingerprint((v as Record<string, unknown>)[k])},`;
   return `${out}}`;
-}
-
-/** Whether a JSON value holds `-0` anywhere (JSON.stringify writes it as `0`). */
-export function hasNegativeZero(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "number") {
-      if (v === 0 && 1 / v < 0) return true;
-    } else if (typeof v === "object" && v !== null) {
-      if (Array.isArray(v)) for (const x of v) stack.push(x);
-      else for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
-    }
-  }
-  return false;
-}
-
-/**
- * `JSON.stringify(value)`, except that `-0` is written `-0.0` (JSON.stringify writes `0`, which
- * reads back as `0`): a metadata value `-0.0` survives the Larder format and keeps its hash.
- */
-export function jsonTextKeepingNegativeZero(value: unknown): string {
-  if (!hasNegativeZero(value)) return JSON.stringify(value);
-  const marker = `larder-negative-zero-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && v === 0 && 1 / v < 0 ? marker : v));
-  return text.split(JSON.stringify(marker)).join("-0.0");
 }
 
 /**

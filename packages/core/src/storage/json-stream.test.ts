@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rng } from "../test-support/prng.js";
-import { parseRawEntryDict, pyJson, pyJsonFromJsonText } from "./json-stream.js";
+import { parseRawEntryDict, pyJson, pyJsonFromJsonText, TreeAssembler, treeLines } from "./json-stream.js";
 
 describe("pyJsonFromJsonText", () => {
   it("prints JSON.stringify text exactly as pyJson prints the parsed value (10 000 random values)", () => {
@@ -59,6 +59,18 @@ describe("parseRawEntryDict", () => {
       for (const bad of ['{"c": {"a": [1]}}', '{"c": [1]}', '{"c": {"a": {}', "[]"]) {
         expect(() => parseRawEntryDict(new TextEncoder().encode(bad), "dir/f.json", {}, limit), bad).toThrow(expect.objectContaining({ code: "CORRUPT", message: expect.stringContaining("dir/f.json") }));
       }
+    }
+  });
+});
+
+describe("treeLines", () => {
+  it("keeps -0 (written -0.0) at every depth", () => {
+    const value = { a: { b: -0, c: [0, -0] }, d: -0 };
+    for (const depth of [1, 2, 3]) {
+      const back = new TreeAssembler("f");
+      for (const line of treeLines(value, depth)) back.addLine(line.slice(0, -1));
+      const r = back.result() as { a: { b: number; c: number[] }; d: number };
+      expect(Object.is(r.a.b, -0) && Object.is(r.a.c[1], -0) && Object.is(r.d, -0) && Object.is(r.a.c[0], 0), String(depth)).toBe(true);
     }
   });
 });

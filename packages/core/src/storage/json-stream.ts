@@ -159,6 +159,32 @@ export async function* utf8Lines(chunks: AsyncIterable<Uint8Array> | Iterable<Ui
   if (rest.length > 0) yield rest;
 }
 
+/** Whether a JSON value holds `-0` anywhere (JSON.stringify writes it as `0`). */
+export function hasNegativeZero(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "number") {
+      if (v === 0 && 1 / v < 0) return true;
+    } else if (typeof v === "object" && v !== null) {
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
+      else for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+    }
+  }
+  return false;
+}
+
+/**
+ * `JSON.stringify(value)`, except that `-0` is written `-0.0` (JSON.stringify writes `0`, which
+ * reads back as `0`): a metadata value `-0.0` survives the Larder format and keeps its hash.
+ */
+export function jsonTextKeepingNegativeZero(value: unknown): string {
+  if (!hasNegativeZero(value)) return JSON.stringify(value);
+  const marker = `larder-negative-zero-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && v === 0 && 1 / v < 0 ? marker : v));
+  return text.split(JSON.stringify(marker)).join("-0.0");
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON "tree lines": a big nested object written as one line per entry, so it can be streamed out
 // and parsed back line by line. Line = `[path, value]`; containers above `depth` get a marker line
@@ -177,7 +203,7 @@ export function* treeLines(value: unknown, depth: number): Generator<string> {
       yield `${prefix.slice(0, -1)}],{}]\n`;
       for (const [k, v] of Object.entries(entries)) {
         if (v === undefined) continue;
-        yield `${prefix}${JSON.stringify(k)}],${JSON.stringify(v)}]\n`;
+        yield `${prefix}${JSON.stringify(k)}],${jsonTextKeepingNegativeZero(v)}]\n`;
       }
     }
     return;
@@ -185,7 +211,7 @@ export function* treeLines(value: unknown, depth: number): Generator<string> {
   function* walk(v: unknown, path: Path, level: number): Generator<string> {
     const container = typeof v === "object" && v !== null;
     if (!container || level >= depth) {
-      yield `${JSON.stringify([path, v === undefined ? null : v])}\n`;
+      yield `[${JSON.stringify(path)},${jsonTextKeepingNegativeZero(v === undefined ? null : v)}]\n`;
       return;
     }
     if (Array.isArray(v)) {

@@ -9,7 +9,7 @@ import { errors } from "../errors.js";
 import type { JsonObject } from "../kv/types.js";
 import type { SimpleKVStore, Stored } from "../kv/simple-kv-store.js";
 import { joinPath, writeHashed } from "./fs-io.js";
-import { TreeAssembler, utf8Chunks } from "./json-stream.js";
+import { jsonTextKeepingNegativeZero, TreeAssembler, utf8Chunks } from "./json-stream.js";
 import { type LarderComponent, readVerifiedLineBytes, readVerifiedLines, sameFiles, writeTreeLinesEntry } from "./larder-format.js";
 import type { ComponentDelta, ComponentEntry, ComponentKind } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
@@ -51,7 +51,7 @@ function* entryLine(head: string, v: Stored): Generator<string | Uint8Array> {
     yield head;
     yield v;
     yield "]\n";
-  } else yield `${head}${JSON.stringify(v)}]\n`;
+  } else yield `${head}${jsonTextKeepingNegativeZero(v)}]\n`;
 }
 
 export function kvComponent(args: {
