@@ -77,13 +77,37 @@ function describeParts(o: OpenedStorage): string {
   return [...new Set(Object.values(o.parts).map((p) => p.url))].join(" + ");
 }
 
-async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>, format?: "larder" | "llamaindex"): Promise<T> {
-  const opened = await openStorageContext(url, { create, ...(format ? { format } : {}) });
+async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>): Promise<T> {
+  const opened = await openStorageContext(url, { create });
   try {
     return await fn(opened);
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * The format `ingest` persists in: the one asked for, else the one already at the target (a
+ * LlamaIndex folder stays a LlamaIndex folder), else Larder's. Writing the other format beside an
+ * existing store would leave two stores in one place (and the Larder one takes precedence on load),
+ * so that is refused before anything is read or written.
+ */
+async function persistFormatFor(opened: OpenedStorage, requested: "larder" | "llamaindex" | undefined): Promise<"larder" | "llamaindex"> {
+  if (opened.persistTarget === undefined) {
+    if (requested !== undefined) throw errors.invalid(`--format applies to a directory or s3:// target; ${describeParts(opened)} writes to its servers directly`);
+    return "larder";
+  }
+  if (!opened.existed) return requested ?? "larder";
+  const fs = await resolveFileSystem(opened.persistTarget);
+  const present = (await fs.exists(MANIFEST_FILE)) ? "larder" : "llamaindex";
+  if (requested !== undefined && requested !== present) {
+    const [what, other] = present === "larder" ? ["a Larder-format store (larder.json)", "LlamaIndex"] : ["a LlamaIndex-format store (docstore.json, index_store.json, ...)", "Larder"];
+    throw errors.invalid(
+      `${describeParts(opened)} holds ${what}; --format ${requested} would write the ${other} format beside it. ` +
+        `Omit --format to add to it in its own format, ingest into another location, or convert it with \`larder migrate <from> <to> --format ${requested}\``,
+    );
+  }
+  return present;
 }
 
 async function openIndex(ctx: StorageContext, o: EmbedOptions & { indexId?: string }, extra: { splitter?: SentenceSplitter } = {}) {
@@ -143,6 +167,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
 
   return withStorage(o.to, true, async (opened) => {
     const ctx = opened.storageContext;
+    const format = await persistFormatFor(opened, o.format);
     // A new index only when the store has none (or none with --index-id); every other failure to
     // open the existing one stops here, before anything is written.
     const existing = await ctx.indexStore.getIndexStruct(o.indexId);
@@ -156,7 +181,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     bar.stop();
     const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
     const updated = changed.filter(Boolean).length - inserted;
-    const persisted = await opened.persist();
+    const persisted = opened.persistTarget === undefined ? undefined : await ctx.persist(opened.persistTarget, { format });
     const result: IngestResult = {
       target: describeParts(opened),
       files: files.length,
@@ -172,10 +197,11 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     };
     if (!o.json) {
       out(`ingested ${result.files} files (${result.documents} documents: ${inserted} new, ${updated} changed, ${result.unchanged} unchanged) -> ${result.chunks} chunks in ${result.seconds}s`);
-      out(`index ${result.indexId} (${result.embedModel}) in ${result.target}${persisted?.generation !== undefined ? `, generation ${persisted.generation}` : ""}`);
+      const where = persisted ? `, ${persisted.format === "llamaindex" ? "LlamaIndex" : "Larder"} format${persisted.generation !== undefined ? `, generation ${persisted.generation}` : ""}` : "";
+      out(`index ${result.indexId} (${result.embedModel}) in ${result.target}${where}`);
     }
     return result;
-  }, o.format);
+  });
 }
 
 // ------------------------------------------------------------------------------------- query
