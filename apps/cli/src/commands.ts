@@ -216,27 +216,36 @@ export interface QueryOptions extends GlobalOptions, EmbedOptions {
 export interface QueryHit {
   rank: number;
   score: number;
+  /** The chunk (node) id. */
   id: string;
-  refDocId: string | undefined;
+  /** The id of the document the chunk comes from (for a JSON-lines line, its `id`); null when unknown. */
+  refDocId: string | null;
+  /** The file the document was read from (`metadata.file_path`); null when it was not ingested from a file. */
+  file: string | null;
   metadata: Record<string, unknown>;
   text: string;
 }
 
 export function hits(results: NodeWithScore[]): QueryHit[] {
-  return results.map((r, i) => ({
-    rank: i + 1,
-    score: Math.round(r.score * 1e6) / 1e6,
-    id: r.node.id,
-    refDocId: r.node.refDocId,
-    metadata: r.node.metadata,
-    text: r.node.text,
-  }));
+  return results.map((r, i) => {
+    const file = r.node.metadata["file_path"];
+    return {
+      rank: i + 1,
+      score: Math.round(r.score * 1e6) / 1e6,
+      id: r.node.id,
+      refDocId: r.node.refDocId ?? null,
+      file: typeof file === "string" ? file : null,
+      metadata: r.node.metadata,
+      text: r.node.text,
+    };
+  });
 }
 
 export function printHits(out: Out, h: QueryHit[]): void {
   if (h.length === 0) out("  (no results)");
   for (const x of h) {
-    const where = (x.metadata["file_path"] as string | undefined) ?? x.refDocId ?? x.id;
+    // A file holding several documents (JSON lines) also shows which one.
+    const where = x.file !== null ? (x.refDocId !== null && x.refDocId !== x.file ? `${x.file} [${x.refDocId}]` : x.file) : (x.refDocId ?? x.id);
     const title = x.metadata["title"] ? ` — ${String(x.metadata["title"])}` : "";
     out(`  ${x.rank}. ${x.score.toFixed(3)}  ${where}${title}`);
     out(`     ${snippet(x.text)}`);
@@ -463,9 +472,11 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
     }
     const sd = s.docStore;
     const docCollections: { label: string; pick: (d: KVDocumentStore) => string; entries: [string, JsonObject][] }[] = [
-      { label: "docs", pick: (d) => d.nodeCollection, entries: [] },
-      { label: "doc hashes", pick: (d) => d.metadataCollection, entries: [] },
-      { label: "ref docs", pick: (d) => d.refDocCollection, entries: [] },
+      // Nodes with their text in the docstore: none when the vector store keeps the text.
+      { label: "docstore nodes", pick: (d) => d.nodeCollection, entries: [] },
+      { label: "hashes", pick: (d) => d.metadataCollection, entries: [] },
+      // One ref-doc entry per source document: the document count.
+      { label: "documents", pick: (d) => d.refDocCollection, entries: [] },
     ];
     for (const c of docCollections) {
       for await (const [k, v] of sd.kvStore.scan(c.pick(sd), { batchSize })) c.entries.push([k, v]);

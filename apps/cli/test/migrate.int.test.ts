@@ -178,7 +178,7 @@ if (unreachable !== undefined && !servicesRequired()) {
       sameTopK(baseline, json<{ results: Hit[] }>(await larder(["--json", "query", ...QUERY, "--from", url])).results);
       const back = join(work, "from-redis");
       const m = json<{ copied: Record<string, number> }>(await larder(["--json", "migrate", url, back]));
-      expect(m.copied["ref docs"]).toBe(7);
+      expect(m.copied["documents"]).toBe(7);
       sameTopK(baseline, json<{ results: Hit[] }>(await larder(["--json", "query", ...QUERY, "--from", back])).results);
     });
 
