@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, starts the real services, runs every test.
+# The README's test command: installs what is missing, starts the real services, runs every test,
+# then checks the packed packages (scripts/pack-check.sh).
 # When something fails, the failing tasks' vitest reports are printed again at the very end, so the
 # cause is in the last lines of a long, interleaved log (what CI shows first).
 set -euo pipefail
@@ -11,8 +12,16 @@ trap 'rm -f "$log"' EXIT
 set +e
 pnpm test 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# Then the packages as users install them: packed, installed with npm outside the workspace with the
+# drivers from the registry, README blocks compiled, the installed CLI run (scripts/pack-check.sh).
+bash scripts/pack-check.sh
+pack_rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
   bash scripts/failure-summary.sh "$log" || true
+fi
+if [ "$pack_rc" -ne 0 ]; then
+  echo "scripts/pack-check.sh FAILED (exit $pack_rc): see the 'pack-check FAILED' block above" >&2
+  [ "$rc" -ne 0 ] || rc=$pack_rc
 fi
 exit "$rc"

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Larder as users install it. Builds and packs every published package (`pnpm pack`), checks each
+# tarball (no tests or test support, LICENSE, publint, are-the-types-wrong), installs the tarballs with
+# npm into a temporary project OUTSIDE the workspace together with the real drivers from the registry
+# (--strict-peer-deps: a peer range that excludes them fails), compiles every TypeScript block of the
+# installed READMEs verbatim with tsc, and runs the installed `larder` command end to end.
+#
+# Environment:
+#   LARDER_PACK_DRIVERS   "latest" (default) or "oldest": the ioredis / neo4j-driver / pg versions
+#                         installed next to the tarballs (oldest = lowest version of each peer range).
+#   LARDER_PACK_KEEP=1    keep the temporary folder (printed) instead of removing it.
+#   LARDER_PACK_NO_BUILD=1  use the existing dist/ folders (they must be current).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+
+PACKAGES=(packages/core packages/conformance packages/indexing packages/storage-redis packages/storage-postgres packages/storage-neo4j packages/fs-s3 apps/cli)
+DRIVERS="${LARDER_PACK_DRIVERS:-latest}"
+case "$DRIVERS" in
+  latest) DRIVER_SPECS=(ioredis@latest neo4j-driver@latest pg@latest) ;;
+  oldest) DRIVER_SPECS=(ioredis@5.4.1 neo4j-driver@5.0.1 pg@8.11.0) ;;
+  *) echo "pack-check: LARDER_PACK_DRIVERS must be latest or oldest, not '$DRIVERS'" >&2; exit 2 ;;
+esac
+# The compiler users of this repository's packages are known to build with (the workspace's range).
+TS_SPEC="typescript@$(node -p "require('./package.json').devDependencies.typescript")"
+VITEST_SPEC="vitest@$(node -p "require('./packages/conformance/package.json').devDependencies.vitest")"
+
+START=$SECONDS
+step() { printf '\npack-check [%ss]: %s\n' "$((SECONDS - START))" "$*"; }
+fail() {
+  printf '\n################################################################\n' >&2
+  printf 'pack-check FAILED: %s\n' "$*" >&2
+  printf '################################################################\n' >&2
+  exit 1
+}
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/larder-pack-check.XXXXXX")"
+WORK="$(cd "$WORK" && pwd -P)"
+case "$WORK/" in "$ROOT"/*) fail "the temporary folder $WORK is inside the workspace; set TMPDIR elsewhere" ;; esac
+cleanup() {
+  if [ "${LARDER_PACK_KEEP:-}" = 1 ]; then echo "pack-check: kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# 1. Build (turbo builds the dependencies first) and pack.
+if [ "${LARDER_PACK_NO_BUILD:-}" != 1 ]; then
+  step "building ${#PACKAGES[@]} packages"
+  filters=()
+  for p in "${PACKAGES[@]}"; do filters+=("--filter=./$p"); done
+  pnpm exec turbo run build "${filters[@]}" --output-logs=errors-only || fail "build"
+fi
+step "packing"
+mkdir -p "$WORK/tarballs" "$WORK/extracted" "$WORK/pack"
+pids=()
+for p in "${PACKAGES[@]}"; do
+  [ -f "$p/dist/index.js" ] || [ -f "$p/dist/main.js" ] || fail "$p has no dist/ (build it, or unset LARDER_PACK_NO_BUILD)"
+  log="$WORK/pack/$(echo "$p" | tr / -).log"
+  (cd "$p" && pnpm pack --pack-destination "$WORK/tarballs" >"$log" 2>&1) &
+  pids+=($!)
+done
+TARBALLS=()
+for i in "${!PACKAGES[@]}"; do
+  p="${PACKAGES[$i]}"
+  log="$WORK/pack/$(echo "$p" | tr / -).log"
+  wait "${pids[$i]}" || { cat "$log" >&2; fail "pnpm pack in $p"; }
+  tgz="$(grep -E '\.tgz$' "$log" | tail -1)"
+  [ -f "$tgz" ] || { cat "$log" >&2; fail "pnpm pack in $p wrote no tarball"; }
+  TARBALLS+=("$tgz")
+done
+[ ! -e apps/cli/corpus ] || fail "apps/cli/corpus was left behind by the CLI's prepack/postpack"
+
+# 2. What each tarball holds, publint, are-the-types-wrong.
+step "checking the tarballs (contents, publint, attw) in the background"
+check_tarballs() {
+for tgz in "${TARBALLS[@]}"; do
+  name="$(basename "$tgz" .tgz)"
+  dir="$WORK/extracted/$name"
+  mkdir -p "$dir" && tar xzf "$tgz" -C "$dir"
+  bad="$(tar tzf "$tgz" | grep -E '(\.test\.|/test-support/|/testing/|\.tsbuildinfo$|(^|/)(test|tests)/)' || true)"
+  [ -z "$bad" ] || { echo "$bad" >&2; fail "$name ships test files"; }
+  for f in LICENSE README.md package.json; do [ -f "$dir/package/$f" ] || fail "$name has no $f"; done
+  node -e '
+    const p = require(process.argv[1]);
+    const missing = ["name", "version", "description", "license", "author", "engines", "keywords", "files"].filter((k) => !p[k]);
+    const ws = JSON.stringify({ ...p.dependencies, ...p.peerDependencies }).includes("workspace:");
+    if (missing.length || ws) { console.error(`${p.name}: missing ${missing.join(", ")}${ws ? "; workspace: ranges left" : ""}`); process.exit(1); }
+  ' "$dir/package/package.json" || fail "$name package.json metadata"
+  pnpm exec publint run "$dir/package" --pack false --strict >"$WORK/publint.log" 2>&1 || { cat "$WORK/publint.log" >&2; fail "publint $name"; }
+  # ESM only: CommonJS and node10 resolution are not supported (README Install: require(esm)).
+  # (A command-only package, without "exports", has no types to check.)
+  if node -e 'process.exit(require(process.argv[1]).exports ? 0 : 1)' "$dir/package/package.json"; then
+    pnpm exec attw "$tgz" --profile esm-only --format ascii --no-emoji >"$WORK/attw.log" 2>&1 || { cat "$WORK/attw.log" >&2; fail "are-the-types-wrong $name"; }
+  fi
+done
+echo "pack-check: tarball checks passed"
+}
+check_tarballs >"$WORK/checks.log" 2>&1 &
+CHECKS_PID=$!
+
+# 3. A user's project outside the workspace, installed with npm.
+step "npm install of the tarballs + ${DRIVER_SPECS[*]} in $WORK/app"
+APP="$WORK/app"
+mkdir -p "$APP"
+cat >"$APP/package.json" <<'JSON'
+{ "name": "larder-pack-check-app", "version": "0.0.0", "private": true, "type": "module" }
+JSON
+(cd "$APP" && npm install --strict-peer-deps --no-audit --no-fund --loglevel=warn \
+  "${TARBALLS[@]}" "${DRIVER_SPECS[@]}" @aws-sdk/client-s3@latest @aws-sdk/lib-storage@latest \
+  "$VITEST_SPEC" "$TS_SPEC" "@types/node@20" >"$WORK/npm.log" 2>&1) || { cat "$WORK/npm.log" >&2; fail "npm install"; }
+if grep -E 'ERESOLVE|peer dep|EBADENGINE' "$WORK/npm.log" >&2; then fail "npm install warned about peer dependencies or engines"; fi
+(cd "$APP" && node -e '
+  for (const n of ["ioredis", "neo4j-driver", "pg"]) process.stdout.write(`${n}@${require(`${n}/package.json`).version} `);
+  console.log("");
+')
+
+wait "$CHECKS_PID" || { cat "$WORK/checks.log" >&2; fail "tarball checks"; }
+cat "$WORK/checks.log"
+
+# 4. Every TypeScript block of the installed READMEs, verbatim, compiled with tsc.
+step "compiling the README code blocks"
+readmes=("$APP"/node_modules/@larder/*/README.md)
+node scripts/readme-blocks.mjs "$APP/readme" "${readmes[@]}" || fail "extracting README blocks"
+mkdir -p "$APP/decl"
+# Plus every entry point of every package, so their .d.ts are checked as a strict user project would
+# (skipLibCheck off).
+for d in "$APP"/node_modules/@larder/*/; do
+  node -e '
+    const p = require(process.argv[1] + "/package.json");
+    const id = p.name.replace(/[^a-z0-9]+/gi, "_");
+    for (const k of Object.keys(p.exports ?? {})) if (k !== "./package.json") console.log(`export * as ${id}${k.slice(1).replace(/[^a-z0-9]+/gi, "_")} from "${p.name}${k.slice(1)}";`);
+  ' "$d"
+done >"$APP/decl/entry-points.ts"
+cat >"$APP/tsconfig.json" <<'JSON'
+{
+  "compilerOptions": {
+    "target": "ES2022",
+    "lib": ["ES2023"],
+    "module": "NodeNext",
+    "moduleResolution": "NodeNext",
+    "moduleDetection": "force",
+    "strict": true,
+    "noEmit": true,
+    "skipLibCheck": false,
+    "types": ["node"]
+  },
+  "include": ["readme/*.ts", "decl/*.ts"]
+}
+JSON
+(cd "$APP" && npx --no-install tsc -p tsconfig.json) || fail "README code blocks or the packages' declarations do not compile against the installed packages (files in $APP/readme and $APP/decl; LARDER_PACK_KEEP=1 keeps them)"
+
+# 5. The installed CLI, end to end, on local folders.
+step "running the installed larder command"
+export PATH="$APP/node_modules/.bin:$PATH"
+cd "$APP"
+run() {
+  echo "\$ larder $*"
+  larder "$@" >"$WORK/cli.log" 2>&1 || { cat "$WORK/cli.log" >&2; fail "larder $*"; }
+  tail -n 3 "$WORK/cli.log"
+}
+[ "$(command -v larder)" = "$APP/node_modules/.bin/larder" ] || fail "larder is not the installed bin"
+run --version
+run demo --dir demo-store
+grep -q "Q: " "$WORK/cli.log" || fail "larder demo printed no query"
+mkdir -p notes
+printf '# Manifest\n\nThe manifest larder.json is written last, atomically.\n' >notes/manifest.md
+printf '# Buckets\n\nPersist the storage context to an S3 bucket and load it back.\n' >notes/buckets.md
+run ingest ./notes --to ./store
+run --json query "how is the manifest written?" --from ./store --top-k 1
+grep -q "manifest" "$WORK/cli.log" || fail "larder query did not find the manifest note"
+run inspect ./store
+run verify ./store
+run migrate ./store ./store-copy
+run verify ./store-copy
+run --json query "which bucket?" --from ./store-copy --top-k 1
+grep -q "Buckets" "$WORK/cli.log" || fail "the migrated store did not answer"
+[ ! -e "$APP/node_modules/tsx" ] || fail "tsx was installed: the CLI must run from its compiled output"
+cd "$ROOT"
+
+step "OK: ${#TARBALLS[@]} tarballs packed, linted, installed with npm (drivers: $DRIVERS), README blocks compiled, CLI run"
