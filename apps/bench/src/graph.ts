@@ -1,7 +1,7 @@
 // Graph suite: SimplePropertyGraphStore on a seeded random knowledge graph.
 //   upsert 100k triplets (20k entities + 100k relations), getRelMap depth 2 from 10 seeds,
 //   getTriplets by entity names, vectorQuery over 20k entity embeddings (with and without a filter).
-// Run: cd apps/bench && node --conditions=@larder/source --import tsx src/run.ts graph
+// Run: pnpm bench graph   (GRAPH_BENCH_ENTITIES=20000 GRAPH_BENCH_RELATIONS=100000 are the defaults)
 // Optional peer: set LARDER_BENCH_PYTHON to a python with llama-index-core installed.
 import { spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
@@ -18,9 +18,10 @@ import {
   type EntityNode,
   type Relation,
 } from "@larder/core/graph";
+import { printTable } from "./markdown.js";
 
-const ENTITIES = 20_000;
-const RELATIONS = 100_000;
+const ENTITIES = Number(process.env["GRAPH_BENCH_ENTITIES"] ?? 20_000);
+const RELATIONS = Number(process.env["GRAPH_BENCH_RELATIONS"] ?? 100_000);
 const TYPES = 10;
 
 function median(xs: number[]): number {
@@ -101,7 +102,10 @@ export async function runGraphBench(): Promise<void> {
 
   await timeUpserts(entities.slice(0, 2000), relations.slice(0, 10_000), 2); // warm-up
   const { times, store } = await timeUpserts(entities, relations, 5);
-  console.log(`upsertNodes(20k) + upsertRelations(100k), fresh store: median ${fmt(median(times))}, min ${fmt(Math.min(...times))} (5 runs)`);
+  const rows: string[][] = [];
+  const row = (op: string, larder: string) => rows.push([op, larder]);
+  console.log(`upsertNodes(${ENTITIES}) + upsertRelations(${RELATIONS}), fresh store: median ${fmt(median(times))}, min ${fmt(Math.min(...times))} (5 runs)`);
+  row(`upsert ${ENTITIES} entities + ${RELATIONS} relations into a fresh store`, `${fmt(median(times))} median of 5 (min ${fmt(Math.min(...times))})`);
 
   const relOnly: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -110,7 +114,8 @@ export async function runGraphBench(): Promise<void> {
     await s.upsertRelations(relations); // endpoints created as placeholders
     relOnly.push(performance.now() - t0);
   }
-  console.log(`upsertRelations(100k) alone (placeholder endpoints): median ${fmt(median(relOnly))} (3 runs)`);
+  console.log(`upsertRelations(${RELATIONS}) alone (placeholder endpoints): median ${fmt(median(relOnly))} (3 runs)`);
+  row(`upsert ${RELATIONS} relations alone (endpoints created as placeholders)`, fmt(median(relOnly)));
 
   const again: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -118,7 +123,8 @@ export async function runGraphBench(): Promise<void> {
     await store.upsertRelations(relations); // idempotent re-upsert: merge into existing relations
     again.push(performance.now() - t0);
   }
-  console.log(`re-upsert of the same 100k relations (merge): median ${fmt(median(again))} (3 runs)`);
+  console.log(`re-upsert of the same ${RELATIONS} relations (merge): median ${fmt(median(again))} (3 runs)`);
+  row(`re-upsert the same ${RELATIONS} relations (merge, idempotent)`, fmt(median(again)));
 
   const rnd = seededRandom(99);
   const seedSets = Array.from({ length: 300 }, () =>
@@ -138,6 +144,7 @@ export async function runGraphBench(): Promise<void> {
       returned += r.length;
     }
     console.log(`getRelMap(10 seeds, depth 2, ${label}): median ${fmt(median(ts))}, p95 ${fmt(pct(ts, 0.95))}, avg ${(returned / seedSets.length).toFixed(0)} triplets (${seedSets.length} seed sets)`);
+    row(`\`getRelMap\` 10 seeds, depth 2, ${label} (≈${(returned / seedSets.length).toFixed(0)} triplets)`, `${fmt(median(ts))} median, p95 ${fmt(pct(ts, 0.95))}`);
   }
 
   const tt: number[] = [];
@@ -147,10 +154,13 @@ export async function runGraphBench(): Promise<void> {
     tt.push(performance.now() - t0);
   }
   console.log(`getTriplets(entityNames: 10): median ${fmt(median(tt))} (${seedSets.length} runs)`);
+  row("`getTriplets({entityNames: 10 names})`", fmt(median(tt)));
 
   const allT0 = performance.now();
   const all = await store.getTriplets();
-  console.log(`getTriplets() all ${all.length}: ${fmt(performance.now() - allT0)}`);
+  const allMs = performance.now() - allT0;
+  console.log(`getTriplets() all ${all.length}: ${fmt(allMs)}`);
+  row(`\`getTriplets()\` (all ${all.length})`, fmt(allMs));
 
   // vectorQuery over entity embeddings (dimension 384)
   const DIM = 384;
@@ -158,7 +168,9 @@ export async function runGraphBench(): Promise<void> {
   const embedded = entities.map((e, i) => ({ ...e, embedding: Array.from({ length: DIM }, () => vrnd() * 2 - 1), properties: { ...e.properties, bucket: i % 10 } }));
   const vt0 = performance.now();
   await store.upsertNodes(embedded);
-  console.log(`upsertNodes(20k with ${DIM}-d embeddings): ${fmt(performance.now() - vt0)}`);
+  const embMs = performance.now() - vt0;
+  console.log(`upsertNodes(${ENTITIES} with ${DIM}-d embeddings): ${fmt(embMs)}`);
+  row(`\`upsertNodes\` ${ENTITIES} entities with ${DIM}-d embeddings (into the populated store)`, fmt(embMs));
   const queries = Array.from({ length: 50 }, () => Array.from({ length: DIM }, () => vrnd() * 2 - 1));
   const cases: [string, MetadataFilters | undefined][] = [
     ["no filter", undefined],
@@ -171,10 +183,29 @@ export async function runGraphBench(): Promise<void> {
       await store.vectorQuery({ embedding: q, topK: 10, ...(filters ? { filters } : {}) });
       vs.push(performance.now() - t0);
     }
-    console.log(`vectorQuery(topK 10, 20k × ${DIM}-d, ${label}): median ${fmt(median(vs))} (${queries.length} queries)`);
+    console.log(`vectorQuery(topK 10, ${ENTITIES} × ${DIM}-d, ${label}): median ${fmt(median(vs))} (${queries.length} queries)`);
+    row(`\`vectorQuery\` topK 10 over ${ENTITIES} × ${DIM}-d, ${label}`, fmt(median(vs)));
   }
 
   const peer = pythonPeer(entities, relations, seedSets.slice(0, 20));
   if (peer) console.log(`peer (Python LlamaIndex SimplePropertyGraphStore):\n${peer}`);
   else console.log("peer: skipped (set LARDER_BENCH_PYTHON to a python with llama-index-core)");
+
+  // The peer prints one line per measurement in graph-peer.py's words; its medians go next to ours.
+  const peerLines = peer?.split("\n") ?? [];
+  const peerMedian = (prefix: string) => {
+    const line = peerLines.find((l) => l.startsWith(prefix));
+    return line ? (/median ([^,(]+)/.exec(line)?.[1]?.trim() ?? line) : "—";
+  };
+  const peerCells = [
+    peerMedian("upsert_nodes"),
+    "—",
+    "—",
+    peerMedian("get_rel_map(10 seeds, depth 2, limit 30)"),
+    "—",
+    peerMedian("get_triplets(entity_names"),
+  ];
+  console.log("");
+  if (peer) console.log(`Peer: ${peerLines[0] ?? "Python LlamaIndex"}, same graph and seed sets (first 20).\n`);
+  printTable(["operation", "Larder", peer ? "Python LlamaIndex (same run)" : "Python LlamaIndex (not run)"], rows.map((r, i) => [...r, peer ? (peerCells[i] ?? "—") : "—"]));
 }

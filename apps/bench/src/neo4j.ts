@@ -2,7 +2,7 @@
 // a per-triplet baseline (one auto-commit MERGE per triplet, awaited one by one, as a
 // straightforward port without UNWIND batching does).
 //
-//   node --conditions=@larder/source --import tsx src/run.ts neo4j
+//   pnpm bench neo4j
 //   NEO4J_BENCH_TRIPLETS=20000 ... (default 100 000; entities = triplets / 5)
 //
 // The server is LARDER_NEO4J_URL (tooling/services). Every run writes under its own namespace
@@ -12,10 +12,11 @@ import { seededRandom } from "@larder/conformance";
 import { entityNode, relation, type LabelledNode, type Relation } from "@larder/core/graph";
 import { Neo4jPropertyGraphStore } from "@larder/storage-neo4j";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
+import { printTable } from "./markdown.js";
 
 const TRIPLETS = Number(process.env["NEO4J_BENCH_TRIPLETS"] ?? 100_000);
 const ENTITIES = Math.max(10, Math.floor(TRIPLETS / 5));
-const BASELINE_TRIPLETS = 2_000;
+const BASELINE_TRIPLETS = Math.min(2_000, TRIPLETS);
 const RELMAP_RUNS = 100;
 
 function graph(seed: number, entities: number, triplets: number): { nodes: LabelledNode[]; relations: Relation[] } {
@@ -52,6 +53,7 @@ export async function runNeo4jBench(): Promise<void> {
   const store = new Neo4jPropertyGraphStore({ driver, namespace: ns });
   const baselineNs = `${ns}_baseline`;
   const baseline = new Neo4jPropertyGraphStore({ driver, namespace: baselineNs });
+  const rows: string[][] = [];
   try {
     const info = await driver.getServerInfo();
     const { nodes, relations } = graph(1, ENTITIES, TRIPLETS);
@@ -66,6 +68,9 @@ export async function runNeo4jBench(): Promise<void> {
     console.log(`larder upsertNodes(${ENTITIES}): ${(nodesMs / 1000).toFixed(2)} s`);
     console.log(`larder upsertRelations(${TRIPLETS}): ${(relsMs / 1000).toFixed(2)} s`);
     console.log(`larder upsert total: ${((nodesMs + relsMs) / 1000).toFixed(2)} s (${Math.round(TRIPLETS / ((nodesMs + relsMs) / 1000))} triplets/s)`);
+    rows.push([`\`upsertNodes\` ${ENTITIES} entities (batches of 1 000, one transaction each)`, `${(nodesMs / 1000).toFixed(1)} s`]);
+    rows.push([`\`upsertRelations\` ${TRIPLETS} triplets (grouped by type, batches of 1 000)`, `${(relsMs / 1000).toFixed(1)} s`]);
+    rows.push([`upsert of ${TRIPLETS} triplets, total`, `${((nodesMs + relsMs) / 1000).toFixed(1)} s (≈ ${Math.round(TRIPLETS / ((nodesMs + relsMs) / 1000))} triplets/s)`]);
 
     // getRelMap depth 2 from 10 random seeds, default limit (30) and a limit that returns everything.
     const rnd = seededRandom(7);
@@ -86,6 +91,10 @@ export async function runNeo4jBench(): Promise<void> {
         `larder getRelMap depth 2, 10 seeds, limit ${limit}: median ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms ` +
           `(${RELMAP_RUNS} runs, ${Math.round(returned / RELMAP_RUNS)} triplets/call)`,
       );
+      rows.push([
+        `\`getRelMap\` depth 2, 10 random seeds, limit ${limit} (${RELMAP_RUNS} calls, ≈ ${Math.round(returned / RELMAP_RUNS)} triplets/call)`,
+        `median ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms`,
+      ]);
     }
 
     // Baseline: one MERGE per triplet, each awaited (the per-item round trip the store avoids).
@@ -108,9 +117,15 @@ export async function runNeo4jBench(): Promise<void> {
         `baseline per-triplet MERGE (${BASELINE_TRIPLETS} triplets): ${(baseMs / 1000).toFixed(2)} s ` +
           `(${Math.round(BASELINE_TRIPLETS / (baseMs / 1000))} triplets/s)`,
       );
+      rows.push([
+        `baseline: one \`MERGE\` per triplet, awaited one by one (${BASELINE_TRIPLETS} triplets)`,
+        `${(baseMs / 1000).toFixed(2)} s (≈ ${Math.round(BASELINE_TRIPLETS / (baseMs / 1000))} triplets/s)`,
+      ]);
     } finally {
       await session.close();
     }
+    console.log("");
+    printTable(["operation", "result"], rows);
   } finally {
     await store.dropNamespace();
     await baseline.dropNamespace();

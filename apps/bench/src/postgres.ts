@@ -1,7 +1,7 @@
 // PostgreSQL + pgvector: Larder's PostgresVectorStore against LlamaIndexTS's PGVectorStore
 // (@llamaindex/postgres), same server, same data, same run.
 //
-//   node --conditions=@larder/source --import tsx src/run.ts postgres
+//   pnpm bench postgres
 //   PG_BENCH_N=20000 PG_BENCH_DIM=384 PG_BENCH_QUERIES=200 ... (defaults 100 000 x 384, 200 queries)
 //
 // Data: synthetic "clustered" embeddings (seeded): 500 random unit centroids, each vector a centroid
@@ -20,6 +20,7 @@
 //     exact results computed in JS (float64) on the same vectors;
 //  3. filtered top-10: returns exactly 10 for a 1% filter (exact path) and a 10% filter (HNSW
 //     iterative scan path).
+import { loadavg } from "node:os";
 import pg from "pg";
 import { TextNode as LITextNode } from "@llamaindex/core/schema";
 import { PGVectorStore } from "@llamaindex/postgres";
@@ -28,6 +29,7 @@ import type { MetadataFilters } from "@larder/core/filters";
 import { TextNode } from "@larder/core/schema";
 import { PostgresVectorStore } from "@larder/storage-postgres";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
+import { printTable } from "./markdown.js";
 
 const N = Number(process.env["PG_BENCH_N"] ?? 100_000);
 const DIM = Number(process.env["PG_BENCH_DIM"] ?? 384);
@@ -92,6 +94,7 @@ function stats(xs: number[]): { median: number; p95: number; mean: number } {
 }
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const secs = (x: number) => `${(x / 1000).toFixed(1)} s`;
+const rate = (n: number, t: number) => `${Math.round(n / (t / 1000))} nodes/s`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
@@ -103,6 +106,8 @@ export async function runPostgresBench(): Promise<void> {
   const admin = new pg.Pool({ connectionString: URL, max: 2 });
   const server = (await admin.query("SELECT version() AS v, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgv")).rows[0];
   console.log(`server: ${String(server.v).split(",")[0]}, pgvector ${server.pgv}; N=${N}, dim=${DIM}, queries=${QUERIES}`);
+  const rows: string[][] = [];
+  let liAddMs = 0;
   const schema = "larder_bench";
   await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const ids = Array.from({ length: N }, (_, i) => uuid(i));
@@ -132,6 +137,8 @@ export async function runPostgresBench(): Promise<void> {
       for (let i = 1; i < nodes.length; i += 1000) await li.add(nodes.slice(i, i + 1000)); // LITS's add takes <= ~10 900 nodes
     });
     console.log(`LlamaIndexTS PGVectorStore.add, ${N} x ${DIM} (calls of 1000, no ANN index): ${secs(t)} (${Math.round(N / (t / 1000))} nodes/s)`);
+    liAddMs = t;
+    rows.push([`LlamaIndexTS \`add\` ${N} (calls of 1000 nodes; no ANN index)`, `${secs(t)} (${rate(N, t)})`]);
   }
 
   // Default configuration (HNSW created with the table); the first bulk add into the empty table
@@ -143,6 +150,7 @@ export async function runPostgresBench(): Promise<void> {
     console.log(
       `Larder PostgresVectorStore.add, ${N} x ${DIM} (one call, default config: binary COPY + HNSW and metadata index built in the same transaction): ${secs(t)} (${Math.round(N / (t / 1000))} nodes/s)`,
     );
+    rows.push([`Larder \`add\` ${N}, default config (COPY into the empty table, HNSW + GIN built in the same transaction)`, secs(t)]);
   }
   {
     const manual = new PostgresVectorStore({ url: URL, schema, table: "larder_manual", dimensions: DIM, indexBuild: "manual" });
@@ -151,6 +159,11 @@ export async function runPostgresBench(): Promise<void> {
     console.log(`Larder add without any index (indexBuild: "manual"), ${N} x ${DIM}: ${secs(t)} (${Math.round(N / (t / 1000))} nodes/s)`);
     const [, tb] = await timed(() => manual.buildIndex({ maintenanceWorkMem: "1GB" }));
     console.log(`  + buildIndex() afterwards: ${secs(tb)}`);
+    rows.push([
+      `**Larder \`add\` ${N}, one call, no ANN index** (\`indexBuild: "manual"\`; binary COPY)`,
+      `**${secs(t)} (${rate(N, t)}) — ${(liAddMs / t).toFixed(1)}× LlamaIndexTS**`,
+    ]);
+    rows.push(["+ `buildIndex()` afterwards (HNSW m=16, ef_construction=64, `maintenance_work_mem` 1GB, + metadata GIN)", secs(tb)]);
     await manual.drop();
     await manual.close();
   }
@@ -163,6 +176,7 @@ export async function runPostgresBench(): Promise<void> {
     const more = clustered(extra, DIM, 5).map((v, i) => new TextNode({ id: `extra-${i}`, text: "x", metadata: { cat: -1 }, embedding: Array.from(v) }));
     const [, t] = await timed(() => larder.add(more));
     console.log(`Larder incremental add of ${extra} into the indexed ${N}-row table (HNSW maintained): ${secs(t)} (${Math.round(extra / (t / 1000))} nodes/s)`);
+    rows.push([`Larder incremental \`add\` of ${extra} into the indexed ${N}-row table (HNSW maintained row by row)`, rate(extra, t)]);
     await larder.deleteNodes({ filters: { filters: [{ key: "cat", operator: "==", value: -1 }] } });
     await admin.query(`VACUUM ANALYZE ${schema}.larder_default`);
   }
@@ -184,6 +198,10 @@ export async function runPostgresBench(): Promise<void> {
     }
     const st = stats(lat);
     console.log(`Larder HNSW top-10, ef_search=${efSearch}: median ${ms(st.median)}, p95 ${ms(st.p95)}, recall@10 ${(hits / (queries.length * 10)).toFixed(4)}`);
+    rows.push([
+      `Larder HNSW top-10, ef_search ${efSearch}${efSearch === 100 ? " (default)" : ""}: median / p95 / recall@10`,
+      `${st.median.toFixed(2)} / ${st.p95.toFixed(2)} ms / ${(hits / (queries.length * 10)).toFixed(4)}`,
+    ]);
     await s.close();
   }
   {
@@ -193,7 +211,8 @@ export async function runPostgresBench(): Promise<void> {
       lat.push(t);
     }
     const st = stats(lat);
-    console.log(`LlamaIndexTS PGVectorStore.query top-10 (no ANN index: exact scan), 50 queries: median ${ms(st.median)}, p95 ${ms(st.p95)}`);
+    console.log(`LlamaIndexTS PGVectorStore.query top-10 (no ANN index: exact scan), ${lat.length} queries: median ${ms(st.median)}, p95 ${ms(st.p95)}`);
+    rows.push([`LlamaIndexTS \`query\` top-10 (no ANN index: exact scan), ${lat.length} queries, median / p95`, `${st.median.toFixed(1)} / ${st.p95.toFixed(1)} ms`]);
   }
 
   // ---------------------------------------------------------------- 3. filtered top-10
@@ -217,6 +236,7 @@ export async function runPostgresBench(): Promise<void> {
       }
       const st = stats(lat);
       console.log(`Larder filtered top-10, ${label}: ${exactlyK}/${n} returned exactly 10, recall@10 ${(hits / (n * 10)).toFixed(4)}, median ${ms(st.median)}, p95 ${ms(st.p95)}`);
+      rows.push([`Larder filtered top-10, ${label}, ${n} queries`, `${exactlyK}/${n} exactly 10, recall ${(hits / (n * 10)).toFixed(3)}, median ${st.median.toFixed(2)} ms`]);
     }
     await s.close();
   }
@@ -231,6 +251,7 @@ export async function runPostgresBench(): Promise<void> {
     await u.add(udata.map((v, i) => new TextNode({ id: uids[i]!, embedding: Array.from(v) })));
     await u.buildIndex({ maintenanceWorkMem: "1GB" });
     const uq = uniform(100, DIM, 4);
+    const recalls: string[] = [];
     for (const efSearch of [100, 400]) {
       const s = new PostgresVectorStore({ url: URL, schema, table: "larder_uniform", index: { type: "hnsw", efSearch } });
       let hits = 0;
@@ -242,10 +263,12 @@ export async function runPostgresBench(): Promise<void> {
         hits += r.ids.filter((id) => want.has(id)).length;
       }
       console.log(`uniform random ${un} x ${DIM}, ef_search=${efSearch}: recall@10 ${(hits / 1000).toFixed(4)}, median ${ms(stats(lat).median)}`);
+      recalls.push((hits / 1000).toFixed(3));
       await s.close();
     }
     await u.drop();
     await u.close();
+    rows.push([`uniform random ${un} × ${DIM} (worst case for ANN), ef_search 100 / 400: recall@10`, recalls.join(" / ")]);
   }
 
   await larder.close();
@@ -254,4 +277,6 @@ export async function runPostgresBench(): Promise<void> {
   // LlamaIndexTS keeps its own client open and has no close(); end the process's handle on it.
   const liDb = (await li.client()) as unknown as { close?: () => Promise<void> };
   await liDb.close?.();
+  console.log("");
+  printTable(["measurement", `result (load average at end ${loadavg()[0]!.toFixed(1)})`], rows);
 }
