@@ -2,7 +2,7 @@ import { StorageError } from "../errors.js";
 import { compareByCodePoint, evaluateValidatedFilters } from "../filters/evaluate.js";
 import { FILTER_OPERATORS, type MetadataFilters } from "../filters/types.js";
 import { validateFilters } from "../filters/validate.js";
-import { jsonToNode, NodeRelationship, TextNode, textNodeJsonText, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type Relationships } from "../schema/node.js";
+import { Document, ImageNode, IndexNode, jsonToNode, NodeRelationship, TextNode, textNodeJsonText, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type Relationships } from "../schema/node.js";
 import { cloneJson } from "./clone-json.js";
 import { checkEmbedding, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
 import { MetadataIndex } from "./metadata-index.js";
@@ -62,6 +62,18 @@ export interface LlamaIndexVectorStoreDict {
   text_id_to_ref_doc_id: Record<string, string>;
   metadata_dict?: Record<string, Record<string, unknown>>;
 }
+
+/**
+ * The node class of a `metadata_dict` entry's `_node_type` (Python's `class_name()`). Python's
+ * `ImageDocument` has no class of its own here: it loads as an `ImageNode`.
+ */
+const NODE_CLASSES: Readonly<Record<string, new (init: BaseNodeInit) => BaseNode>> = {
+  TextNode,
+  Document,
+  ImageNode,
+  ImageDocument: ImageNode,
+  IndexNode,
+};
 
 /** Keys LlamaIndex adds to `metadata_dict` entries (node_to_metadata_dict); not user metadata. */
 const LI_RESERVED = ["_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id"] as const;
@@ -954,8 +966,9 @@ export class SimpleVectorStore implements VectorStore {
 
   /**
    * Loads LlamaIndex's dict (Python- or Larder-written). Python's store keeps no text, so nodes
-   * come back as `TextNode`s with id, metadata (LlamaIndex's bookkeeping keys removed), ref doc
-   * and embedding. Malformed input is `CORRUPT`, nothing half-loaded.
+   * come back without text, as the class their entry's `_node_type` names (`TextNode` when it names
+   * none this library has), with id, metadata (LlamaIndex's bookkeeping keys removed), ref doc and
+   * embedding. Malformed input is `CORRUPT`, nothing half-loaded.
    */
   static fromDict(dict: LlamaIndexVectorStoreDict, options: SimpleVectorStoreOptions = {}): SimpleVectorStore {
     const corrupt = (msg: string) => new StorageError("CORRUPT", `LlamaIndex vector store dict: ${msg}`, { store: STORE });
@@ -974,13 +987,16 @@ export class SimpleVectorStore implements VectorStore {
         if (!(LI_RESERVED as readonly string[]).includes(k)) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       const ref = Object.prototype.hasOwnProperty.call(refs, id) ? refs[id] : undefined;
-      const node = new TextNode({
+      const init: BaseNodeInit = {
         id,
         metadata,
         embedding: emb[id] as number[],
         relationships: typeof ref === "string" && ref !== "None" ? { [NodeRelationship.SOURCE]: { nodeId: ref } } : {},
-      });
-      nodes.push(node);
+      };
+      // The row's class (`_node_type`) is kept, so `toDict()` writes it back.
+      const cls = meta?.["_node_type"];
+      const Node = typeof cls === "string" && Object.prototype.hasOwnProperty.call(NODE_CLASSES, cls) ? NODE_CLASSES[cls]! : TextNode;
+      nodes.push(new Node(init));
     }
     const store = new SimpleVectorStore(options);
     const problem = store.tryAdd(nodes);
