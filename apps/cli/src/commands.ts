@@ -19,6 +19,7 @@ import {
   type MetadataFilters,
   type JsonObject,
 } from "@larder/core";
+import { planGraphCopy } from "./migrate-graph.js";
 import {
   assertCanHold,
   backendOf,
@@ -512,6 +513,8 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         throw errors.unsupported("the target has no graph store: add graph=neo4j://... or a persist location");
       }
       if (data.chats && !t.chatStore && !target.persistTarget) throw errors.unsupported("the target has no chat store: add chat=redis://... or a persist location");
+      // Nested graph values: copied verbatim into an in-memory graph, else refused here (nothing written yet).
+      const graphCopy = data.graph ? planGraphCopy(s.propertyGraphStore!, t.propertyGraphStore, graphNodes, triplets.map((x) => x[1])) : undefined;
 
       const copied: Record<string, number> = {};
       const step = async <T>(label: string, items: T[], write: (batch: T[]) => Promise<void>) => {
@@ -547,7 +550,11 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         });
       }
 
-      if (data.graph) {
+      if (graphCopy?.kind === "verbatim") {
+        t.propertyGraphStore = graphCopy.copy();
+        copied["graph nodes"] = graphNodes.length;
+        copied["relations"] = triplets.length;
+      } else if (data.graph) {
         t.propertyGraphStore ??= new SimplePropertyGraphStore();
         const tg = t.propertyGraphStore;
         await step("graph nodes", graphNodes, (b) => tg.upsertNodes(b));
