@@ -18,6 +18,7 @@ import {
   type VectorStore,
   type MetadataFilters,
   type JsonObject,
+  type IndexStruct,
 } from "@larder/core";
 import { planGraphCopy } from "./migrate-graph.js";
 import {
@@ -35,6 +36,12 @@ import {
   registerS3,
   SentenceSplitter,
   type ChunkUnit,
+  describeEmbedderRecord,
+  EMBEDDER_RECORD_KEY,
+  embedderFromRecord,
+  embedderRecord,
+  type EmbedderRecord,
+  parseEmbedderRecord,
   VectorStoreIndex,
 } from "@larder/indexing";
 import { parseFilter } from "./filter-parser.js";
@@ -56,6 +63,11 @@ export interface EmbedOptions {
 
 /** Lines for humans go to stdout; with --json only the final JSON document does. */
 export type Out = (line: string) => void;
+
+/** A remark that is not the command's result (stderr). */
+const note: Out = (line) => {
+  process.stderr.write(`${line}\n`);
+};
 
 export function makeEmbedder(o: EmbedOptions): Embedder | undefined {
   if (o.embedUrl) {
@@ -111,9 +123,99 @@ async function persistFormatFor(opened: OpenedStorage, requested: "larder" | "ll
   return present;
 }
 
-async function openIndex(ctx: StorageContext, o: EmbedOptions & { indexId?: string }, extra: { splitter?: SentenceSplitter } = {}) {
-  const embedder = makeEmbedder(o);
-  return loadIndexFromStorage(ctx, { ...(o.indexId ? { indexId: o.indexId } : {}), ...(embedder ? { embedder } : {}), ...extra });
+const EMBED_FLAGS = "--embed-url/--embed-model/--dimensions";
+
+/** The embedder flags the user gave, as a phrase (`--embed-model x --embed-url y`). */
+function givenFlags(o: EmbedOptions): string {
+  return [
+    o.embedUrl !== undefined ? `--embed-url ${o.embedUrl}` : "",
+    o.embedModel !== undefined ? `--embed-model ${o.embedModel}` : "",
+    o.dimensions !== undefined ? `--dimensions ${o.dimensions}` : "",
+  ].filter(Boolean).join(" ");
+}
+
+/** The flags that select a recorded embedder. */
+function flagsFor(r: EmbedderRecord): string {
+  if (r.kind === "hash") return `--embed-model ${r.model}`;
+  return `--embed-url ${r.baseURL} --embed-model ${r.model}${r.dimensions !== undefined ? ` --dimensions ${r.dimensions}` : ""}`;
+}
+
+/**
+ * The embedder to use with an existing index: the one recorded with it (kind, model, URL,
+ * dimensions; the API key from --embed-key-env) unless flags are given; flags that name another
+ * model, URL or vector length are INVALID_ARGUMENT saying which flags to drop or give. An index
+ * that records nothing (built elsewhere) gets the offline embedder when its vectors have its length,
+ * with a note on stderr; another length is INVALID_ARGUMENT asking for the flags.
+ */
+async function embedderFor(ctx: StorageContext, struct: IndexStruct, o: EmbedOptions, note: (line: string) => void): Promise<Embedder> {
+  const record = parseEmbedderRecord(struct.data[EMBEDDER_RECORD_KEY]);
+  const legacy = typeof struct.data["larder_embed_model"] === "string" ? (struct.data["larder_embed_model"] as string) : undefined;
+  const recordedModel = record?.model ?? legacy;
+  const flags = o.embedUrl !== undefined || o.embedModel !== undefined || o.dimensions !== undefined;
+  const apiKey = process.env[o.embedKeyEnv ?? "OPENAI_API_KEY"];
+  const id = struct.indexId;
+
+  if (flags) {
+    // The recorded URL fills in a missing --embed-url for the recorded model.
+    const filled: EmbedOptions =
+      o.embedUrl === undefined && record?.kind === "openai" && o.embedModel === record.model ? { ...o, embedUrl: record.baseURL! } : o;
+    const e = makeEmbedder(filled) ?? new HashEmbedder();
+    const mine = embedderRecord(e);
+    const differs =
+      (recordedModel !== undefined && e.model !== recordedModel) ||
+      (record?.kind === "openai" && mine?.kind === "openai" && mine.baseURL !== record.baseURL) ||
+      (record?.dimensions !== undefined && e.dimensions !== undefined && e.dimensions !== record.dimensions);
+    if (differs) {
+      const built = record ? describeEmbedderRecord(record) : `model ${JSON.stringify(recordedModel)}`;
+      throw errors.invalid(
+        `index ${id} was built with ${built}, but ${givenFlags(o)} selects ${mine ? describeEmbedderRecord(mine) : e.model}: its vectors would not be comparable. ` +
+          `Omit ${EMBED_FLAGS} to use the recorded embedder${record ? ` (same as ${flagsFor(record)})` : ""}, or ingest into another index or store to use another model`,
+      );
+    }
+    return e;
+  }
+  if (record) return embedderFromRecord(record, apiKey ? { apiKey } : {});
+  if (legacy !== undefined) {
+    const h = HashEmbedder.fromModel(legacy);
+    if (h) return h;
+    throw errors.invalid(`index ${id} was built with embedding model ${JSON.stringify(legacy)}, which runs behind an API: pass --embed-url <…/v1> --embed-model ${legacy}`);
+  }
+  const fallback = new HashEmbedder();
+  const dims = await knownDimensions(ctx.vectorStore);
+  if (dims !== undefined && dims !== fallback.dimensions) {
+    throw errors.invalid(
+      `index ${id} records no embedding model (it was not built by larder) and its vectors have ${dims} dimensions: pass the model it was built with (--embed-url <…/v1> --embed-model <name>, or --embed-model larder-hash-v1-${dims} for the offline embedder)`,
+    );
+  }
+  note(`larder: note: index ${id} records no embedding model (it was not built by larder); using the offline ${fallback.model}. Pass --embed-url/--embed-model if it was built with another model.`);
+  return fallback;
+}
+
+/** The vector length of a store when it is cheap to learn (in-memory and KV-backed stores). */
+async function knownDimensions(vs: VectorStore): Promise<number | undefined> {
+  if (vs instanceof SimpleVectorStore) return vs.dim ?? undefined;
+  if (vs instanceof KVVectorStore) return (await vs.dimensions()) ?? undefined;
+  return undefined;
+}
+
+async function openIndex(ctx: StorageContext, o: EmbedOptions & { indexId?: string }, note: (line: string) => void, extra: { splitter?: SentenceSplitter } = {}) {
+  const struct = await ctx.indexStore.getIndexStruct(o.indexId);
+  if (!struct) {
+    // loadIndexFromStorage says what is missing.
+    return loadIndexFromStorage(ctx, { ...(o.indexId ? { indexId: o.indexId } : {}), ...extra });
+  }
+  const embedder = await embedderFor(ctx, struct, o, note);
+  return loadIndexFromStorage(ctx, { ...(o.indexId ? { indexId: o.indexId } : {}), embedder, ...extra });
+}
+
+/** Records the index's embedder (kind, model, URL, dimensions; never a key) in its struct and saves the struct. */
+async function recordEmbedder(ctx: StorageContext, index: VectorStoreIndex): Promise<void> {
+  const record = embedderRecord(index.embedder);
+  if (!record) return;
+  const before = parseEmbedderRecord(index.indexStruct.data[EMBEDDER_RECORD_KEY]);
+  if (before && JSON.stringify(before) === JSON.stringify(record)) return;
+  index.indexStruct.data[EMBEDDER_RECORD_KEY] = record as unknown as JsonObject;
+  await ctx.indexStore.addIndexStruct(index.indexStruct);
 }
 
 // ------------------------------------------------------------------------------------ ingest
@@ -173,7 +275,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     // open the existing one stops here, before anything is written.
     const existing = await ctx.indexStore.getIndexStruct(o.indexId);
     const index = existing
-      ? await openIndex(ctx, o, { splitter })
+      ? await openIndex(ctx, o, note, { splitter })
       : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
     const bar = createProgress(showProgress, "chunks");
     const chunks = showIndexProgress(index, bar);
@@ -182,6 +284,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     bar.stop();
     const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
     const updated = changed.filter(Boolean).length - inserted;
+    await recordEmbedder(ctx, index);
     const persisted = opened.persistTarget === undefined ? undefined : await ctx.persist(opened.persistTarget, { format });
     const result: IngestResult = {
       target: describeParts(opened),
@@ -259,7 +362,7 @@ export async function query(text: string, o: QueryOptions, out: Out): Promise<{ 
   const topK = o.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw errors.invalid(`--top-k must be an integer from 1 to ${MAX_TOP_K}, got ${String(o.topK)}`);
   return withStorage(o.from, false, async (opened) => {
-    const index = await openIndex(opened.storageContext, o);
+    const index = await openIndex(opened.storageContext, o, note);
     const results = hits(await index.asRetriever({ topK, ...(filters ? { filters } : {}) }).retrieve(text));
     if (!o.json) {
       out(`query: ${text}${o.filter ? `\nfilter: ${o.filter}` : ""}`);
@@ -302,6 +405,7 @@ export async function inspect(url: string, o: GlobalOptions, out: Out): Promise<
         type: s.type,
         nodesDict: Object.keys((s.data["nodes_dict"] as Record<string, string> | undefined) ?? {}).length,
         embedModel: s.data["larder_embed_model"] ?? null,
+        embedder: parseEmbedderRecord(s.data[EMBEDDER_RECORD_KEY]) ?? null,
       })),
       vectors,
       ...(graph ? { graph } : {}),
@@ -311,7 +415,10 @@ export async function inspect(url: string, o: GlobalOptions, out: Out): Promise<
     if (!o.json) {
       for (const [k, p] of Object.entries(opened.parts)) out(`${k.padEnd(8)} ${p.backend.padEnd(8)} ${p.url}`);
       out(`documents ${report.docstore.documents} (hashes ${report.docstore.hashes}, nodes with text in the docstore ${report.docstore.storedNodes})`);
-      for (const s of report.indexes) out(`index    ${s.indexId} (${s.type}, model ${String(s.embedModel ?? "unknown")}${s.nodesDict ? `, nodes_dict ${s.nodesDict}` : ""})`);
+      for (const s of report.indexes) {
+        const model = s.embedder ? describeEmbedderRecord(s.embedder) : `model ${String(s.embedModel ?? "unknown")}`;
+        out(`index    ${s.indexId} (${s.type}, ${model}${s.nodesDict ? `, nodes_dict ${s.nodesDict}` : ""})`);
+      }
       for (const [ns, v] of Object.entries(vectors) as [string, { count: number; dimensions?: number; store: string }][]) {
         out(`vectors  ${ns}: ${v.count} vectors, ${v.dimensions ?? "?"} dimensions (${v.store})`);
       }

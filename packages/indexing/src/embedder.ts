@@ -297,3 +297,90 @@ export class OpenAIEmbedder implements Embedder {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+// ------------------------------------------------------------------------------------------
+// The embedder an index was built with
+
+/**
+ * What is recorded with an index about the embedder that built it, so that it can be queried (and
+ * added to) with the same one without repeating the settings: the kind, the model, the API's base
+ * URL and the vector length. Never a key: the API key is read again at query time (from the
+ * environment, or as the caller passes it).
+ */
+export interface EmbedderRecord {
+  /** `"hash"`: the offline {@link HashEmbedder}; `"openai"`: an {@link OpenAIEmbedder} (OpenAI-compatible API). */
+  kind: "hash" | "openai";
+  model: string;
+  /** The API root (`…/v1`) of an `"openai"` embedder. */
+  baseURL?: string;
+  /** Vector length, when known (an HTTP embedder learns it from its first answer). */
+  dimensions?: number;
+}
+
+/** The key under which an index struct's `data` holds its {@link EmbedderRecord}. */
+export const EMBEDDER_RECORD_KEY = "larder_embedder";
+
+/**
+ * The record of an embedder (see {@link EmbedderRecord}); `undefined` for an embedder of another
+ * class, which cannot be rebuilt from settings. Credentials in a base URL are removed.
+ */
+export function embedderRecord(embedder: Embedder): EmbedderRecord | undefined {
+  const dims = embedder.dimensions !== undefined ? { dimensions: embedder.dimensions } : {};
+  if (embedder instanceof HashEmbedder) return { kind: "hash", model: embedder.model, ...dims };
+  if (embedder instanceof OpenAIEmbedder) {
+    let baseURL = embedder.baseURL;
+    try {
+      const u = new URL(baseURL);
+      u.username = "";
+      u.password = "";
+      baseURL = u.href.replace(/\/+$/, "");
+    } catch {
+      // the constructor accepted it; keep it as it is
+    }
+    return { kind: "openai", model: embedder.model, baseURL, ...dims };
+  }
+  return undefined;
+}
+
+/** Reads a record from an index struct's `data` value; `undefined` when absent or not a valid record. */
+export function parseEmbedderRecord(value: unknown): EmbedderRecord | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if ((v["kind"] !== "hash" && v["kind"] !== "openai") || typeof v["model"] !== "string" || v["model"] === "") return undefined;
+  if (v["kind"] === "openai" && typeof v["baseURL"] !== "string") return undefined;
+  const dims = v["dimensions"];
+  if (dims !== undefined && (typeof dims !== "number" || !Number.isInteger(dims) || dims < 1)) return undefined;
+  return {
+    kind: v["kind"],
+    model: v["model"],
+    ...(typeof v["baseURL"] === "string" ? { baseURL: v["baseURL"] } : {}),
+    ...(typeof dims === "number" ? { dimensions: dims } : {}),
+  };
+}
+
+/**
+ * An embedder built from a record. `apiKey` is the key for an `"openai"` record (default: none,
+ * or `OPENAI_API_KEY` for api.openai.com, as {@link OpenAIEmbedder} does); `options` are the other
+ * settings of the HTTP embedder. A `"hash"` record whose model is not `larder-hash-v1-<dims>` is
+ * INVALID_ARGUMENT.
+ */
+export function embedderFromRecord(record: EmbedderRecord, options: { apiKey?: string } & Omit<Partial<OpenAIEmbedderOptions>, "baseURL" | "model" | "dimensions"> = {}): Embedder {
+  if (record.kind === "hash") {
+    const h = HashEmbedder.fromModel(record.model);
+    if (!h) throw errors.invalid(`recorded offline embedder model ${JSON.stringify(record.model)} is not larder-hash-v1-<dimensions>`);
+    return h;
+  }
+  if (!record.baseURL) throw errors.invalid(`recorded embedder ${JSON.stringify(record.model)} has no base URL`);
+  return new OpenAIEmbedder({
+    ...options,
+    baseURL: record.baseURL,
+    model: record.model,
+    ...(record.dimensions !== undefined ? { dimensions: record.dimensions } : {}),
+  });
+}
+
+/** One line for messages: `text-embedding-3-small (768 dimensions) at http://…/v1`. */
+export function describeEmbedderRecord(record: EmbedderRecord): string {
+  const dims = record.dimensions !== undefined ? ` (${record.dimensions} dimensions)` : "";
+  return record.kind === "hash" ? `the offline embedder ${record.model}` : `${record.model}${dims} at ${record.baseURL}`;
+}

@@ -1,5 +1,17 @@
 export { SentenceSplitter, countTokens, deterministicId, type ChunkUnit, type SentenceSplitterOptions, type TextChunk } from "./splitter.js";
-export { HashEmbedder, OpenAIEmbedder, type Embedder, type HashEmbedderOptions, type OpenAIEmbedderOptions } from "./embedder.js";
+export {
+  HashEmbedder,
+  OpenAIEmbedder,
+  EMBEDDER_RECORD_KEY,
+  embedderRecord,
+  embedderFromRecord,
+  parseEmbedderRecord,
+  describeEmbedderRecord,
+  type Embedder,
+  type EmbedderRecord,
+  type HashEmbedderOptions,
+  type OpenAIEmbedderOptions,
+} from "./embedder.js";
 export {
   VectorStoreIndex,
   VectorIndexRetriever,
