@@ -19,6 +19,7 @@ import {
   type MetadataFilters,
   type JsonObject,
   type IndexStruct,
+  redactCredentials,
 } from "@larder/core";
 import { planGraphCopy } from "./migrate-graph.js";
 import {
@@ -88,6 +89,11 @@ export function makeEmbedder(o: EmbedOptions): Embedder | undefined {
 /** The store URLs of an opened spec (credentials redacted), each once. */
 function describeParts(o: OpenedStorage): string {
   return [...new Set(Object.values(o.parts).map((p) => p.url))].join(" + ");
+}
+
+/** A store URL for progress lines (credentials redacted). */
+function describeUrl(url: string): string {
+  return redactCredentials(url);
 }
 
 async function withStorage<T>(url: string, create: boolean, fn: (s: OpenedStorage) => Promise<T>): Promise<T> {
@@ -258,8 +264,10 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
   const { files } = await findFiles(paths);
   if (files.length === 0) throw errors.notFound(`no .txt, .md or .jsonl files under ${paths.join(", ")}`);
   const showProgress = !o.json && !o.quiet;
+  // One progress display for the whole command: every step shows, none is silent.
+  const progress = createProgress(showProgress, "chunks");
   const reading = createProgress(showProgress, "files");
-  reading.start(files.length, "reading ");
+  reading.start(files.length, "reading");
   const docs = await readAllDocuments(files, (done) => reading.update(done));
   reading.stop();
   const ids = new Set<string>();
@@ -268,6 +276,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     ids.add(d.id);
   }
 
+  progress.phase(`opening ${describeUrl(o.to)}`);
   return withStorage(o.to, true, async (opened) => {
     const ctx = opened.storageContext;
     const format = await persistFormatFor(opened, o.format);
@@ -277,15 +286,16 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     const index = existing
       ? await openIndex(ctx, o, note, { splitter })
       : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
-    const bar = createProgress(showProgress, "chunks");
-    const chunks = showIndexProgress(index, bar);
+    progress.phase(`comparing ${docs.length} documents with the store and splitting the changed ones`);
+    const chunks = showIndexProgress(index, progress);
     const hashesBefore = await ctx.docStore.getAllDocumentHashes();
     const changed = await index.refreshRefDocs(docs);
-    bar.stop();
     const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
     const updated = changed.filter(Boolean).length - inserted;
     await recordEmbedder(ctx, index);
+    if (opened.persistTarget !== undefined) progress.phase(`persisting to ${describeParts(opened)} (${format === "llamaindex" ? "LlamaIndex" : "Larder"} format)`);
     const persisted = opened.persistTarget === undefined ? undefined : await ctx.persist(opened.persistTarget, { format });
+    progress.stop();
     const result: IngestResult = {
       target: describeParts(opened),
       files: files.length,
@@ -361,9 +371,13 @@ export async function query(text: string, o: QueryOptions, out: Out): Promise<{ 
   const filters = o.filter !== undefined ? parseFilter(o.filter) : undefined;
   const topK = o.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw errors.invalid(`--top-k must be an integer from 1 to ${MAX_TOP_K}, got ${String(o.topK)}`);
+  const progress = createProgress(!o.json && !o.quiet, "");
+  progress.phase(`loading ${describeUrl(o.from)}`);
   return withStorage(o.from, false, async (opened) => {
     const index = await openIndex(opened.storageContext, o, note);
+    progress.phase("retrieving");
     const results = hits(await index.asRetriever({ topK, ...(filters ? { filters } : {}) }).retrieve(text));
+    progress.stop();
     if (!o.json) {
       out(`query: ${text}${o.filter ? `\nfilter: ${o.filter}` : ""}`);
       printHits(out, results);

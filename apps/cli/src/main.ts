@@ -3,7 +3,7 @@ import { errors, MAX_TOP_K } from "@larder/core";
 import { ingest, inspect, migrate, query, verify } from "./commands.js";
 import { demo } from "./demo.js";
 import { explainError } from "./explain.js";
-import { errorJson, EXIT, exitCodeOf, formatError } from "./output.js";
+import { clearProgressLine, errorJson, EXIT, exitCodeOf, formatError } from "./output.js";
 
 /**
  * A parser for a whole-number option: decimal digits only (no "", "1e3", "0x10", "1.0", "-1"),
@@ -125,6 +125,7 @@ export async function run(argv: string[], io?: { out: (s: string) => void; err: 
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
   } catch (thrown) {
+    clearProgressLine();
     const err = explainError(thrown);
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander already printed usage errors (except with --json).

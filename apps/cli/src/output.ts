@@ -1,6 +1,5 @@
 import { isStorageError, redactCredentials, type StorageErrorCode } from "@larder/core";
 import type { IndexProgress } from "@larder/indexing";
-import cliProgress from "cli-progress";
 import { bareMessage } from "./explain.js";
 
 /** Exit codes (documented in the README). */
@@ -118,50 +117,103 @@ export function errorJson(err: unknown): JsonError {
   return JSON.parse(redactCredentials(JSON.stringify({ error: e }))) as JsonError;
 }
 
+/** The terminal whose status line is still open (no newline yet), if any. */
+let openLine: NodeJS.WriteStream | undefined;
+
+/** Erases a status line left open by a step that an error interrupted (before the error is printed). */
+export function clearProgressLine(): void {
+  openLine?.write("\r\x1b[2K");
+  openLine = undefined;
+}
+
 export interface Progress {
+  /** A counted step: `done` of `total` items. */
   start(total: number, label: string): void;
   update(value: number, total?: number): void;
+  /**
+   * A step without a count (opening a store, comparing hashes, persisting, building an index):
+   * shown at once, so no stretch of work is silent; it ends with the next step or `stop()`.
+   */
+  phase(label: string): void;
   stop(): void;
 }
 
 /**
- * A progress bar on stderr with rate and ETA (cli-progress). Silent when stderr is not a TTY
- * unless `LARDER_PROGRESS=1` (then it prints plain lines), and always silent with --json/--quiet.
+ * Progress on stderr. On a terminal: one status line rewritten in place (at most 10 times a
+ * second) with count, percentage, rate and ETA. Not on a terminal: nothing, unless
+ * `LARDER_PROGRESS=1`, then plain lines: one when a step starts, one at least every second while
+ * it advances (`LARDER_PROGRESS_INTERVAL_MS` changes that), one when it ends. `LARDER_PROGRESS=0`
+ * turns it off on a terminal too; --json and --quiet always do. Rendering happens in the calls
+ * themselves, not on a timer: CPU-bound work (the offline embedder) blocks timers, which is why a
+ * timer-driven bar showed only 0% and 100%.
  */
-export function createProgress(enabled: boolean, unit: string): Progress {
-  const tty = Boolean(process.stderr.isTTY);
-  const forced = process.env["LARDER_PROGRESS"] === "1";
-  if (!enabled || (!tty && !forced)) return { start() {}, update() {}, stop() {} };
-  let started = 0;
+export function createProgress(enabled: boolean, unit: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  const tty = Boolean(stream.isTTY);
+  const env = process.env["LARDER_PROGRESS"];
+  const off: Progress = { start() {}, update() {}, phase() {}, stop() {} };
+  if (!enabled || env === "0" || (!tty && env !== "1")) return off;
+  const intervalEnv = Number(process.env["LARDER_PROGRESS_INTERVAL_MS"]);
+  const interval = tty ? 100 : Number.isFinite(intervalEnv) && intervalEnv >= 0 ? intervalEnv : 1000;
   let label = "";
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `{label} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
-      hideCursor: tty,
-      noTTYOutput: !tty,
-      notTTYSchedule: 1000,
-      etaBuffer: 50,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const rate = (v: number) => {
-    const s = (Date.now() - started) / 1000;
-    return s > 0 ? Math.round(v / s).toString() : "-";
+  let total = 0;
+  let value = 0;
+  let counted = false;
+  let active = false;
+  let started = 0;
+  let lastDraw = 0;
+
+  const write = (line: string) => {
+    if (tty) {
+      stream.write(`\r\x1b[2K${line}`);
+      openLine = stream;
+    } else stream.write(`${line}\n`);
+  };
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  const line = (final: boolean) => {
+    const elapsed = Date.now() - started;
+    if (!counted) return final ? `${label}: done in ${seconds(elapsed)}` : `${label}…`;
+    const pct = total > 0 ? Math.floor((value / total) * 100) : 100;
+    const rate = elapsed > 0 ? value / (elapsed / 1000) : 0;
+    const eta = !final && rate > 0 && total > value ? ` | ETA ${seconds(((total - value) / rate) * 1000)}` : "";
+    const tail = final ? ` in ${seconds(elapsed)}` : eta;
+    return `${label} ${value}/${total} ${unit} (${pct}%) | ${Math.round(rate)} ${unit}/s${tail}`;
+  };
+  const draw = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastDraw < interval) return;
+    lastDraw = now;
+    write(line(false));
+  };
+  const end = () => {
+    if (!active) return;
+    active = false;
+    write(line(true));
+    if (tty) {
+      stream.write("\n");
+      openLine = undefined;
+    }
+  };
+  const begin = (l: string, isCounted: boolean, t: number) => {
+    end();
+    label = l.trim();
+    counted = isCounted;
+    total = t;
+    value = 0;
+    started = Date.now();
+    active = true;
+    draw(true);
   };
   return {
-    start(total, l) {
-      started = Date.now();
-      label = l;
-      bar.start(total, 0, { label, rate: "-" });
-    },
-    update(value, total) {
-      if (total !== undefined) bar.setTotal(total);
-      bar.update(value, { label, rate: rate(value) });
+    start: (t, l) => begin(l, true, t),
+    phase: (l) => begin(l, false, 0),
+    update(v, t) {
+      if (!active || !counted) return;
+      if (t !== undefined) total = t;
+      value = v;
+      draw(false);
     },
     stop() {
-      bar.stop();
+      end();
     },
   };
 }
@@ -176,7 +228,7 @@ export function showIndexProgress(index: { onProgress: ((p: IndexProgress) => vo
   index.onProgress = (p) => {
     if (p.phase === "split") return;
     if (!started) {
-      bar.start(p.total, "indexing");
+      bar.start(p.total, "embedding and storing");
       started = true;
     }
     chunks = p.total;
