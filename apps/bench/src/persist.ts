@@ -33,7 +33,7 @@ const fmt = (v: unknown) => (typeof v === "number" ? (v >= 100 ? v.toFixed(0) : 
 export async function runPersistBench(): Promise<void> {
   console.log(`${N} nodes, ${DIM}-d float vectors, docstore + vector store + index struct; times in ms (one run each, fresh process)`);
   const rows = ["larder", "larder-nofsync", "larder-llamaindex-format", "llamaindex-ts"].map(runWorker);
-  console.log("wall ms (CPU ms of this process in parentheses: user + system, less sensitive to other load on the machine)");
+  console.log("wall ms (CPU ms of this process in parentheses: user + system, less sensitive to other load on the machine)\n");
   console.log("| implementation | persist | load | persist after 1% changed | bytes written (full / 1%) | notes |");
   console.log("|---|---|---|---|---|---|");
   const both = (r: Record<string, unknown>, k: string) => (r[`${k}Ms`] === undefined ? "-" : `${fmt(r[`${k}Ms`])} (${fmt(r[`${k}CpuMs`])})`);
