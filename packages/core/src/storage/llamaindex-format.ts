@@ -48,7 +48,8 @@ export function pyDictParts(dict: Record<string, unknown>): Generator<string> {
 /**
  * `{ns}__vector_store.json`: embeddings as Python float lists, streamed entry by entry. `sources`
  * (what {@link readVectorStoreFile} kept of a Python-written file): a `metadata_dict` entry whose
- * node metadata and ref doc are unchanged is written back as Python wrote it.
+ * node metadata and ref doc are unchanged is written back as Python wrote it, and an embedding
+ * with an exact source (`sources.embeddings`, rows unchanged since they were read) as that source.
  */
 export function* vectorStoreParts(d: VectorStoreDict, sources?: VectorSources): Generator<string> {
   yield* pyJsonParts(
@@ -59,7 +60,10 @@ export function* vectorStoreParts(d: VectorStoreDict, sources?: VectorSources): 
     },
     2,
     (v, key, path) => {
-      if (path[0] === "embedding_dict") return pyFloatList(v as ArrayLike<number>);
+      if (path[0] === "embedding_dict") {
+        const exact = sources?.embeddings?.get(key);
+        return exact === undefined ? pyFloatList(v as ArrayLike<number>) : typeof exact === "string" ? exact : pyFloatList(exact);
+      }
       if (path[0] === "metadata_dict" && sources !== undefined) {
         const src = sources.metadata.get(key);
         if (src !== undefined && src.ref === d.text_id_to_ref_doc_id[key] && vectorMetadataFingerprint(v) === src.fingerprint) return pyJsonFromJsonText(src.text);
@@ -80,6 +84,88 @@ export interface VectorSources {
    * unchanged since): the entry is that metadata followed by LlamaIndex's keys.
    */
   nodeMetadata?: Map<string, string>;
+  /**
+   * node id -> the exact embedding of a row unchanged since it was read (see {@link exactEmbeddingsOf}),
+   * written instead of the store's float32 values.
+   */
+  embeddings?: ReadonlyMap<string, ExactEmbedding>;
+}
+
+/**
+ * An embedding as read, where the store's float32 values would change it: its values as doubles
+ * (Python's floats; `pyFloatList` prints them as Python did), or, when the list held integer
+ * tokens (`1`, not `1.0`), the list's text as read.
+ */
+export type ExactEmbedding = Float64Array | string;
+
+/**
+ * The exact source of an embedding read as `values` (its list text `text()`, asked for only when
+ * needed), or `undefined` when the float32 values print the same list (every value float32-exact,
+ * no integer tokens).
+ */
+export function exactEmbedding(values: ArrayLike<number>, text: () => string | undefined): ExactEmbedding | undefined {
+  let inexact = false;
+  let integral = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Math.fround(v) !== v) inexact = true;
+    else if (!integral && Number.isInteger(v)) integral = true;
+  }
+  if (integral) {
+    const t = text();
+    if (t !== undefined && hasIntegerToken(t)) return Buffer.from(t, "utf8").toString("utf8"); // a copy, not a slice of the file
+  }
+  return inexact ? Float64Array.from(values) : undefined;
+}
+
+/** Whether a JSON number list's text has a number token without `.`/`e` (Python's int). */
+function hasIntegerToken(t: string): boolean {
+  let inToken = false;
+  let float = false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x2c || c === 0x5d) {
+      if (inToken && !float) return true;
+      inToken = false;
+      float = false;
+    } else if (c === 0x2e || c === 0x65 || c === 0x45) float = true;
+    else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) inToken = true;
+  }
+  return false;
+}
+
+/** Exact embeddings of a store's rows, valid for the rows unchanged since the store's mutation counter was `version`. */
+const exactEmbeddingStore = new WeakMap<object, { map: Map<string, ExactEmbedding>; version: number }>();
+
+/** Remembers exact embeddings of `store`'s rows as they are now (loaded from a file). */
+export function rememberExactEmbeddings(store: SimpleVectorStore, map: Map<string, ExactEmbedding> | undefined): void {
+  if (map === undefined || map.size === 0) exactEmbeddingStore.delete(store);
+  else exactEmbeddingStore.set(store, { map, version: store.version });
+}
+
+/**
+ * The exact embeddings of `store`'s rows that nobody changed since they were read. A row written
+ * (added again, even unchanged) or deleted since loses its entry for good; `undefined` when none
+ * is left (or a `clear()` happened).
+ */
+export function exactEmbeddingsOf(store: SimpleVectorStore): ReadonlyMap<string, ExactEmbedding> | undefined {
+  const kept = exactEmbeddingStore.get(store);
+  if (kept === undefined) return undefined;
+  if (kept.version !== store.version) {
+    const changes = store.changesSince(kept.version);
+    if (changes === undefined) {
+      exactEmbeddingStore.delete(store);
+      return undefined;
+    }
+    if (changes.rows.length > 0) for (const id of store.snapshotRows(changes.rows).ids) kept.map.delete(id);
+    for (const id of changes.deleted) kept.map.delete(id);
+    kept.version = store.version;
+    if (kept.map.size === 0) {
+      exactEmbeddingStore.delete(store);
+      return undefined;
+    }
+  }
+  return kept.map;
 }
 
 /** A `metadata_dict` entry as compact JSON: `exact` node metadata, then `entry`'s LlamaIndex keys. */
@@ -113,8 +199,10 @@ function vectorMetadataFingerprint(entry: unknown): string {
 const vectorSources = new WeakMap<object, VectorSources>();
 
 /** Remembers what was kept of the file `store` was loaded from (see {@link vectorStoreParts}). */
-export function rememberVectorSources(store: object, sources: VectorSources): void {
-  vectorSources.set(store, sources);
+export function rememberVectorSources(store: SimpleVectorStore, sources: VectorSources): void {
+  const { embeddings, ...rest } = sources;
+  vectorSources.set(store, rest);
+  rememberExactEmbeddings(store, embeddings as Map<string, ExactEmbedding> | undefined);
 }
 
 /** What was kept of the Python file `store` was loaded from, if it was. */
@@ -128,8 +216,9 @@ export function keptVectorSourcesOf(store: object): VectorSources | undefined {
  * read (rows added since hold JS values, which are then the truth).
  */
 export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undefined {
+  const embeddings = exactEmbeddingsOf(store);
   const kept = vectorSources.get(store);
-  if (kept !== undefined) return kept;
+  if (kept !== undefined) return embeddings === undefined ? kept : { ...kept, embeddings };
   const rows = store.snapshotRows(null);
   let nodeMetadata: Map<string, string> | undefined;
   const decoder = new TextDecoder();
@@ -142,7 +231,8 @@ export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undef
     const exact = exactObjectJson(text, ["__data__", "metadata"], VECTOR_ENTRY_KEY_SET);
     if (exact !== undefined) (nodeMetadata ??= new Map()).set(rows.ids[i]!, exact);
   }
-  return nodeMetadata === undefined ? undefined : { metadata: new Map(), nodeMetadata };
+  if (nodeMetadata === undefined && embeddings === undefined) return undefined;
+  return { metadata: new Map(), ...(nodeMetadata !== undefined ? { nodeMetadata } : {}), ...(embeddings !== undefined ? { embeddings } : {}) };
 }
 
 /**
@@ -179,7 +269,19 @@ export async function readVectorStoreFile(fs: FileSystem, dir: string, file: str
       metadata.set(id, { text, ref: refs[id], fingerprint: vectorMetadataFingerprint(raw.dict["metadata_dict"]![id]) });
     }
   }
-  return { value: raw.dict, sources: { metadata } };
+  const embeddings = new Map<string, ExactEmbedding>();
+  const lists = raw.maps.get("embedding_dict");
+  const values = raw.dict["embedding_dict"] as Record<string, unknown> | undefined;
+  if (lists !== undefined && values !== undefined) {
+    for (const [id, v] of lists) {
+      const list = values[id];
+      // Anything but a number list is for normaliseVectorDict to refuse.
+      if (!Array.isArray(list) || list.some((x) => typeof x !== "number")) continue;
+      const exact = exactEmbedding(list as number[], () => (typeof v === "string" ? v : v instanceof Uint8Array ? decoder.decode(v) : undefined));
+      if (exact !== undefined) embeddings.set(id, exact);
+    }
+  }
+  return { value: raw.dict, sources: { metadata, ...(embeddings.size > 0 ? { embeddings } : {}) } };
 }
 
 /**

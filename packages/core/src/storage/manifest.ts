@@ -82,6 +82,12 @@ export interface ComponentEntry extends FileRef {
   /** Vector store namespace (`default`, `image`, ...). */
   namespace?: string;
   vectors?: VectorFileRef;
+  /**
+   * Vector stores loaded from a LlamaIndex file: the exact embeddings of base rows whose values
+   * float32 would change (`larder-vector-exact` JSON lines, see vector-component.ts). Optional;
+   * a row a delta writes or deletes loses its entry.
+   */
+  exact?: FileRef;
   deltas?: ComponentDelta[];
   /** The store class that was persisted (informational). */
   store?: string;
@@ -114,6 +120,7 @@ export interface LarderManifest {
 /** Files of an entry (the JSON-lines file and, for vectors, the packed floats). */
 export function entryFiles(entry: ComponentEntry): FileRef[] {
   const files: FileRef[] = entry.vectors ? [entry, entry.vectors] : [entry];
+  if (entry.exact) files.push(entry.exact);
   for (const d of entry.deltas ?? []) {
     files.push(d);
     if (d.vectors) files.push(d.vectors);
@@ -183,6 +190,7 @@ export function validateManifest(value: unknown, file: string): LarderManifest {
       if (e["encoding"] !== "json-tree-lines" && e["encoding"] !== "vector-rows") throw new Error(`components.${name}.encoding is unknown`);
       if (e["encoding"] === "vector-rows" && e["vectors"] === undefined) throw new Error(`components.${name}.vectors is missing`);
       if (e["vectors"] !== undefined) checkVectorRef(e["vectors"], `components.${name}.vectors`);
+      if (e["exact"] !== undefined) checkFileRef(e["exact"], `components.${name}.exact`);
       if (e["deltas"] !== undefined) {
         if (!Array.isArray(e["deltas"])) throw new Error(`components.${name}.deltas is not a list`);
         e["deltas"].forEach((d: unknown, i: number) => {

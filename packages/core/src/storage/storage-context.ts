@@ -35,6 +35,7 @@ import {
   readKVFile,
   readVectorStoreFile,
   rememberVectorSources,
+  rememberExactEmbeddings,
   vectorSourcesOf,
   rememberFileVersion,
   rememberFileVersionFrom,
@@ -608,6 +609,7 @@ function filesWrittenBy(entry: ComponentEntry, generation: number): string[] {
   if (entry.generation === generation) {
     out.push(entry.file);
     if (entry.vectors) out.push(entry.vectors.file);
+    if (entry.exact) out.push(entry.exact.file);
   }
   for (const d of entry.deltas ?? []) {
     if (d.generation !== generation) continue;
@@ -702,6 +704,7 @@ async function loadLarderComponents(
         } catch (err) {
           throw corruptIn(err, joinPath(dir, entry.file));
         }
+        rememberExactEmbeddings(store, rows.exact);
         out.vectorStores[ns] = store;
         memory.set(name, { entry, store, version: store.version });
         return;

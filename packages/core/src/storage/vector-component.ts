@@ -11,8 +11,17 @@ import type { DistanceMetric } from "../vector/types.js";
 import { joinPath, writeHashed } from "./fs-io.js";
 import { utf8Chunks } from "./json-stream.js";
 import { exactObjectJson, mayBeInexactIn, valueRangeAt } from "../schema/exact-json.js";
-import { keptVectorSourcesOf as keptSourcesOf, nodeMetadataFingerprint, VECTOR_ENTRY_KEY_SET, type VectorSources } from "./llamaindex-format.js";
-import { type ComponentWriteContext, type LarderComponent, readVectors, readVectorsInto, readVerifiedLineBytes, sameFiles, writeVectors, type PackedVectors } from "./larder-format.js";
+import {
+  exactEmbedding,
+  exactEmbeddingsOf,
+  keptVectorSourcesOf as keptSourcesOf,
+  nodeMetadataFingerprint,
+  VECTOR_ENTRY_KEY_SET,
+  type ExactEmbedding,
+  type VectorSources,
+} from "./llamaindex-format.js";
+import { type ComponentWriteContext, type LarderComponent, readVectors, readVectorsInto, readVerifiedLineBytes, readVerifiedLines, sameFiles, writeVectors, type PackedVectors } from "./larder-format.js";
+import { pyFloatList } from "./json-stream.js";
 import type { ComponentEntry, FileRef, VectorDelta } from "./manifest.js";
 import type { FileSystem } from "../fs/types.js";
 import type { PersistedRows, SimpleVectorStore } from "../vector/simple-vector-store.js";
@@ -26,6 +35,8 @@ export interface VectorRows {
   vectors: Float32Array | undefined;
   /** Node JSON (without embedding) per row, as UTF-8 bytes read from the file (views; not decoded). */
   nodes: Uint8Array[];
+  /** Exact embeddings of rows no delta changed (the component's `exact` file), by node id. */
+  exact?: Map<string, ExactEmbedding>;
 }
 
 /** The last state written to (or read from) a directory: which store, at which mutation counter. */
@@ -68,6 +79,30 @@ function withExactMetadata(line: string, id: string, sources: VectorSources): st
   if (!mayBeInexactIn(current, src.text) || nodeMetadataFingerprint(current) !== src.fingerprint) return line;
   const exact = exactObjectJson(src.text, [], VECTOR_ENTRY_KEY_SET);
   return exact === undefined ? line : line.slice(0, range[0]) + exact + line.slice(range[1]);
+}
+
+/**
+ * The `exact` file's lines for `ids` (a store loaded from a LlamaIndex file whose embeddings
+ * float32 would change): a header, then `[id, list]` per row that has an exact embedding, `list`
+ * being the embedding as LlamaIndex's file writes it. `undefined` when no row has one.
+ */
+function exactLines(store: SimpleVectorStore, ids: readonly string[]): string[] | undefined {
+  const exact = exactEmbeddingsOf(store);
+  if (exact === undefined) return undefined;
+  const lines: string[] = [];
+  for (const id of ids) {
+    const e = exact.get(id);
+    if (e !== undefined) lines.push(`${JSON.stringify([id, typeof e === "string" ? e : pyFloatList(e)])}\n`);
+  }
+  if (lines.length === 0) return undefined;
+  return [`${JSON.stringify({ format: "larder-vector-exact", count: lines.length })}\n`, ...lines];
+}
+
+async function writeExact(ctx: ComponentWriteContext, suffix: string, lines: string[] | undefined): Promise<FileRef | undefined> {
+  if (lines === undefined) return undefined;
+  const file = ctx.fileName(`${suffix}.exact.jsonl`);
+  const w = await writeHashed(ctx.fs, joinPath(ctx.dir, file), utf8Chunks(lines));
+  return { file, bytes: w.bytes, sha256: w.sha256 };
 }
 
 async function writeRows(ctx: ComponentWriteContext, suffix: string, kind: "base" | "delta", rows: PersistedRows, deleted: string[], sources?: VectorSources) {
@@ -134,14 +169,18 @@ export function vectorComponent(args: {
       if (rows.dim === null && rows.ids.length > 0) throw errors.invalid("vector rows without a dimension", { store: args.storeName });
       const moved = () => store.version !== version || (rows.vectors.length > 0 && rows.vectors.buffer.byteLength === 0);
       const sources = keptSourcesOf(store);
+      let exact = exactLines(store, rows.ids);
       let w = await writeRows(ctx, args.suffix, "base", rows, [], sources).catch((err: unknown) => {
         if (!moved()) throw err;
         return undefined;
       });
       if (!w || moved()) {
         pending = store.version;
-        w = await writeRows(ctx, args.suffix, "base", store.snapshotRows(null), [], sources);
+        const again = store.snapshotRows(null);
+        exact = exactLines(store, again.ids);
+        w = await writeRows(ctx, args.suffix, "base", again, [], sources);
       }
+      const exactRef = await writeExact(ctx, args.suffix, exact);
       const entry: ComponentEntry = {
         kind: "vector_store",
         encoding: "vector-rows",
@@ -150,6 +189,7 @@ export function vectorComponent(args: {
         bytes: w.bytes,
         sha256: w.sha256,
         vectors: w.vectors,
+        ...(exactRef !== undefined ? { exact: exactRef } : {}),
         generation: ctx.generation,
         store: args.storeName,
       };
@@ -241,8 +281,9 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
       details: { file: joinPath(dir, entry.vectors!.file) },
     });
   }
+  const exact = entry.exact ? await readExact(fs, dir, entry.exact, what) : undefined;
   const deltas = entry.deltas ?? [];
-  if (deltas.length === 0) return { dim, metric, ids: baseFile.ids, vectors: baseVec.data, nodes: baseFile.nodes };
+  if (deltas.length === 0) return { dim, metric, ids: baseFile.ids, vectors: baseVec.data, nodes: baseFile.nodes, ...(exact ? { exact } : {}) };
   if (!baseVec.data) throw new Error("unreachable: direct vector read with deltas");
   const baseData = baseVec.data;
 
@@ -260,8 +301,14 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
       const f = joinPath(dir, deltas[k]!.vectors!.file);
       throw errors.corrupt(`${f} does not match its delta`, { details: { file: f } });
     }
-    for (const id of d.rows.deleted) where.delete(id);
-    for (let i = 0; i < d.rows.ids.length; i++) where.set(d.rows.ids[i]!, [k, i]);
+    for (const id of d.rows.deleted) {
+      where.delete(id);
+      exact?.delete(id);
+    }
+    for (let i = 0; i < d.rows.ids.length; i++) {
+      where.set(d.rows.ids[i]!, [k, i]);
+      exact?.delete(d.rows.ids[i]!);
+    }
   });
   const d0 = dim ?? 0;
   const ids: string[] = new Array(where.size);
@@ -280,6 +327,40 @@ export async function readVectorComponent(fs: FileSystem, dir: string, entry: Co
     }
     r++;
   }
-  return { dim, metric, ids, vectors, nodes };
+  return { dim, metric, ids, vectors, nodes, ...(exact && exact.size > 0 ? { exact } : {}) };
+}
+
+/** Reads a component's `exact` file (verified) into id -> exact embedding. */
+async function readExact(fs: FileSystem, dir: string, ref: FileRef, what: string): Promise<Map<string, ExactEmbedding>> {
+  const path = joinPath(dir, ref.file);
+  const out = new Map<string, ExactEmbedding>();
+  let header: { format?: unknown; count?: unknown } | undefined;
+  const bad = (cause?: unknown) => errors.corrupt(`${path}: not a larder-vector-exact file`, { cause, details: { file: path } });
+  await readVerifiedLines(fs, dir, ref, `${what} exact embeddings`, (line) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (cause) {
+      throw bad(cause);
+    }
+    if (header === undefined) {
+      header = v as typeof header;
+      if (typeof v !== "object" || v === null || header!.format !== "larder-vector-exact") throw bad();
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" || typeof v[1] !== "string") throw bad();
+    const text = v[1] as string;
+    let values: unknown;
+    try {
+      values = JSON.parse(text);
+    } catch (cause) {
+      throw bad(cause);
+    }
+    if (!Array.isArray(values) || values.some((x) => typeof x !== "number")) throw bad();
+    const e = exactEmbedding(values as number[], () => text);
+    if (e !== undefined) out.set(v[0] as string, e);
+  });
+  if (header === undefined || header.count !== out.size) throw bad();
+  return out;
 }
 
