@@ -47,6 +47,12 @@ export interface OpenStorageOptions {
   create?: boolean;
   /** Format of `persist()` (default `"larder"`). */
   format?: PersistFormat;
+  /**
+   * When the ANN index of a `postgres://` vector store is built (`PostgresVectorStore`'s
+   * `indexBuild`): `"on-create"` (default) maintains it on every add; `"manual"` leaves a new table
+   * without it until the caller runs `buildIndex()` once after a bulk load (what `larder ingest` does).
+   */
+  vectorIndexBuild?: "on-create" | "manual";
   /** How adapter packages are loaded (tests). Default: dynamic `import()`. */
   importModule?: (specifier: string) => Promise<unknown>;
 }
@@ -240,7 +246,12 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
         init.vectorStore = new KVVectorStore(kv);
       } else {
         const { mod, pool, ns, schema } = await openPg(spec.vectors);
-        const vs = new mod.PostgresVectorStore({ pool, table: `${ns}_vectors`, ...(schema ? { schema } : {}) });
+        const vs = new mod.PostgresVectorStore({
+          pool,
+          table: `${ns}_vectors`,
+          ...(schema ? { schema } : {}),
+          ...(options.vectorIndexBuild ? { indexBuild: options.vectorIndexBuild } : {}),
+        });
         closers.push(() => vs.close?.() ?? Promise.resolve());
         init.vectorStore = vs;
       }
@@ -454,7 +465,7 @@ interface PostgresModule {
   PostgresKVStore: Ctor<{ pool: unknown; table: string; schema?: string }, KVStore>;
   PostgresDocumentStore: Ctor<{ kvStore: KVStore }, DocStore>;
   PostgresIndexStore: Ctor<{ kvStore: KVStore }, IndexStore>;
-  PostgresVectorStore: Ctor<{ pool: unknown; table: string; schema?: string }, VectorStore>;
+  PostgresVectorStore: Ctor<{ pool: unknown; table: string; schema?: string; indexBuild?: "on-create" | "manual" }, VectorStore>;
   PostgresChatStore: Ctor<{ pool: unknown; table: string; schema?: string }, ChatStore>;
 }
 interface PgModule {

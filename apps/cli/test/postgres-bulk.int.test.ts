@@ -1,0 +1,81 @@
+// `larder ingest` into Postgres: the bulk path (chunks COPYed into a table without its ANN index,
+// one index build at the end), against the real PostgreSQL + pgvector of tooling/services.
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { servicesEnv, servicesRequired } from "@larder/services/env";
+import { cleanupTemp, json, larder, tempDir } from "./helpers.js";
+
+const env = servicesEnv();
+const ns = `clibulk${randomBytes(4).toString("hex")}`;
+
+async function probe(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: env.LARDER_POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return undefined;
+  } catch (e) {
+    return `Postgres: ${(e as Error).message} (start it with: bash tooling/services/bin/services.sh up)`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: env.LARDER_POSTGRES_URL });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+const unreachable = await probe();
+
+if (unreachable !== undefined && !servicesRequired()) {
+  describe.skip(`larder ingest into Postgres (skipped: ${unreachable})`, () => {
+    it("needs Postgres", () => {});
+  });
+} else {
+  describe("larder ingest into Postgres", () => {
+    afterAll(async () => {
+      for (const t of ["kv", "vectors", "chat"]) await sql(`DROP TABLE IF EXISTS "public"."${ns}_${t}" CASCADE`);
+      await cleanupTemp();
+    });
+
+    it("loads a new table without the ANN index and builds it once at the end; later ingests add to it; queries work", async () => {
+      const work = await tempDir();
+      const sentences = Array.from({ length: 3000 }, (_, i) => `Note ${i}: the cellar ${i % 41} keeps larder item ${i % 13} cold.`);
+      await writeFile(join(work, "big.txt"), sentences.join(" "));
+      await writeFile(join(work, "small.md"), "# Root cellars\n\nVegetables keep through the winter in a root cellar.");
+      const url = `${env.LARDER_POSTGRES_URL}${env.LARDER_POSTGRES_URL.includes("?") ? "&" : "?"}namespace=${ns}`;
+      const r = await larder(["ingest", "big.txt", "--to", url, "--chunk-size", "16", "--chunk-overlap", "0"], {
+        cwd: work,
+        env: { LARDER_PROGRESS: "1", LARDER_PROGRESS_INTERVAL_MS: "0" },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stderr.split("\n");
+      // The index build is its own step, after every chunk was stored.
+      const stored = lines.findLastIndex((l) => /^embedding and storing (\d+)\/\1 chunks/.test(l));
+      const build = lines.findIndex((l) => l === "building the vector index…");
+      expect(stored).toBeGreaterThan(-1);
+      expect(build).toBeGreaterThan(stored);
+      const indexes = await sql<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [`${ns}_vectors`]);
+      expect(indexes.some((i) => /USING hnsw/.test(i.indexdef))).toBe(true);
+      const [{ n }] = (await sql<{ n: string }>(`SELECT count(*) AS n FROM "public"."${ns}_vectors"`)) as [{ n: string }];
+      expect(Number(n)).toBeGreaterThan(2048); // several insert batches, all before the one build
+
+      // A second ingest into the indexed table adds to it (the index stays, no second table).
+      json(await larder(["--json", "ingest", "small.md", "--to", url], { cwd: work }));
+      const q = json<{ results: { refDocId: string }[] }>(await larder(["--json", "query", "root cellar vegetables winter", "--from", url, "-k", "1"], { cwd: work }));
+      expect(q.results[0]!.refDocId).toBe("small.md");
+      const after = await sql<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [`${ns}_vectors`]);
+      expect(after.filter((i) => /USING hnsw/.test(i.indexdef))).toHaveLength(1);
+    });
+  });
+}
