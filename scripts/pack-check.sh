@@ -10,16 +10,30 @@
 #                         installed next to the tarballs (oldest = lowest version of each peer range).
 #   LARDER_PACK_KEEP=1    keep the temporary folder (printed) instead of removing it.
 #   LARDER_PACK_NO_BUILD=1  use the existing dist/ folders (they must be current).
+#   LARDER_PACK_KIT=0     skip the driver matrix (the kit's Redis and Neo4j suites, run by default
+#                         with the latest and the oldest supported ioredis / neo4j-driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 
 PACKAGES=(packages/core packages/conformance packages/indexing packages/storage-redis packages/storage-postgres packages/storage-neo4j packages/fs-s3 apps/cli)
+# The lowest version each adapter's peer range accepts ("^5.4.0 || ^6.0.0" -> 5.4.0), as name@version.
+oldest_drivers() {
+  node -e '
+    const peers = {};
+    for (const p of ["storage-redis", "storage-postgres", "storage-neo4j"]) Object.assign(peers, require(`./packages/${p}/package.json`).peerDependencies);
+    console.log(process.argv.slice(1).map((n) => {
+      const first = peers[n].split("||")[0].trim().replace(/^[\^~>=]+/, "").split(".");
+      while (first.length < 3) first.push("0");
+      return `${n}@${first.join(".")}`;
+    }).join(" "));
+  ' "$@"
+}
 DRIVERS="${LARDER_PACK_DRIVERS:-latest}"
 case "$DRIVERS" in
   latest) DRIVER_SPECS=(ioredis@latest neo4j-driver@latest pg@latest) ;;
-  oldest) DRIVER_SPECS=(ioredis@5.4.1 neo4j-driver@5.0.1 pg@8.11.0) ;;
+  oldest) read -r -a DRIVER_SPECS <<<"$(oldest_drivers ioredis neo4j-driver pg)" ;;
   *) echo "pack-check: LARDER_PACK_DRIVERS must be latest or oldest, not '$DRIVERS'" >&2; exit 2 ;;
 esac
 # The compiler users of this repository's packages are known to build with (the workspace's range).
@@ -177,4 +191,35 @@ grep -q "Buckets" "$WORK/cli.log" || fail "the migrated store did not answer"
 [ ! -e "$APP/node_modules/tsx" ] || fail "tsx was installed: the CLI must run from its compiled output"
 cd "$ROOT"
 
-step "OK: ${#TARBALLS[@]} tarballs packed, linted, installed with npm (drivers: $DRIVERS), README blocks compiled, CLI run"
+# 6. Driver matrix: the kit's suites (KV and chat on Redis, property graph on Neo4j) against the
+# installed adapters, with the latest driver majors and with the oldest versions the peer ranges
+# accept, on the real services (with CI set an unreachable service fails; else the suites are skipped).
+KIT_RESULT="driver matrix not run (LARDER_PACK_KIT=0)"
+if [ "${LARDER_PACK_KIT:-1}" = 1 ]; then
+  KIT_RESULT="driver matrix:"
+  for drivers in latest oldest; do
+    if [ "$drivers" = "$DRIVERS" ]; then
+      KIT_APP="$APP"
+    else
+      KIT_APP="$WORK/app-$drivers"
+      if [ "$drivers" = oldest ]; then read -r -a specs <<<"$(oldest_drivers ioredis neo4j-driver)"; else specs=(ioredis@latest neo4j-driver@latest); fi
+      step "npm install of the adapters + ${specs[*]} in $KIT_APP"
+      mkdir -p "$KIT_APP"
+      cp "$APP/package.json" "$KIT_APP/package.json"
+      kit_tgz=()
+      for t in "${TARBALLS[@]}"; do case "$(basename "$t")" in larder-core-*|larder-conformance-*|larder-storage-redis-*|larder-storage-neo4j-*) kit_tgz+=("$t") ;; esac; done
+      (cd "$KIT_APP" && npm install --strict-peer-deps --no-audit --no-fund --loglevel=warn \
+        "${kit_tgz[@]}" "${specs[@]}" "$VITEST_SPEC" "$TS_SPEC" "@types/node@20" >"$WORK/npm-$drivers.log" 2>&1) || { cat "$WORK/npm-$drivers.log" >&2; fail "npm install ($drivers drivers)"; }
+    fi
+    versions="$(cd "$KIT_APP" && node -p '["ioredis", "neo4j-driver"].map((n) => `${n}@${require(`${n}/package.json`).version}`).join(" ")')"
+    step "kit suites against the installed adapters with $versions"
+    mkdir -p "$KIT_APP/kit"
+    cp scripts/pack-kit/*.ts "$KIT_APP/kit/"
+    (cd "$KIT_APP" && LARDER_SERVICES_ENV_MODULE="$ROOT/tooling/services/env.mjs" npx --no-install vitest run kit \
+      --reporter=dot --testTimeout=60000 --hookTimeout=60000 >"$WORK/kit-$drivers.log" 2>&1) || { cat "$WORK/kit-$drivers.log" >&2; fail "kit suites with $versions"; }
+    tail -n 6 "$WORK/kit-$drivers.log"
+    grep -q "pack-kit SKIPPED" "$WORK/kit-$drivers.log" && KIT_RESULT="$KIT_RESULT $versions (SKIPPED: services unreachable);" || KIT_RESULT="$KIT_RESULT $versions passed;"
+  done
+fi
+
+step "OK: ${#TARBALLS[@]} tarballs packed, linted, installed with npm (drivers: $DRIVERS), README blocks compiled, CLI run; $KIT_RESULT"
