@@ -544,6 +544,7 @@ export async function verify(
     for (const [name, e] of Object.entries(m.manifest.components)) {
       refs.push({ ...e, component: name });
       if (e.vectors) refs.push({ ...e.vectors, component: `${name} vectors` });
+      if (e.exact) refs.push({ ...e.exact, component: `${name} exact embeddings` });
       for (const d of e.deltas ?? []) {
         refs.push({ ...d, component: `${name} delta` });
         const dv = (d as { vectors?: { file: string; bytes: number; sha256: string } }).vectors;
