@@ -25,7 +25,37 @@ const GRAPH_014 =
   '"relations":{"Alice_WORKS_AT_The  Quoted  Co":{"label":"WORKS_AT","source_id":"Alice","target_id":"The  Quoted  Co","properties":{}}},' +
   '"triplets":[["Alice","WORKS_AT","The  Quoted  Co"]]}';
 
+/**
+ * `default__vector_store.json` as Python's `json.dumps` writes it: doubles float32 would change,
+ * `1e-05`, `-0.0`, integer tokens, and a float32-exact list.
+ */
+const VECTORS_PY =
+  '{"embedding_dict": {"a": [-0.01848489090922291, 0.1, 1e-05], "b": [1, 0.30000000000000004, -0.0], "c": [0.5, -0.25, 2.0]}, ' +
+  '"text_id_to_ref_doc_id": {"a": "d1", "b": "d1", "c": "None"}, "metadata_dict": {' +
+  '"a": {"n": 1.0, "_node_type": "TextNode", "document_id": "d1", "doc_id": "d1", "ref_doc_id": "d1"}, ' +
+  '"b": {"_node_type": "ImageNode", "document_id": "d1", "doc_id": "d1", "ref_doc_id": "d1"}, ' +
+  '"c": {"_node_type": "TextNode", "document_id": "None", "doc_id": "None", "ref_doc_id": "None"}}}';
+
 export const llamaIndexFolderTests = {
+  "persistence.llamaindex.exact-embeddings": async ({ store }) => {
+    const t = await store();
+    await t.fs.write(path(t, "docstore.json"), '{"docstore/data": {}}');
+    await t.fs.write(path(t, "index_store.json"), '{"index_store/data": {}}');
+    await t.fs.write(path(t, "default__vector_store.json"), VECTORS_PY);
+    const ctx = await StorageContext.fromPersistDir(t.dir, { fs: t.fs });
+    // An unchanged rewrite gives Python's bytes, embeddings and node types included.
+    await ctx.persist(t.dir, { fs: t.fs, format: "llamaindex" });
+    expect(text(await t.fs.read(path(t, "default__vector_store.json")))).toBe(VECTORS_PY);
+    // LlamaIndex -> Larder format -> LlamaIndex too.
+    const larder = await store();
+    await ctx.persist(larder.dir, { fs: larder.fs });
+    const back = await StorageContext.fromPersistDir(larder.dir, { fs: larder.fs });
+    const out = await store();
+    await back.persist(out.dir, { fs: out.fs, format: "llamaindex" });
+    expect(text(await out.fs.read(path(out, "default__vector_store.json")))).toBe(VECTORS_PY);
+  },
+
+
   "persistence.llamaindex.chat-or-graph-only-folder": async ({ store }) => {
     const t = await store();
     await t.fs.write(path(t, "chat_store.json"), CHAT_010);
