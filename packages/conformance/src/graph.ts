@@ -20,6 +20,9 @@ import {
 } from "@larder/core/graph";
 import { defineSuite, expectStorageError, seededRandom, type SuiteContext, type SuiteOptions } from "./harness.js";
 import { HOSTILE_STRINGS } from "./hostile.js";
+import { filterSpecGraphCases, hostileGraphDifferential } from "./filter-differential.js";
+
+export { filterSpecGraphCases, hostileGraphDifferential } from "./filter-differential.js";
 import {
   embeddingsClose,
   nodeIds,
@@ -834,6 +837,16 @@ export const graphTests = {
     expect(nonTrivial).toBeGreaterThan(20); // the random trees really discriminate
   },
 
+  "graph.vector.filters-hostile-differential": async (ctx: Ctx) => {
+    // The filter differential suite's hostile corpus (graph-shaped) and random trees.
+    await hostileGraphDifferential(await ctx.store(), { seed: 4321, trees: 80 });
+  },
+
+  "graph.vector.filters-spec-cases": async (ctx: Ctx) => {
+    // The filters.spec.* cases of packages/core/docs/filters.md, one fresh store per case.
+    await filterSpecGraphCases(() => ctx.store());
+  },
+
   "graph.vector.errors": async (ctx: Ctx) => {
     const store = await ctx.store();
     await store.upsertNodes([E("a", "T", { n: 1 }, [1, 0, 0])]);
@@ -957,6 +970,8 @@ const VECTOR_TESTS: GraphTestId[] = [
   "graph.vector.top-k-limits",
   "graph.vector.filters-edge-cases",
   "graph.vector.filters-match-reference-evaluator",
+  "graph.vector.filters-hostile-differential",
+  "graph.vector.filters-spec-cases",
   "graph.vector.errors",
 ];
 

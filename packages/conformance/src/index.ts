@@ -8,5 +8,6 @@ export * from "./graph.js";
 export * from "./vector.js";
 export * from "./filter-hostile.js";
 export * from "./filter-spec.js";
+export * from "./filter-differential.js";
 export * from "./fs.js";
 export * from "./persistence.js";

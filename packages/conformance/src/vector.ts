@@ -5,8 +5,12 @@ import { MAX_TOP_K, type DistanceMetric, type VectorStore, type VectorStoreQuery
 import { defineSuite, expectStorageError, seededRandom, type SuiteContext, type SuiteOptions } from "./harness.js";
 import { HOSTILE_STRINGS } from "./hostile.js";
 import { CORPUS_KEYS, makeCorpus, randomFilterTree, randomLeaf, type CorpusNode } from "./vector-corpus.js";
+import { filterSpecVectorCases, hostileVectorDifferential } from "./filter-differential.js";
 
 export * from "./vector-corpus.js";
+export * from "./filter-hostile.js";
+export * from "./filter-spec.js";
+export { filterSpecVectorCases, hostileVectorDifferential } from "./filter-differential.js";
 
 /** Optional knobs of the vector suite (things the store cannot tell about itself). */
 export interface VectorSuiteCapabilities {
@@ -719,6 +723,17 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
       expect(compared, `maxTopK ${topK} leaves too few trees to compare`).toBeGreaterThanOrEqual(Math.ceil(trees / 4));
     },
 
+    "vector.filters.hostile-differential": async (ctx: Ctx) => {
+      // Hostile keys and values (numbers at the edges of doubles, -0, numeric strings, code points
+      // around the surrogates, case folding across Unicode versions, SQL/Cypher/JS syntax as keys).
+      await hostileVectorDifferential(await ctx.store(), { seed: seed + 5, trees, maxTopK: ctx.capabilities.maxTopK });
+    },
+
+    "vector.filters.spec-cases": async (ctx: Ctx) => {
+      // The filters.spec.* cases of packages/core/docs/filters.md, one fresh store per case.
+      await filterSpecVectorCases(() => ctx.store());
+    },
+
     "vector.filters.k-results-when-selective": async (ctx: Ctx) => {
       const { store, nodes } = await corpus.get();
       const metric = metricOf(ctx, store);
@@ -776,6 +791,8 @@ export type VectorTestId =
   | "vector.filters.each-operator"
   | "vector.filters.differential.get-nodes"
   | "vector.filters.differential.query"
+  | "vector.filters.hostile-differential"
+  | "vector.filters.spec-cases"
   | "vector.filters.k-results-when-selective";
 
 /**

@@ -129,6 +129,12 @@ describe("compileFilters", () => {
     // a lone surrogate is a code point of its own: never a substring of a stored (well-formed) string
     expect(compileFilters({ filters: [{ key: "k", operator: "text_match", value: "lone\uD800" }] }, "n").cypher).toBe("(false)");
     expect(compileFilters({ filters: [{ key: "k", operator: "text_match_insensitive", value: "\uDC00" }] }, "n").cypher).toBe("(false)");
+    // ordering against a lone surrogate (its own code point): a well-formed bound p + U+10000 in code-unit order
+    const lone = compileFilters({ filters: [{ key: "k", operator: "<=", value: "a\uDC00z" }] }, "n");
+    expect(lone.params["f0v"]).toBe("a\u{10000}");
+    expect(lone.cypher).toContain("n[$f0k] < $f0v");
+    expect(compileFilters({ filters: [{ key: "k", operator: ">", value: "\uD800" }] }, "n").cypher).toContain("n[$f0k] >= $f0v");
+    await expectStorageError(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "\uE000\uD800" }] }, "n"), "UNSUPPORTED");
     // below U+D800 ordering is exact in Cypher
     expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "épée 漢字" }] }, "n")).not.toThrow();
   });

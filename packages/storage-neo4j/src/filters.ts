@@ -83,7 +83,11 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
     // Bolt it would arrive as U+FFFD and could match a different, real key.)
     if (LONE_SURROGATE.test(f.key)) return matchesFilters({}, { filters: [f] }) ? "true" : "false";
     if (f.value !== undefined && f.operator !== "is_empty") {
-      if (ORDERING.has(f.operator)) checkOrderable(f.value);
+      if (ORDERING.has(f.operator)) {
+        const bound = loneSurrogateBound(f);
+        if (bound) f = bound;
+        else checkOrderable(f.value);
+      }
       // A lone surrogate is a code point of its own; no stored string holds one: never a substring.
       if ((f.operator === "text_match" || f.operator === "text_match_insensitive") && isLone(f.value)) return "false";
       const sendable = sendableLeaf(f.operator, f.value);
@@ -119,7 +123,14 @@ export function compileFilters(filters: MetadataFilters, variable: string, prefi
   };
   const group = (g: MetadataFilters): string => {
     if (g.filters.length === 0) return "true";
-    const parts = g.filters.map((c) => (isFilterGroup(c) ? group(c) : leaf(c)));
+    // Identical siblings are one (x AND x = x OR x = x): Cypher's planning time grows with the
+    // predicate, so a tree of 2,000 copies of one leaf compiles to one.
+    const seen = new Set<string>();
+    const children = g.filters.filter((c) => {
+      const k = JSON.stringify(c);
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+    const parts = children.map((c) => (isFilterGroup(c) ? group(c) : leaf(c)));
     switch (g.condition ?? "and") {
       case "and":
         return `(${parts.join(" AND ")})`;
@@ -170,6 +181,22 @@ function leafCypher(op: FilterOperator, v: string, p: string): string {
     case "is_empty":
       return `coalesce(${v} IS NULL OR ${v} = '' OR ${v} = [], false)`;
   }
+}
+
+/**
+ * Ordering against a string with a lone surrogate (a code point of its own, U+D800..U+DFFF, never
+ * in a stored string): with p the part before it, a stored s is below the value iff s < p + U+E000
+ * by code point, iff s < p + U+10000 by UTF-16 code unit (Neo4j's order) when p has no code unit at
+ * or above U+D800 — a well-formed bound that can travel over Bolt. `<=` is `<` and `>` is `>=`,
+ * since no stored string equals the value. `undefined` when the rewrite does not apply.
+ */
+function loneSurrogateBound(f: MetadataFilter): MetadataFilter | undefined {
+  if (typeof f.value !== "string") return undefined;
+  const m = LONE_SURROGATE.exec(f.value);
+  if (!m) return undefined;
+  const p = f.value.slice(0, m.index);
+  if (HIGH_UNIT.test(p)) return undefined;
+  return { key: f.key, operator: f.operator === "<" || f.operator === "<=" ? "<" : ">=", value: p + "\u{10000}" };
 }
 
 /** A filter value as sent: -0 becomes 0 (Cypher orders -0.0 below 0.0). */
