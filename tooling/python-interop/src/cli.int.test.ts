@@ -2,7 +2,7 @@
 // Larder format and back to LlamaIndex's, `ingest --format llamaindex` read by Python. The CLI runs
 // the library paths retrieval.int.test.ts checks on every version; here the newest one is enough.
 import { execFile } from "node:child_process";
-import { cp, readdir, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, expect, it } from "vitest";
@@ -57,16 +57,15 @@ describePython("larder CLI on Python folders", (py) => {
   });
 
   it("larder query --from <python dir> returns Python's hits with their text; so does the folder migrated to the Larder format", async () => {
-    // NOT YET: `larder migrate` re-inserts property graph nodes through upsertNodes, which refuses
-    // the nested property values Python wrote ("nested objects are not property values"), so the
-    // migrate source is the Python folder without property_graph_store.json.
+    // The whole Python folder, property_graph_store.json with its nested property values included.
     const base = await tempDir();
-    const source = join(base, "python");
-    await cp(pyDir, source, { recursive: true });
-    await rm(join(source, "property_graph_store.json"));
     const migrated = join(base, "larder");
-    await larder(["migrate", source, migrated, "--format", "larder"]);
+    await larder(["migrate", pyDir, migrated, "--format", "larder"]);
     expect(await readdir(migrated)).toContain("larder.json");
+    // Back to LlamaIndex's format: Python's property graph file byte for byte.
+    const back = join(base, "back");
+    await larder(["migrate", migrated, back, "--format", "llamaindex"]);
+    expect(await readFile(join(back, "property_graph_store.json"))).toEqual(await readFile(join(pyDir, "property_graph_store.json")));
     for (const [i, q] of CLI_QUERIES.entries()) {
       expect(built.retrieval[i]!.every((h) => h.text.length > 0)).toBe(true);
       expectSame(await cliQuery(pyDir, built.vector_index_id, q), built.retrieval[i]!, `query --from python dir: ${q}`);
