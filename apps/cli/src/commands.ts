@@ -21,6 +21,7 @@ import {
   type IndexStruct,
   redactCredentials,
 } from "@larder/core";
+import { copyExactSources } from "@larder/core";
 import { planGraphCopy } from "./migrate-graph.js";
 import {
   assertCanHold,
@@ -90,6 +91,20 @@ export function makeEmbedder(o: EmbedOptions): Embedder | undefined {
 /** The store URLs of an opened spec (credentials redacted), each once. */
 function describeParts(o: OpenedStorage): string {
   return [...new Set(Object.values(o.parts).map((p) => p.url))].join(" + ");
+}
+
+/** Estimated chunks above which `ingest` drops a Postgres table's vector index for the load (`LARDER_BULK_MIN_CHUNKS`, default 10000). */
+function bulkMinChunks(): number {
+  const n = Number(process.env["LARDER_BULK_MIN_CHUNKS"]);
+  return Number.isSafeInteger(n) && n > 0 ? n : 10_000;
+}
+
+/** About how many chunks the splitter makes of these documents (from their length; no splitting). */
+function estimateChunks(docs: readonly BaseNode[], splitter: SentenceSplitter): number {
+  const charsPerChunk = Math.max(1, (splitter.chunkSize - splitter.chunkOverlap) * (splitter.unit === "tokens" ? 4 : 1));
+  let n = 0;
+  for (const d of docs) n += Math.max(1, Math.ceil(d.text.length / charsPerChunk));
+  return n;
 }
 
 /** A store URL for progress lines (credentials redacted). */
@@ -294,14 +309,34 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     const index = existing
       ? await openIndex(ctx, o, note, { splitter })
       : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
-    progress.phase(`comparing ${docs.length} documents with the store and splitting the changed ones`);
     const chunks = showIndexProgress(index, progress);
     const hashesBefore = await ctx.docStore.getAllDocumentHashes();
-    const changed = await index.refreshRefDocs(docs);
+    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void>; dropIndex?: () => Promise<void> };
+    // A large batch into a table that already has rows (and its index): drop the index, load, build
+    // it once. Large: an estimated BULK_MIN_CHUNKS new chunks or more, and at least as many as the
+    // table holds (rebuilding over a much bigger table would cost more than it saves).
+    let dropped = false;
+    if (bulkPostgres && typeof vs.dropIndex === "function" && typeof vs.buildIndex === "function") {
+      const estimate = estimateChunks(docs.filter((d) => hashesBefore[d.id] !== d.hash), splitter);
+      const held = Object.keys(hashesBefore).length; // documents + chunks: an upper bound of the rows
+      if (held > 0 && estimate >= bulkMinChunks() && estimate >= held) {
+        progress.phase(`dropping the vector index for a bulk load of about ${estimate} chunks`);
+        await vs.dropIndex();
+        dropped = true;
+      }
+    }
+    let changed: boolean[];
+    try {
+      progress.phase(`comparing ${docs.length} documents with the store and splitting the changed ones`);
+      changed = await index.refreshRefDocs(docs);
+    } catch (err) {
+      // Leave the table indexed even when the load failed (best effort; the load error is the one reported).
+      if (dropped) await vs.buildIndex!().catch(() => undefined);
+      throw err;
+    }
     const inserted = docs.filter((d, i) => changed[i] && !(d.id in hashesBefore)).length;
     const updated = changed.filter(Boolean).length - inserted;
-    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void> };
-    if (bulkPostgres && chunks() > 0 && typeof vs.buildIndex === "function") {
+    if (bulkPostgres && (chunks() > 0 || dropped) && typeof vs.buildIndex === "function") {
       progress.phase("building the vector index");
       await vs.buildIndex();
     }
@@ -683,6 +718,9 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         await step(`vectors ${ns}`, nodes, async (b) => {
           await d.add(b);
         });
+        // Rows read from a LlamaIndex file keep their exact embeddings and metadata entries.
+        const from = s.vectorStores[ns];
+        if (from instanceof SimpleVectorStore && d instanceof SimpleVectorStore) copyExactSources(from, d);
       }
 
       if (graphCopy?.kind === "verbatim") {

@@ -77,5 +77,41 @@ if (unreachable !== undefined && !servicesRequired()) {
       const after = await sql<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [`${ns}_vectors`]);
       expect(after.filter((i) => /USING hnsw/.test(i.indexdef))).toHaveLength(1);
     });
+
+    it("a large batch into a table that has rows drops its index, loads, and builds it once; a small one keeps it", async () => {
+      const work = await tempDir();
+      const url = `${env.LARDER_POSTGRES_URL}${env.LARDER_POSTGRES_URL.includes("?") ? "&" : "?"}namespace=${ns}b`;
+      await writeFile(join(work, "a.md"), "# Root cellars\n\nVegetables keep through the winter in a root cellar.");
+      json(await larder(["--json", "ingest", "a.md", "--to", url], { cwd: work }));
+      const sentences = Array.from({ length: 1200 }, (_, i) => `Entry ${i}: shelf ${i % 17} of larder ${i % 7}.`);
+      await writeFile(join(work, "big.txt"), sentences.join(" "));
+      const progressEnv = { LARDER_PROGRESS: "1", LARDER_PROGRESS_INTERVAL_MS: "0", LARDER_BULK_MIN_CHUNKS: "100" };
+      const r = await larder(["ingest", "big.txt", "--to", url, "--chunk-size", "16", "--chunk-overlap", "0"], { cwd: work, env: progressEnv });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stderr.split("\n");
+      const drop = lines.findIndex((l) => /^dropping the vector index for a bulk load of about \d+ chunks…$/.test(l));
+      const store = lines.findLastIndex((l) => /^embedding and storing (\d+)\/\1 chunks/.test(l));
+      const build = lines.findIndex((l) => l === "building the vector index…");
+      expect(drop).toBeGreaterThan(-1);
+      expect(store).toBeGreaterThan(drop);
+      expect(build).toBeGreaterThan(store);
+      const indexes = await sql<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [`${ns}b_vectors`]);
+      expect(indexes.filter((i) => /USING hnsw/.test(i.indexdef))).toHaveLength(1);
+      const [{ n }] = (await sql<{ n: string }>(`SELECT count(*) AS n FROM "public"."${ns}b_vectors"`)) as [{ n: string }];
+      const loaded = Number(/embedding and storing (\d+)\/\1 chunks/.exec(lines[store]!)![1]);
+      expect(Number(n)).toBe(loaded + 1);
+      // (A filtered query: over 1200 near-identical chunks HNSW's approximate top 1 may miss the one outlier.)
+      const q = json<{ results: { refDocId: string }[] }>(
+        await larder(["--json", "query", "root cellar vegetables winter", "--from", url, "-k", "1", "--filter", 'file_name == "a.md"'], { cwd: work }),
+      );
+      expect(q.results[0]!.refDocId).toBe("a.md");
+
+      // A small batch (fewer chunks than the table holds) keeps the index.
+      await writeFile(join(work, "b.md"), "# Jars\n\nPickled onions in jars.");
+      const small = await larder(["ingest", "b.md", "--to", url], { cwd: work, env: progressEnv });
+      expect(small.code, small.stderr).toBe(0);
+      expect(small.stderr).not.toMatch(/dropping the vector index/);
+      for (const t of ["kv", "vectors", "chat"]) await sql(`DROP TABLE IF EXISTS "public"."${ns}b_${t}" CASCADE`);
+    });
   });
 }

@@ -314,6 +314,19 @@ export class PostgresVectorStore implements VectorStore {
     await this.db.query(`ANALYZE ${this.qualifiedTable}`, [], "buildIndex");
   }
 
+  /**
+   * Drops the ANN and metadata indexes if present, so that a large load goes into an unindexed
+   * table (with `indexBuild: "manual"`, later adds do not create them); {@link buildIndex} builds
+   * them again. Queries stay correct meanwhile (exact scans). No-op before the table exists.
+   */
+  async dropIndex(): Promise<void> {
+    const layout = await this.existing();
+    if (!layout) return;
+    await this.db.tx(async (q) => {
+      for (const name of this.indexNames()) await q.query(`DROP INDEX IF EXISTS ${this.qSchema}.${name}`);
+    }, "dropIndex");
+  }
+
   /** Creates the metadata GIN and the ANN index if missing (in the caller's transaction). */
   private async buildIndexes(q: Queryable, layout: Layout, mem = this.maintenanceWorkMem): Promise<void> {
     if (mem) await q.query(`SET LOCAL maintenance_work_mem = '${mem}'`);
