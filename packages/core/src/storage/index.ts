@@ -26,7 +26,7 @@ export {
   parseManifest,
 } from "./manifest.js";
 export { readManifest, collectGarbage, type LarderBase, type ManifestRead } from "./larder-format.js";
-export { LLAMAINDEX_FILES, vectorStoreFileName, isLlamaIndexDir, DEFAULT_LLAMAINDEX_VERSION, type LlamaIndexVersion } from "./llamaindex-format.js";
+export { LLAMAINDEX_FILES, vectorStoreFileName, isLlamaIndexDir, DEFAULT_LLAMAINDEX_VERSION, copyExactSources, type LlamaIndexVersion } from "./llamaindex-format.js";
 export {
   verifyLlamaIndexFolder,
   type LlamaIndexDamage,

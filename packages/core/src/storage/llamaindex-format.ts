@@ -211,6 +211,47 @@ export function keptVectorSourcesOf(store: object): VectorSources | undefined {
 }
 
 /**
+ * After `to` received copies of `from`'s rows (same ids, embeddings and metadata, e.g. by
+ * `larder migrate`): `to` writes those rows' embeddings and unchanged `metadata_dict` entries as
+ * exactly as `from` would. Only rows `from` has not changed since reading count; the metadata
+ * entries stay guarded by their fingerprint and ref doc, the embeddings hold until `to`'s rows change.
+ */
+export function copyExactSources(from: SimpleVectorStore, to: SimpleVectorStore): void {
+  if (from === to) return;
+  const embeddings = exactEmbeddingsOf(from);
+  if (embeddings !== undefined) {
+    const mine = exactEmbeddingsOf(to);
+    const map = new Map(mine ?? []);
+    const ids = new Set(to.snapshotRows(null).ids);
+    for (const [id, e] of embeddings) if (ids.has(id)) map.set(id, e);
+    rememberExactEmbeddings(to, map);
+  }
+  // `to`'s own rows loaded from a Larder file stay exact once it has kept sources: guard them too.
+  const mine = vectorSources.get(to) ?? { metadata: guardedMetadata(to) };
+  const metadata = new Map(mine.metadata);
+  for (const [id, src] of guardedMetadata(from)) metadata.set(id, src);
+  if (metadata.size > 0) vectorSources.set(to, { ...mine, metadata });
+}
+
+/**
+ * `store`'s exact `metadata_dict` entries as kept sources (guarded by fingerprint and ref doc):
+ * those kept from a Python file, or those of rows still as read from a Larder file.
+ */
+function guardedMetadata(store: SimpleVectorStore): VectorSources["metadata"] {
+  const sources = vectorSourcesOf(store);
+  const out: VectorSources["metadata"] = new Map(sources?.metadata ?? []);
+  if (sources?.nodeMetadata !== undefined) {
+    const d = store.toDict();
+    for (const [id, exact] of sources.nodeMetadata) {
+      const entry = d.metadata_dict?.[id];
+      if (entry === undefined) continue;
+      out.set(id, { text: entryWithExactMetadata(exact, entry), ref: d.text_id_to_ref_doc_id[id], fingerprint: vectorMetadataFingerprint(JSON.parse(exact)) });
+    }
+  }
+  return out;
+}
+
+/**
  * What `store`'s LlamaIndex file is written with: what was kept of the file it was loaded from, or
  * for a store loaded from a Larder file, the exact metadata of its rows that are still the bytes
  * read (rows added since hold JS values, which are then the truth).
