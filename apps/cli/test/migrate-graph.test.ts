@@ -10,7 +10,7 @@ afterAll(cleanupTemp);
 /** Property graphs Python wrote, with nested property values (`address`, `meta`). */
 const fixture = (v: string) => fileURLToPath(new URL(`../../../packages/core/test/fixtures/llamaindex/chat-graph/py-${v}/property_graph_store.json`, import.meta.url));
 
-describe("migrate copies a property graph with nested values Python wrote", () => {
+describe("migrate copies a property graph with nested values Python wrote", { timeout: 120_000 }, () => {
   for (const v of ["0.12.52", "0.14.25"]) {
     it(`${v}: LlamaIndex folder -> Larder folder -> LlamaIndex folder is byte-identical`, async () => {
       const work = await tempDir();
