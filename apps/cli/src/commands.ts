@@ -22,7 +22,6 @@ import {
   redactCredentials,
 } from "@larder/core";
 import { copyExactSources } from "@larder/core";
-import { copyExactSources } from "@larder/core";
 import { planGraphCopy } from "./migrate-graph.js";
 import {
   assertCanHold,
@@ -446,7 +445,10 @@ async function vectorStats(vs: VectorStore): Promise<{ count: number; dimensions
 }
 
 export async function inspect(url: string, o: GlobalOptions, out: Out): Promise<Record<string, unknown>> {
+  const progress = createProgress(!o.json && !o.quiet, "");
+  progress.phase(`loading ${describeUrl(url)}`);
   return withStorage(url, false, async (opened) => {
+    progress.phase("counting");
     const ctx = opened.storageContext;
     const refDocs = await ctx.docStore.getAllRefDocInfo();
     const hashes = await ctx.docStore.getAllDocumentHashes();
@@ -460,6 +462,7 @@ export async function inspect(url: string, o: GlobalOptions, out: Out): Promise<
     const chat = ctx.chatStore ? { conversations: (await ctx.chatStore.getKeys()).length } : undefined;
     let persisted: Record<string, unknown> | undefined;
     if (opened.persistTarget) persisted = await describePersisted(opened.persistTarget);
+    progress.stop();
     const report = {
       stores: opened.parts,
       docstore: { documents: Object.keys(refDocs).length, hashes: Object.keys(hashes).length, storedNodes: storedNodes.length },
@@ -635,6 +638,8 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
   const batchSize = o.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw errors.invalid("--batch-size must be a positive integer");
   const show = !o.json && !o.quiet;
+  const phases = createProgress(show, "");
+  phases.phase(`reading ${describeUrl(from)}`);
   const source = await openStorageContext(from, { create: false });
   try {
     const s = source.storageContext;
@@ -670,7 +675,9 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
     };
     assertCanHold(to, data, "migrate");
 
+    phases.phase(`opening ${describeUrl(to)}`);
     const target = await openStorageContext(to, { create: true, ...(o.format ? { format: o.format } : {}) });
+    phases.stop();
     try {
       const t = target.storageContext;
       if (!(t.docStore instanceof KVDocumentStore)) {
@@ -722,9 +729,6 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         // Rows read from a LlamaIndex file keep their exact embeddings and metadata entries.
         const from = s.vectorStores[ns];
         if (from instanceof SimpleVectorStore && d instanceof SimpleVectorStore) copyExactSources(from, d);
-        // Rows read from a LlamaIndex file keep their exact embeddings and metadata entries.
-        const from = s.vectorStores[ns];
-        if (from instanceof SimpleVectorStore && d instanceof SimpleVectorStore) copyExactSources(from, d);
       }
 
       if (graphCopy?.kind === "verbatim") {
@@ -748,7 +752,9 @@ export async function migrate(from: string, to: string, o: MigrateOptions, out: 
         });
       }
 
+      if (target.persistTarget !== undefined) phases.phase(`persisting to ${describeParts(target)}`);
       const persisted = await target.persist();
+      phases.stop();
       const result: MigrateResult = {
         from: describeParts(source),
         to: describeParts(target),
