@@ -135,6 +135,19 @@ export const FILTER_SPEC_CASES: readonly FilterSpecCase[] = [
     ],
   },
   {
+    // The filter sees the values the store gives back: 1.0 is the number 1, [] an empty array.
+    id: "filters.spec.stored-values",
+    graph: true,
+    metadata: [{ n: 1.0 }, { n: 1 }, { n: "1" }, { tags: [] }, { tags: ["a", "b"] }],
+    checks: [
+      { filters: tree(leaf("n", "==", 1)), expect: [0, 1] },
+      { filters: tree(leaf("n", "in", [1.0])), expect: [0, 1] },
+      { filters: tree(leaf("tags", "is_empty")), expect: [0, 1, 2, 3] },
+      { filters: tree(leaf("tags", "all", [])), expect: [3, 4] },
+      { filters: tree(leaf("tags", "any", [])), expect: [] },
+    ],
+  },
+  {
     id: "filters.spec.numbers",
     graph: true,
     metadata: [{ n: 2 ** 53 }, { n: 2 ** 63 }, { n: 5e-324 }, { n: -0 }, { n: "9007199254740993" }, { n: 1 }, { n: true }],
