@@ -88,7 +88,8 @@ export function toS3StorageError(err: unknown, ctx: S3CallContext): StorageError
   const opts = { store: ctx.store, cause: sanitizedCause(err), details };
 
   if (code === "NoSuchBucket") {
-    return new StorageError("NOT_FOUND", `bucket ${JSON.stringify(ctx.bucket)} does not exist (${ctx.op} ${where})`, opts);
+    const during = ctx.key === undefined ? "" : ` (${ctx.op} ${where})`;
+    return new StorageError("NOT_FOUND", `bucket ${JSON.stringify(ctx.bucket)} does not exist${during}: create it, or check the bucket name and endpoint`, opts);
   }
   if (CREDENTIAL_CODES.has(code) || status === 401 || status === 403) {
     return new StorageError(

@@ -514,7 +514,7 @@ export class S3FileSystem implements FileSystem {
         await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1, Prefix: this.prefix || undefined }));
       } catch (err) {
         this.#bucketChecked = undefined;
-        throw toS3StorageError(err, { store: this.name, bucket: this.bucket, op: "check bucket" });
+        throw toS3StorageError(err, { store: this.name, bucket: this.bucket, op: "access" });
       }
     })();
     return this.#bucketChecked;
