@@ -8,6 +8,7 @@ import { runNeo4jBench } from "./neo4j.js";
 import { runPersistBench } from "./persist.js";
 import { runPostgresBench } from "./postgres.js";
 import { runS3Bench } from "./s3.js";
+import { runIngestBench } from "./ingest.js";
 import { machineLine } from "./markdown.js";
 const suites: Record<string, () => Promise<void>> = {
   redis: runRedisBench,
@@ -17,6 +18,7 @@ const suites: Record<string, () => Promise<void>> = {
   persist: runPersistBench,
   postgres: runPostgresBench,
   s3: runS3Bench,
+  ingest: runIngestBench,
 };
 
 const wanted = process.argv.slice(2);

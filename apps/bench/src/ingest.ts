@@ -1,0 +1,181 @@
+// `larder ingest` into PostgreSQL + pgvector against the same ingest into a local folder (the
+// embedded default, Larder format): the real CLI (apps/cli, through its bin) as a child process,
+// the same generated corpus, the offline embedder, same run.
+//
+//   pnpm bench ingest
+//   INGEST_BENCH_CHUNKS=20000 INGEST_BENCH_RUNS=3 ... (defaults 20 000 chunks, 3 runs per target)
+//
+// Data (deterministic, seeded): INGEST_BENCH_CHUNKS JSON-lines documents in files of 1 000 lines,
+// each document about 60 words drawn from a 2 000-word vocabulary plus two metadata fields — short
+// enough to be exactly one chunk with the default splitter (256 tokens), so the corpus is N chunks;
+// the suite checks the chunk count the CLI reports.
+//
+// Measured: wall time of `larder ingest <corpus> --to <target>` (process start to exit, so the
+// Node/tsx start-up of the CLI is included in both), runs alternating local, postgres, local, ...;
+// each run into a fresh target (a new temp folder; a new Postgres namespace, its tables dropped
+// afterwards). Median per target and the ratio postgres / local. With LARDER_PROGRESS=1 the CLI
+// prints one line per step on stderr; the suite timestamps them and prints the median time of each
+// step per target, which shows where the time goes.
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { seededRandom } from "@larder/conformance";
+import { servicesEnv } from "../../../tooling/services/env.mjs";
+import { printTable } from "./markdown.js";
+
+const CHUNKS = Number(process.env["INGEST_BENCH_CHUNKS"] ?? 20_000);
+const RUNS = Number(process.env["INGEST_BENCH_RUNS"] ?? 3);
+const PG_URL = servicesEnv().LARDER_POSTGRES_URL;
+const BIN = fileURLToPath(new URL("../../cli/bin/larder.js", import.meta.url));
+const LINES_PER_FILE = 1000;
+
+type Target = "local" | "postgres";
+interface Run {
+  seconds: number;
+  chunks: number;
+  /** Seconds per step (first word of the step's progress lines), in the order the steps came. */
+  steps: [string, number][];
+}
+
+/** Writes the corpus: JSON-lines files, one single-chunk document per line. */
+async function writeCorpus(dir: string, n: number): Promise<void> {
+  const r = seededRandom(20_000);
+  const syll = ["ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "di", "pa", "go", "fi", "zu", "be", "ha", "jo"];
+  const vocab = Array.from({ length: 2000 }, () => {
+    const len = 2 + Math.floor(r() * 3);
+    let w = "";
+    for (let i = 0; i < len; i++) w += syll[Math.floor(r() * syll.length)]!;
+    return w;
+  });
+  const topics = ["storage", "retrieval", "embedding", "indexing", "graphs", "chat", "migration", "filters"];
+  await mkdir(dir, { recursive: true });
+  for (let f = 0; f * LINES_PER_FILE < n; f++) {
+    const lines: string[] = [];
+    for (let i = f * LINES_PER_FILE; i < Math.min(n, (f + 1) * LINES_PER_FILE); i++) {
+      const words = Array.from({ length: 60 }, () => vocab[Math.floor(r() * vocab.length)]!);
+      const text = `Document ${i}. ${words.join(" ")}.`;
+      lines.push(JSON.stringify({ id: `doc-${i}`, text, metadata: { topic: topics[i % topics.length]!, year: 2000 + (i % 25) } }));
+    }
+    await writeFile(join(dir, `part-${String(f).padStart(3, "0")}.jsonl`), lines.join("\n") + "\n");
+  }
+}
+
+/** Runs `larder ingest <corpus> --to <to>`; returns wall time, the chunk count it reports and step times. */
+function ingest(corpus: string, to: string, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, "ingest", corpus, "--to", to], {
+      cwd,
+      env: { ...process.env, LARDER_PROGRESS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let errBuf = "";
+    const marks: { key: string; t: number }[] = [];
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      const t = (performance.now() - t0) / 1000;
+      errBuf += d;
+      let nl: number;
+      while ((nl = errBuf.indexOf("\n")) >= 0) {
+        const line = errBuf.slice(0, nl).trim();
+        errBuf = errBuf.slice(nl + 1);
+        const key = /^[a-z]+/i.exec(line)?.[0];
+        if (key) marks.push({ key, t });
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`larder ingest --to ${to.replace(/\/\/[^@]*@/, "//***@")} exited with ${code}: ${out}${errBuf}`));
+      const m = /-> (\d+) chunks in/.exec(out);
+      if (!m) return reject(new Error(`no chunk count in the output of larder ingest: ${out}`));
+      const steps: [string, number][] = [];
+      const starts = [{ key: "start-up", t: 0 }, ...marks];
+      for (let i = 0; i < starts.length; i++) {
+        const cur = starts[i]!;
+        if (i > 0 && starts[i - 1]!.key === cur.key) continue;
+        let j = i + 1;
+        while (j < starts.length && starts[j]!.key === cur.key) j++;
+        const end = j < starts.length ? starts[j]!.t : seconds;
+        steps.push([cur.key, end - cur.t]);
+      }
+      resolve({ seconds, chunks: Number(m[1]), steps });
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function dropNamespace(pool: pg.Pool, ns: string): Promise<void> {
+  for (const suffix of ["kv", "vectors", "chat"]) await pool.query(`DROP TABLE IF EXISTS "${ns}_${suffix}"`);
+}
+
+export async function runIngestBench(): Promise<void> {
+  if (!Number.isInteger(CHUNKS) || CHUNKS < 1) throw new Error(`INGEST_BENCH_CHUNKS must be a whole number >= 1, got ${process.env["INGEST_BENCH_CHUNKS"]}`);
+  if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`INGEST_BENCH_RUNS must be a whole number >= 1, got ${process.env["INGEST_BENCH_RUNS"]}`);
+  const root = await mkdtemp(join(tmpdir(), "larder-bench-ingest-"));
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  const namespaces: string[] = [];
+  try {
+    const corpus = join(root, "corpus");
+    await writeCorpus(corpus, CHUNKS);
+    console.log(`corpus: ${CHUNKS} documents of one chunk each in ${Math.ceil(CHUNKS / LINES_PER_FILE)} JSON-lines files; ${RUNS} runs per target, alternating`);
+    const runs: Record<Target, Run[]> = { local: [], postgres: [] };
+    for (let i = 0; i < RUNS; i++) {
+      for (const target of ["local", "postgres"] as const) {
+        let to: string;
+        if (target === "local") {
+          to = join(root, `store-${i}`);
+        } else {
+          const ns = `bench_ingest_${process.pid}_${i}`;
+          namespaces.push(ns);
+          await dropNamespace(pool, ns);
+          const u = new URL(PG_URL);
+          u.searchParams.set("namespace", ns);
+          to = u.toString();
+        }
+        const run = await ingest(corpus, to, root);
+        if (run.chunks !== CHUNKS) throw new Error(`${target}: larder ingest reported ${run.chunks} chunks, expected ${CHUNKS}`);
+        runs[target].push(run);
+        console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ")})`);
+        if (target === "local") await rm(to, { recursive: true, force: true });
+        else await dropNamespace(pool, namespaces[namespaces.length - 1]!);
+      }
+    }
+    const med = { local: median(runs.local.map((r) => r.seconds)), postgres: median(runs.postgres.map((r) => r.seconds)) };
+    const fmt = (rs: Run[]) => rs.map((r) => r.seconds.toFixed(1)).join(" / ");
+    console.log();
+    printTable(
+      ["target", "runs (s)", "median (s)", "chunks/s (median)", "vs local"],
+      (["local", "postgres"] as const).map((t) => [
+        t === "local" ? "local folder (embedded, Larder format)" : "postgres:// (pgvector, bulk path)",
+        fmt(runs[t]),
+        med[t].toFixed(1),
+        String(Math.round(CHUNKS / med[t])),
+        t === "local" ? "1.00×" : `${(med.postgres / med.local).toFixed(2)}×`,
+      ]),
+    );
+    // Where the time goes: median seconds of each step (first word of its progress lines).
+    const keys: string[] = [];
+    for (const t of ["local", "postgres"] as const) for (const r of runs[t]) for (const [k] of r.steps) if (!keys.includes(k)) keys.push(k);
+    const stepMedian = (t: Target, k: string) => {
+      const xs = runs[t].map((r) => r.steps.filter(([kk]) => kk === k).reduce((a, [, s]) => a + s, 0));
+      return xs.some((x) => x > 0) ? median(xs).toFixed(1) : "–";
+    };
+    console.log();
+    printTable(["step (median s)", "local", "postgres"], keys.map((k) => [k, stepMedian("local", k), stepMedian("postgres", k)]));
+    console.log(`\nratio postgres / local (median wall time): ${(med.postgres / med.local).toFixed(2)}× (target <= 2×)`);
+  } finally {
+    for (const ns of namespaces) await dropNamespace(pool, ns).catch(() => {});
+    await pool.end();
+    await rm(root, { recursive: true, force: true });
+  }
+}
