@@ -50,6 +50,16 @@ export async function readFile(fs: FileSystem, path: string): Promise<Uint8Array
   }
 }
 
+/** {@link readFile}, or `undefined` when the file does not exist (other errors are thrown). */
+export async function readFileIfExists(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(fs, path);
+  } catch (err) {
+    if (isStorageError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+}
+
 /** Streams a file's chunks (whole-file read when the FileSystem cannot stream). */
 export async function* readChunks(fs: FileSystem, path: string): AsyncGenerator<Uint8Array> {
   if (!fs.readStream) {

@@ -8,7 +8,7 @@ import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
 import { exactObjectJson, mayBeInexactIn, valueFingerprint } from "../schema/exact-json.js";
 import type { SimpleVectorStore } from "../vector/simple-vector-store.js";
-import { joinPath, readFile, writeHashed, type WrittenFile } from "./fs-io.js";
+import { joinPath, readFileIfExists, writeHashed, type WrittenFile } from "./fs-io.js";
 import { parseJsonBytes, parseRawEntryDict, pyFloatList, type RawEntryDict, pyJson, pyJsonFromJsonText, pyJsonParts, pyJsonString, utf8Chunks } from "./json-stream.js";
 
 export const LLAMAINDEX_FILES = {
@@ -283,13 +283,8 @@ export function vectorSourcesOf(store: SimpleVectorStore): VectorSources | undef
  */
 export async function readVectorStoreFile(fs: FileSystem, dir: string, file: string): Promise<{ value: unknown; sources: VectorSources } | undefined> {
   const path = joinPath(dir, file);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(fs, path);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) return undefined;
-    throw err;
-  }
+  const bytes = await readFileIfExists(fs, path);
+  if (bytes === undefined) return undefined;
   let raw: RawEntryDict;
   try {
     raw = parseRawEntryDict(bytes, path, { objectsOnly: false });
@@ -349,13 +344,8 @@ export function* compactJsonParts(value: Record<string, unknown>, depth: number)
 /** Reads and parses a JSON file (value by value when it is too big for one string). `undefined` when missing. */
 export async function readJsonFile(fs: FileSystem, dir: string, file: string): Promise<unknown> {
   const path = joinPath(dir, file);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(fs, path);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) return undefined;
-    throw err;
-  }
+  const bytes = await readFileIfExists(fs, path);
+  if (bytes === undefined) return undefined;
   return parseJsonBytes(bytes, path, 2);
 }
 
@@ -500,13 +490,8 @@ export function rememberFileVersionFrom(store: object, tree: unknown): void {
 /** Reads `chat_store.json` with the version its form says (`undefined` when missing). */
 export async function readChatStoreFile(fs: FileSystem, dir: string): Promise<{ value: unknown; version: LlamaIndexVersion } | undefined> {
   const path = joinPath(dir, LLAMAINDEX_FILES.chatStore);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(fs, path);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) return undefined;
-    throw err;
-  }
+  const bytes = await readFileIfExists(fs, path);
+  if (bytes === undefined) return undefined;
   return { value: parseJsonBytes(bytes, path, 2), version: chatStoreFileVersion(bytes) };
 }
 
@@ -530,13 +515,8 @@ export function propertyGraphParts(dict: Record<string, unknown>, version: Llama
 /** Reads `property_graph_store.json` with the version its form says (`undefined` when missing). */
 export async function readPropertyGraphFile(fs: FileSystem, dir: string): Promise<{ value: unknown; version: LlamaIndexVersion | undefined } | undefined> {
   const path = joinPath(dir, LLAMAINDEX_FILES.propertyGraphStore);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(fs, path);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) return undefined;
-    throw err;
-  }
+  const bytes = await readFileIfExists(fs, path);
+  if (bytes === undefined) return undefined;
   return { value: parseJsonBytes(bytes, path, 2), version: propertyGraphFileVersion(bytes) };
 }
 
@@ -571,13 +551,8 @@ export function normaliseChatDict(value: unknown, path: string): Record<string, 
  */
 export async function readKVFile(fs: FileSystem, dir: string, file: string): Promise<RawEntryDict | undefined> {
   const path = joinPath(dir, file);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(fs, path);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) return undefined;
-    throw err;
-  }
+  const bytes = await readFileIfExists(fs, path);
+  if (bytes === undefined) return undefined;
   const raw = parseRawEntryDict(bytes, path);
   for (const [c, m] of raw.maps) {
     if (c === "" || [...m.keys()].some((k) => k === "")) {
