@@ -181,12 +181,12 @@ describe("VectorStoreIndex", () => {
     expect((await index.asRetriever({ topK: 1 }).retrieve("Neo4j Cypher"))[0]!.node.refDocId).toBe("graph");
   });
 
-  it("loadIndexFromStorage: NOT_FOUND without an index, CONFLICT on another model", async () => {
+  it("loadIndexFromStorage: NOT_FOUND without an index, INVALID_ARGUMENT on another model", async () => {
     const ctx = await StorageContext.fromDefaults();
     expect(isStorageError(await loadIndexFromStorage(ctx).catch((e: unknown) => e), "NOT_FOUND")).toBe(true);
     await VectorStoreIndex.fromDocuments(corpus(), { storageContext: ctx, splitter, indexId: "x" });
     const err = await loadIndexFromStorage(ctx, { embedder: new HashEmbedder({ dimensions: 32 }) }).catch((e: unknown) => e);
-    expect(isStorageError(err, "CONFLICT")).toBe(true);
+    expect(isStorageError(err, "INVALID_ARGUMENT")).toBe(true);
   });
 });
 

@@ -95,7 +95,7 @@ export class VectorStoreIndex {
     this.onProgress = options.onProgress;
     const recorded = struct.data[EMBED_MODEL_KEY];
     if (typeof recorded === "string" && recorded !== this.embedder.model) {
-      throw errors.conflict(
+      throw errors.invalid(
         `index ${struct.indexId} was built with embedding model ${JSON.stringify(recorded)}, not ${JSON.stringify(this.embedder.model)}; pass an embedder for that model`,
       );
     }
