@@ -41,7 +41,7 @@ interface Run {
 }
 
 /** Writes the corpus: JSON-lines files, one single-chunk document per line. */
-async function writeCorpus(dir: string, n: number): Promise<void> {
+export async function writeCorpus(dir: string, n: number): Promise<void> {
   const r = seededRandom(20_000);
   const syll = ["ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "di", "pa", "go", "fi", "zu", "be", "ha", "jo"];
   const vocab = Array.from({ length: 2000 }, () => {
