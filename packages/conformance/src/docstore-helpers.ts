@@ -86,6 +86,24 @@ export async function overlappingDocumentsWorkload(ds: DocStore, seed: number, r
 }
 
 /**
+ * The body of one worker PROCESS of an adapter's across-processes docstore test: runs
+ * {@link overlappingDocumentsWorkload} (6 rounds), waits until all `workers` have done so (one entry
+ * each in the docstore's KV collection "barrier", so no later `deleteRefDoc` of another worker can
+ * remove what follows), then adds its own node `final-<seed>` under `R<seed mod 5>`.
+ */
+export async function overlappingDocumentsWorker(ds: DocStore, seed: number, workers: number, timeoutMs = 60_000): Promise<void> {
+  const { kvStore } = kvBacked(ds);
+  await overlappingDocumentsWorkload(ds, seed, 6);
+  await kvStore.put(`w${seed}`, {}, "barrier");
+  const deadline = Date.now() + timeoutMs;
+  while (Object.keys(await kvStore.getAll("barrier")).length < workers) {
+    if (Date.now() > deadline) throw new Error(`barrier: the other workers did not finish within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await ds.addDocuments([chunk(`final-${seed}`, `R${seed % 5}`, "last")]);
+}
+
+/**
  * Every violation of the ref-doc bookkeeping rules in a KV-backed docstore (empty when exact):
  * each stored node with a SOURCE is listed once, in that ref doc; no ref doc lists a node that is
  * not stored or has another SOURCE, or has an entry without nodes; every stored node has a metadata

@@ -574,7 +574,7 @@ export const docStoreTests = {
 } satisfies Record<string, Body>;
 
 export type DocStoreTestId = keyof typeof docStoreTests;
-export { overlappingDocumentsWorkload, refDocBookkeepingProblems, type OpenAnother } from "./docstore-helpers.js";
+export { overlappingDocumentsWorker, overlappingDocumentsWorkload, refDocBookkeepingProblems, type OpenAnother } from "./docstore-helpers.js";
 
 const docStoreSuite = defineSuite<DocStore, DocStoreTestId, DocStoreCapabilities>("DocStore", docStoreTests, {
   timeout: 120_000,
