@@ -113,29 +113,18 @@ async function runOnce(opts: CrashTestOptions, delayMs: number): Promise<RunResu
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...opts.env, ...(preloaded ? { LARDER_CRASH_PRELOADED: "1" } : {}) },
     });
-    let out = "";
-    let stderr = "";
     let startVersion: number | undefined;
     let lastCommitted: number | undefined;
     let commits = 0;
     let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d: string) => (stderr += d));
-    child.stdout.on("data", (d: string) => {
-      out += d;
-      const lines = out.split("\n");
-      out = lines.pop() ?? "";
-      for (const line of lines) {
-        const [what, a, b] = line.split(" ");
-        if (what === "ready") {
-          startVersion = Number(a);
-          // Kill after a random delay measured from the moment the child starts persisting.
-          timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
-        } else if (what === "committed") {
-          lastCommitted = Number(b);
-          commits++;
-        }
+    const stderr = onChildLines(child, (what, a, b) => {
+      if (what === "ready") {
+        startVersion = Number(a);
+        // Kill after a random delay measured from the moment the child starts persisting.
+        timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
+      } else if (what === "committed") {
+        lastCommitted = Number(b);
+        commits++;
       }
     });
     child.on("error", reject);
@@ -144,12 +133,37 @@ async function runOnce(opts: CrashTestOptions, delayMs: number): Promise<RunResu
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       if (signal !== "SIGKILL") {
-        reject(new Error(`crash child exited by itself (code ${String(code)}): ${stderr.slice(-2000)}`));
+        reject(new Error(`crash child exited by itself (code ${String(code)}): ${stderr().slice(-2000)}`));
         return;
       }
-      resolve({ lastCommitted, commits, startVersion, stderr });
+      resolve({ lastCommitted, commits, startVersion, stderr: stderr() });
     });
   });
+}
+
+/**
+ * Reads a test child's stdout as space-separated protocol lines (`what a b`), calling `onLine` for
+ * each complete line; returns a getter for everything the child wrote to stderr so far.
+ */
+export function onChildLines(
+  child: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null },
+  onLine: (what: string | undefined, a: string | undefined, b: string | undefined) => void,
+): () => string {
+  let out = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8");
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => (stderr += d));
+  child.stdout?.on("data", (d: string) => {
+    out += d;
+    const lines = out.split("\n");
+    out = lines.pop() ?? "";
+    for (const line of lines) {
+      const [what, a, b] = line.split(" ");
+      onLine(what, a, b);
+    }
+  });
+  return () => stderr;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { TextNode } from "@larder/core/schema";
 import { StorageContext } from "@larder/core/storage";
-import { childCommand } from "./persistence-crash.js";
+import { childCommand, onChildLines } from "./persistence-crash.js";
 
 export interface RaceTestOptions {
   dirUrl: string;
@@ -73,29 +73,18 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
         });
         children.push(child);
         child.stdin.on("error", () => undefined); // a writer that died early: reported on close
-        let out = "";
-        let stderr = "";
         let done = false;
-        child.stdout.setEncoding("utf8");
-        child.stderr.setEncoding("utf8");
-        child.stderr.on("data", (d: string) => (stderr += d));
-        child.stdout.on("data", (d: string) => {
-          out += d;
-          const lines = out.split("\n");
-          out = lines.pop() ?? "";
-          for (const line of lines) {
-            const [what, a, b] = line.split(" ");
-            if (what === "ready" && ++ready === writers.length) for (const c of children) c.stdin?.write("go\n");
-            if (what === "ack") {
-              const gen = Number(b);
-              const other = generations.get(gen);
-              if (other !== undefined) errors.push(`generation ${gen} was acknowledged twice: to ${other} and to ${a}`);
-              generations.set(gen, a!);
-              acked.set(a!, gen);
-            } else if (what === "done") {
-              conflicts += Number(a);
-              done = true;
-            }
+        const stderr = onChildLines(child, (what, a, b) => {
+          if (what === "ready" && ++ready === writers.length) for (const c of children) c.stdin?.write("go\n");
+          if (what === "ack") {
+            const gen = Number(b);
+            const other = generations.get(gen);
+            if (other !== undefined) errors.push(`generation ${gen} was acknowledged twice: to ${other} and to ${a}`);
+            generations.set(gen, a!);
+            acked.set(a!, gen);
+          } else if (what === "done") {
+            conflicts += Number(a);
+            done = true;
           }
         });
         child.on("error", (err) => {
@@ -106,7 +95,7 @@ export async function runRaceTest(opts: RaceTestOptions): Promise<RaceTestReport
         child.on("close", (code, signal) => {
           // A writer that died before the start must not leave the others waiting for it.
           if (ready < writers.length) for (const c of children) c.stdin?.end();
-          if (code !== 0 || !done) errors.push(`writer ${writer} failed (code ${String(code)}, signal ${String(signal)}): ${stderr.slice(-2000)}`);
+          if (code !== 0 || !done) errors.push(`writer ${writer} failed (code ${String(code)}, signal ${String(signal)}): ${stderr().slice(-2000)}`);
           running--;
           resolve();
         });
