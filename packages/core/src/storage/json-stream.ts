@@ -805,28 +805,13 @@ class SplitParser {
     this.ws();
     const c = this.b[this.i];
     if (level < this.splitDepth && c === 0x7b) {
-      this.i++;
       const obj: Record<string, unknown> = {};
-      this.ws();
-      if (this.b[this.i] === 0x7d) {
-        this.i++;
-        return obj;
-      }
-      for (;;) {
-        this.ws();
-        if (this.b[this.i] !== 0x22) throw new SyntaxError(`expected a key at byte ${this.i}`);
-        const end = this.stringEnd(this.i);
-        const key = JSON.parse(this.decoder.decode(this.b.subarray(this.i, end))) as string;
-        this.i = end;
-        this.expect(0x3a);
+      this.members((key) => {
         const v = this.value(level + 1);
         if (key === "__proto__") Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
         else obj[key] = v;
-        this.ws();
-        const sep = this.b[this.i++];
-        if (sep === 0x7d) return obj;
-        if (sep !== 0x2c) throw new SyntaxError(`expected ',' or '}' at byte ${this.i - 1}`);
-      }
+      });
+      return obj;
     }
     if (level < this.splitDepth && c === 0x5b) {
       this.i++;
