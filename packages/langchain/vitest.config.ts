@@ -1,0 +1,2 @@
+import { larderVitestConfig } from "@larder/vitest-config";
+export default larderVitestConfig();
