@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Larder's test backends on loopback: Redis (+ a 3-master Redis Cluster), PostgreSQL 15 + pgvector,
-# Neo4j 5 community, and an S3-compatible server (versitygw). Installs what is missing, starts what
+# Neo4j 5 community, an S3-compatible server (versitygw), and a Redis Stack with the query engine
+# (RediSearch + RedisJSON) on its own port. Installs what is missing, starts what
 # is not running, and checks each with a real request before it says "up". See ../README.md.
 #
 #   bash tooling/services/bin/services.sh up [--strict] [SERVICE...]
 #   bash tooling/services/bin/services.sh down|status [SERVICE...]
 #   bash tooling/services/bin/services.sh smoke|env [--json]|clean
 #
-# SERVICE: redis redis-cluster postgres neo4j s3 (default: all).
+# SERVICE: redis redis-cluster redis-search postgres neo4j s3 (default: all).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,11 +22,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../lib/neo4j.sh"
 # shellcheck source=../lib/s3.sh
 . "$HERE/../lib/s3.sh"
+# shellcheck source=../lib/redis-search.sh
+. "$HERE/../lib/redis-search.sh"
 
-ALL_SERVICES=(redis redis-cluster postgres neo4j s3)
+ALL_SERVICES=(redis redis-cluster redis-search postgres neo4j s3)
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 SELECTED=()
@@ -105,6 +108,7 @@ cmd_up() {
     step redis install:redis redis_install
     failed redis && FAILED+=(redis-cluster)
   fi
+  selected redis-search && step redis-search install:redis-search redis_search_install
   selected postgres && step postgres install:postgres postgres_install
   selected neo4j && step neo4j install:neo4j neo4j_install
   if [ -n "$s3_job" ]; then
@@ -124,6 +128,7 @@ cmd_up() {
   fi
   selected redis && step redis up:redis redis_up
   selected redis-cluster && step redis-cluster up:redis-cluster redis_cluster_up
+  selected redis-search && step redis-search up:redis-search redis_search_up
   selected postgres && step postgres up:postgres postgres_up
   selected s3 && step s3 up:s3 s3_up
   selected neo4j && step neo4j up:neo4j neo4j_wait
@@ -146,6 +151,7 @@ cmd_down() {
   selected s3 && s3_down
   selected redis-cluster && redis_cluster_down
   selected redis && redis_down
+  selected redis-search && redis_search_down
   selected postgres && postgres_down
   selected neo4j && neo4j_down_wait
   log "down: ${SELECTED[*]}"
@@ -157,6 +163,7 @@ cmd_status() {
     case "$s" in
     redis) fn=redis_status where="$LARDER_REDIS_URL" ;;
     redis-cluster) fn=redis_cluster_status where="$LARDER_REDIS_CLUSTER_NODES" ;;
+    redis-search) fn=redis_search_status where="$LARDER_REDIS_SEARCH_URL" ;;
     postgres) fn=postgres_status where="${LARDER_POSTGRES_URL/:$PG_PASSWORD@/:***@}" ;;
     neo4j) fn=neo4j_status where="$LARDER_NEO4J_URL (user $LARDER_NEO4J_USER)" ;;
     s3) fn=s3_status where="$LARDER_S3_ENDPOINT (bucket $LARDER_S3_BUCKET)" ;;

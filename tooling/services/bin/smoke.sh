@@ -2,6 +2,8 @@
 # Smoke test of every running backend, with the connection settings of env.sh:
 #   redis          SET/GET/DEL of a unique key
 #   redis-cluster  keys on all three masters written and read back through redirects
+#   redis-search   FT.CREATE (HNSW, FLOAT32) + a TAG field, a filtered KNN query with a binary vector
+#                  parameter, JSON.SET/JSON.GET (index and keys dropped)
 #   postgres       CREATE EXTENSION vector, a vector table, an HNSW index used by a query (rolled back)
 #   neo4j          a Cypher write/read over Bolt, a vector index created and queried (cleaned up)
 #   s3             PUT/GET/LIST/DELETE, and a conditional PUT (If-None-Match: *) that gets 412 the 2nd time
@@ -19,8 +21,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../lib/neo4j.sh"
 # shellcheck source=../lib/s3.sh
 . "$HERE/../lib/s3.sh"
+# shellcheck source=../lib/redis-search.sh
+. "$HERE/../lib/redis-search.sh"
 
-ALL=(redis redis-cluster postgres neo4j s3)
+ALL=(redis redis-cluster redis-search postgres neo4j s3)
 [ "$#" -gt 0 ] && SERVICES=("$@") || SERVICES=("${ALL[@]}")
 
 RUN_ID="smoke-$(date +%s)-$$-$RANDOM"
@@ -52,6 +56,31 @@ smoke_redis_cluster() {
     [ "$(timeout 5 redis-cli -c -h 127.0.0.1 -p "$p0" DEL "$key")" = 1 ] || fail "redis-cluster DEL $key"
   done
   ok "redis-cluster: SET/GET/DEL of 12 keys through MOVED redirects, ${#CLUSTER_PORTS[@]} masters, 16384 slots"
+}
+
+smoke_redis_search() {
+  local p="$REDIS_SEARCH_PORT" idx="larder-$RUN_ID" pre="larder:$RUN_ID:" out
+  # little-endian float32 vectors: x = (1, 0), y = (0, 1)
+  local x='\x00\x00\x80\x3f\x00\x00\x00\x00' y='\x00\x00\x00\x00\x00\x00\x80\x3f'
+  [ "$(rcli "$p" FT.CREATE "$idx" ON HASH PREFIX 1 "$pre" SCHEMA tag TAG \
+    v VECTOR HNSW 6 TYPE FLOAT32 DIM 2 DISTANCE_METRIC COSINE)" = OK ] || fail "redis-search: FT.CREATE"
+  # shellcheck disable=SC2059 # the vectors are printf escapes on purpose
+  {
+    printf "$x" | rcli "$p" -x HSET "${pre}a" tag near v >/dev/null &&
+      printf "$y" | rcli "$p" -x HSET "${pre}b" tag far v >/dev/null &&
+      printf "$x" | rcli "$p" -x HSET "${pre}c" tag far v >/dev/null
+  } || fail "redis-search: HSET"
+  # nearest to x among tag=far is c (b is orthogonal); a (nearer) is filtered out
+  # shellcheck disable=SC2059
+  out="$(printf "$x" | rcli "$p" -x FT.SEARCH "$idx" '(@tag:{far})=>[KNN 1 @v $B AS score]' \
+    RETURN 1 score DIALECT 2 PARAMS 2 B | tr -d '\r')"
+  [ "$(sed -n 2p <<<"$out")" = "${pre}c" ] || fail "redis-search: filtered KNN returned: $out"
+  [ "$(rcli "$p" JSON.SET "${pre}j" '$' '{"a":[1,"é"]}')" = OK ] || fail "redis-search: JSON.SET"
+  [ "$(rcli "$p" JSON.GET "${pre}j" '$.a[1]')" = '["é"]' ] || fail "redis-search: JSON.GET"
+  [ "$(rcli "$p" FT.DROPINDEX "$idx" DD)" = OK ] || fail "redis-search: FT.DROPINDEX"
+  rcli "$p" DEL "${pre}j" >/dev/null
+  [ "$(rcli "$p" EXISTS "${pre}a" "${pre}b" "${pre}c" "${pre}j")" = 0 ] || fail "redis-search: keys left behind"
+  ok "redis-search: HNSW index, filtered KNN with a binary vector, JSON on $LARDER_REDIS_SEARCH_URL ($(rcli "$p" INFO server | tr -d '\r' | sed -n 's/^redis_version://p'))"
 }
 
 smoke_postgres() {
