@@ -17,7 +17,24 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 
-PACKAGES=(packages/core packages/conformance packages/indexing packages/storage-redis packages/storage-postgres packages/storage-neo4j packages/fs-s3 apps/cli)
+PACKAGES=(packages/core packages/conformance packages/indexing packages/storage-redis packages/storage-postgres packages/storage-neo4j packages/fs-s3 packages/langchain packages/llamaindex apps/cli)
+# The frameworks the adapter packages plug into (their peers, plus what their README blocks import),
+# installed next to the tarballs at the version range the adapter is developed against
+# (<package dir>:<dependency name>, the range read from that package's devDependencies).
+FRAMEWORK_DEPS=(packages/langchain:@langchain/core packages/langchain:@langchain/classic packages/llamaindex:@llamaindex/core packages/llamaindex:llamaindex)
+framework_specs() {
+  local entry dir name
+  for entry in "${FRAMEWORK_DEPS[@]}"; do
+    dir="${entry%%:*}"; name="${entry#*:}"
+    node -e '
+      const [dir, name] = process.argv.slice(1);
+      const p = require(`./${dir}/package.json`);
+      const range = p.devDependencies?.[name] ?? p.peerDependencies?.[name];
+      if (!range) { console.error(`pack-check: ${dir} does not depend on ${name}`); process.exit(1); }
+      console.log(`${name}@${range}`);
+    ' "$dir" "$name"
+  done
+}
 # The lowest version each adapter's peer range accepts ("^5.4.0 || ^6.0.0" -> 5.4.0), as name@version.
 oldest_drivers() {
   node -e '
@@ -36,6 +53,8 @@ case "$DRIVERS" in
   oldest) read -r -a DRIVER_SPECS <<<"$(oldest_drivers ioredis neo4j-driver pg)" ;;
   *) echo "pack-check: LARDER_PACK_DRIVERS must be latest or oldest, not '$DRIVERS'" >&2; exit 2 ;;
 esac
+FRAMEWORK_LIST="$(framework_specs)" || { echo "pack-check: FRAMEWORK_DEPS names a dependency a package does not have" >&2; exit 2; }
+read -r -a FRAMEWORK_SPECS <<<"$(echo $FRAMEWORK_LIST)"
 # The compiler users of this repository's packages are known to build with (the workspace's range).
 TS_SPEC="typescript@$(node -p "require('./package.json').devDependencies.typescript")"
 VITEST_SPEC="vitest@$(node -p "require('./packages/conformance/package.json').devDependencies.vitest")"
@@ -116,14 +135,14 @@ check_tarballs >"$WORK/checks.log" 2>&1 &
 CHECKS_PID=$!
 
 # 3. A user's project outside the workspace, installed with npm.
-step "npm install of the tarballs + ${DRIVER_SPECS[*]} in $WORK/app"
+step "npm install of the tarballs + ${DRIVER_SPECS[*]} ${FRAMEWORK_SPECS[*]} in $WORK/app"
 APP="$WORK/app"
 mkdir -p "$APP"
 cat >"$APP/package.json" <<'JSON'
 { "name": "larder-pack-check-app", "version": "0.0.0", "private": true, "type": "module" }
 JSON
 (cd "$APP" && npm install --strict-peer-deps --no-audit --no-fund --loglevel=warn \
-  "${TARBALLS[@]}" "${DRIVER_SPECS[@]}" @aws-sdk/client-s3@latest @aws-sdk/lib-storage@latest \
+  "${TARBALLS[@]}" "${DRIVER_SPECS[@]}" "${FRAMEWORK_SPECS[@]}" @aws-sdk/client-s3@latest @aws-sdk/lib-storage@latest \
   "$VITEST_SPEC" "$TS_SPEC" "@types/node@20" >"$WORK/npm.log" 2>&1) || { cat "$WORK/npm.log" >&2; fail "npm install"; }
 if grep -E 'ERESOLVE|peer dep|EBADENGINE' "$WORK/npm.log" >&2; then fail "npm install warned about peer dependencies or engines"; fi
 (cd "$APP" && node -e '
