@@ -122,7 +122,14 @@ export class LarderVectorStore extends VectorStore {
   async getByIds(ids: string[]): Promise<DocumentInterface[]> {
     if (!Array.isArray(ids)) throw new StorageError("INVALID_ARGUMENT", "ids must be an array of strings", { store: STORE });
     if (ids.length === 0) return [];
-    return (await this.store.getNodes({ ids })).map(toDocument);
+    const nodes = await this.store.getNodes({ ids });
+    // Larder's contract says "in the order given"; placing the nodes by id keeps that promise
+    // whatever order a store returns them in.
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    return ids.flatMap((id) => {
+      const node = byId.get(id);
+      return node ? [toDocument(node)] : [];
+    });
   }
 
   /** Documents matching a Larder filter (every document without one). */
