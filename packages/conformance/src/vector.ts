@@ -157,6 +157,18 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
       expect(sortedIds(await store.getNodes())).toEqual(["n1", "n2", "n3"]);
       expect(await store.add([])).toEqual([]);
     },
+    "vector.getNodes.given-order": async (ctx: Ctx) => {
+      // The contract: by ids, in the order given (each id once, at its first place), unknown ids skipped — also with a filter.
+      const store = await ctx.store();
+      const rng = seededRandom(11);
+      await store.add(["a", "b", "c", "d", "e"].map((id, i) => node(id, vec(rng), { metadata: { i } })));
+      expect((await store.getNodes({ ids: ["d", "missing", "a", "d", "e", "b"] })).map((n) => n.id)).toEqual(["d", "a", "e", "b"]);
+      expect((await store.getNodes({ ids: ["e", "c", "a"], filters: { filters: [{ key: "i", operator: ">", value: 0 }] } })).map((n) => n.id)).toEqual([
+        "e",
+        "c",
+      ]);
+      expect(await store.getNodes({ ids: [] })).toEqual([]);
+    },
 
     "vector.add.upsert": async (ctx: Ctx) => {
       const store = await ctx.store();

@@ -521,7 +521,16 @@ export class PostgresVectorStore implements VectorStore {
       where.params,
       "getNodes",
     );
-    return r.rows.map(toNode);
+    const nodes = r.rows.map(toNode);
+    if (args.ids === undefined) return nodes;
+    // The contract returns nodes in the order the ids were given (the query orders by id).
+    const byId = new Map(nodes.map((n) => [n.id, n] as const));
+    const out: BaseNode[] = [];
+    for (const id of new Set(args.ids)) {
+      const n = byId.get(id);
+      if (n) out.push(n);
+    }
+    return out;
   }
 
   async query(query: VectorStoreQuery): Promise<VectorStoreQueryResult> {
