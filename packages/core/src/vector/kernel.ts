@@ -1,6 +1,8 @@
 import { StorageError } from "../errors.js";
 import { compareByCodePoint } from "../filters/evaluate.js";
 import type { DistanceMetric } from "./types.js";
+import { QuantizedRows } from "./quantized.js";
+import { scanParallel } from "./scan-pool.js";
 import { instantiateSimd, simdModule, type SimdExports, type WasmMemory } from "./wasm-simd.js";
 
 /**
@@ -24,7 +26,15 @@ export interface VectorMatrixOptions {
   kernel?: "auto" | KernelKind;
   /** Rows to reserve up front (default 64). */
   initialCapacity?: number;
+  /**
+   * Keep an int8 copy of the rows for the quantized first pass of {@link VectorMatrix.candidates}
+   * (cosine and dot only). Default false.
+   */
+  quantize?: boolean;
 }
+
+/** Below this many rows the quantized copy is not built: the float32 scan is as fast. */
+export const QUANTIZE_MIN_ROWS = 4096;
 
 const PAGE = 65_536;
 
@@ -78,6 +88,8 @@ export class VectorMatrix {
   private simd: SimdExports | undefined;
   private data: Float32Array;
   private invNorms: Float32Array;
+  private quantWanted: boolean;
+  private quant: QuantizedRows | undefined;
 
   constructor(options: VectorMatrixOptions) {
     const { dim } = options;
@@ -100,6 +112,44 @@ export class VectorMatrix {
       this.data = new Float32Array(this.capacity * this.stride);
     }
     this.invNorms = new Float32Array(this.metric === "cosine" ? this.capacity : 0);
+    this.quantWanted = options.quantize === true && this.metric !== "euclidean";
+  }
+
+  /** Turns the quantized copy on (cosine and dot; built once the matrix holds enough rows). */
+  enableQuantized(): void {
+    this.quantWanted = this.metric !== "euclidean";
+  }
+
+  /** Bytes held by the quantized copy (0 when there is none). */
+  get quantizedByteLength(): number {
+    return this.quant?.byteLength ?? 0;
+  }
+
+  /** Whether the quantized copy exists. */
+  get hasQuantized(): boolean {
+    return this.quant !== undefined;
+  }
+
+  /**
+   * Builds the quantized copy now if it is wanted and the matrix is large enough (otherwise the
+   * first query that can use it builds it). Returns whether it exists.
+   */
+  buildQuantized(): boolean {
+    if (this.quant) return true;
+    if (!this.quantWanted || this.count < QUANTIZE_MIN_ROWS) return false;
+    const q = QuantizedRows.create(this.dim, this.capacity);
+    if (!q) {
+      this.quantWanted = false;
+      return false;
+    }
+    const cosine = this.metric === "cosine";
+    for (let r = 0; r < this.count; r++) q.set(r, this.data, r * this.stride, cosine ? this.invNorms[r]! : undefined);
+    this.quant = q;
+    return true;
+  }
+
+  private quantRow(row: number): void {
+    this.quant?.set(row, this.data, row * this.stride, this.metric === "cosine" ? this.invNorms[row]! : undefined);
   }
 
   /** Which kernel scores this matrix. */
@@ -150,6 +200,7 @@ export class VectorMatrix {
       this.invNorms = norms;
     }
     this.capacity = cap;
+    if (this.quant && !this.quant.reserve(cap)) this.quant = undefined;
   }
 
   /** Past wasm32's 4 GiB, keep going in a plain ArrayBuffer with the JavaScript kernel. */
@@ -166,6 +217,7 @@ export class VectorMatrix {
       this.invNorms = norms;
     }
     this.capacity = cap;
+    if (this.quant && !this.quant.reserve(cap)) this.quant = undefined;
   }
 
   /** Appends a row (the caller validated it with {@link checkEmbedding}); returns its index. */
@@ -218,6 +270,7 @@ export class VectorMatrix {
       const sq = s0 + s1 + s2 + s3;
       this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
     }
+    if (this.quant) this.quantRow(row);
     return -1;
   }
 
@@ -276,6 +329,7 @@ export class VectorMatrix {
       // A NaN or an infinity anywhere makes the sum NaN or +Infinity (float64 cannot overflow here).
       if (sq - sq !== 0) return r;
       if (cosine) inv[from + r] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+      if (this.quant) this.quantRow(from + r);
     }
     return -1;
   }
@@ -290,6 +344,7 @@ export class VectorMatrix {
   copyRow(from: number, to: number): void {
     this.data.copyWithin(to * this.stride, from * this.stride, (from + 1) * this.stride);
     if (this.metric === "cosine") this.invNorms[to] = this.invNorms[from]!;
+    this.quant?.copyRow(from, to);
   }
 
   /** A copy of row `row`'s `dim` components. */
@@ -309,6 +364,7 @@ export class VectorMatrix {
     if (row === last) return -1;
     this.data.copyWithin(row * this.stride, last * this.stride, (last + 1) * this.stride);
     if (this.metric === "cosine") this.invNorms[row] = this.invNorms[last]!;
+    this.quant?.copyRow(last, row);
     return last;
   }
 
@@ -330,6 +386,53 @@ export class VectorMatrix {
     const out = new Float32Array(this.count * this.dim);
     for (let r = 0; r < this.count; r++) out.set(this.data.subarray(r * this.stride, r * this.stride + this.dim), r * this.dim);
     return out;
+  }
+
+  /**
+   * The quantized first pass of an exact top-`k` query: rows (of `rows`, or of the whole matrix
+   * when `rows` is null) whose score's upper bound reaches the k-th largest lower bound, ascending.
+   * This set contains every row of the exact top k under any tie rule (see `docs/vector.md`), so
+   * scoring just these rows exactly ({@link scoreRows}) and selecting gives the exact answer.
+   * `undefined` when the quantized pass does not apply (no copy, too few rows, a query outside the
+   * bound's range): then score every row.
+   */
+  candidates(query: ArrayLike<number>, rows: Int32Array | null, k: number): Int32Array | undefined {
+    const n = rows ? rows.length : this.count;
+    if (n < QUANTIZE_MIN_ROWS || k * 4 >= n || !this.buildQuantized()) return undefined;
+    const q = this.quant!;
+    let scale = 1;
+    if (this.metric === "cosine") {
+      let qq = 0;
+      for (let j = 0; j < this.dim; j++) {
+        const v = Math.fround(query[j]!);
+        qq += v * v;
+      }
+      scale = qq > 0 ? 1 / Math.sqrt(qq) : 0;
+    }
+    const bound = q.prepareQuery(query, scale);
+    if (!bound || !(scale > 0)) return undefined;
+    if (!q.prepareScan(n, rows)) return undefined;
+    const picked = q.collect(n, k, scanParallel(q, n, rows !== null, k, bound));
+    if (rows) for (let i = 0; i < picked.length; i++) picked[i] = rows[picked[i]!]!;
+    return picked;
+  }
+
+  /**
+   * Every row's lower and upper bound from the quantized copy (at 2i and 2i + 1), for tests of the
+   * bound; `undefined` when there is no copy or the query is outside the bound's range.
+   */
+  quantizedBounds(query: ArrayLike<number>): Float64Array | undefined {
+    if (!this.buildQuantized()) return undefined;
+    let scale = 1;
+    if (this.metric === "cosine") {
+      let qq = 0;
+      for (let j = 0; j < this.dim; j++) {
+        const v = Math.fround(query[j]!);
+        qq += v * v;
+      }
+      scale = qq > 0 ? 1 / Math.sqrt(qq) : 0;
+    }
+    return this.quant!.allBounds(query, scale, this.count);
   }
 
   /** Similarity of `query` (validated, `dim` long) to every row, in row order. */

@@ -4,7 +4,7 @@ import { FILTER_OPERATORS, type MetadataFilters } from "../filters/types.js";
 import { validateFilters } from "../filters/validate.js";
 import { Document, ImageNode, IndexNode, jsonToNode, NodeRelationship, TextNode, textNodeJsonText, type BaseNode, type BaseNodeInit, type Metadata, type NodeJson, type Relationships } from "../schema/node.js";
 import { cloneJson } from "./clone-json.js";
-import { checkEmbedding, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
+import { checkEmbedding, QUANTIZE_MIN_ROWS, selectTopK, VectorMatrix, type KernelKind } from "./kernel.js";
 import { MetadataIndex } from "./metadata-index.js";
 import { TextIndex } from "./text-index.js";
 import { assertDeleteTarget, assertNodeMetadata, checkTopK, nodeLabel } from "./validate.js";
@@ -25,6 +25,13 @@ export interface SimpleVectorStoreOptions {
   dim?: number;
   /** "auto" (default): WebAssembly SIMD when available, else the JavaScript kernel. */
   kernel?: "auto" | KernelKind;
+  /**
+   * "int8" (default): past {@link QUANTIZE_MIN_ROWS} rows, keep an int8 copy of the vectors and
+   * answer similarity queries with a quantized first pass plus an exact float32 rescoring of the
+   * rows it cannot rule out (results identical to the full scan; cosine and dot metrics).
+   * "off": always scan every float32 row.
+   */
+  scan?: "int8" | "off";
 }
 
 /**
@@ -194,6 +201,7 @@ export class SimpleVectorStore implements VectorStore {
   readonly metric: DistanceMetric;
   private readonly fixedDim: number | undefined;
   private readonly kernelOption: "auto" | KernelKind;
+  private readonly quantize: boolean;
   private matrix: VectorMatrix | undefined;
   private ids: string[] = [];
   private idToRow = new Map<string, number>();
@@ -227,6 +235,9 @@ export class SimpleVectorStore implements VectorStore {
     this.metric = metric;
     this.fixedDim = options.dim;
     this.kernelOption = options.kernel ?? "auto";
+    const scan = options.scan ?? "int8";
+    if (scan !== "int8" && scan !== "off") throw new StorageError("INVALID_ARGUMENT", `scan must be "int8" or "off", got ${JSON.stringify(scan)}`, { store: STORE });
+    this.quantize = scan === "int8";
     this.capabilities = Object.freeze({
       modes: MODES,
       metrics: Object.freeze([metric]),
@@ -251,7 +262,7 @@ export class SimpleVectorStore implements VectorStore {
   }
 
   private ensureMatrix(dim: number): VectorMatrix {
-    if (!this.matrix) this.matrix = new VectorMatrix({ dim, metric: this.metric, kernel: this.kernelOption });
+    if (!this.matrix) this.matrix = new VectorMatrix({ dim, metric: this.metric, kernel: this.kernelOption, quantize: this.quantize });
     return this.matrix;
   }
 
@@ -543,7 +554,12 @@ export class SimpleVectorStore implements VectorStore {
     let picked: number[];
     let sims: Float32Array;
     let rowOf: (i: number) => number;
-    if (allowed === null) {
+    const cand = mode === "default" ? matrix.candidates(embedding!, allowed, topK) : undefined;
+    if (cand) {
+      // The quantized pass kept every row that can be in the exact top k: score those exactly.
+      sims = matrix.scoreRows(embedding!, cand);
+      rowOf = (i) => cand[i]!;
+    } else if (allowed === null) {
       sims = matrix.scoreAll(embedding!);
       rowOf = (i) => i;
     } else {
@@ -816,6 +832,7 @@ export class SimpleVectorStore implements VectorStore {
       if (matrix.dim !== dim || matrix.metric !== snapshot.metric || matrix.size !== 0) return undefined;
       const store = new SimpleVectorStore({ metric: snapshot.metric, dim: dim! });
       store.matrix = matrix;
+      if (store.quantize) matrix.enableQuantized();
       const packed = () => new Float32Array(matrix.packedTargetView(n));
       return { store, fill: () => matrix.adoptPacked(n) === -1, vectors: packed };
     });
@@ -860,6 +877,7 @@ export class SimpleVectorStore implements VectorStore {
     }
     if (!made.fill()) return validating(made.vectors());
     store.matrix!.commitAppend(n);
+    store.matrix!.buildQuantized();
     return store;
   }
 

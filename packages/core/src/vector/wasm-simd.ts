@@ -13,7 +13,7 @@
  * Each function's text-format equivalent is in the comment above its builder.
  */
 
-const uleb = (n: number): number[] => {
+export const uleb = (n: number): number[] => {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -23,7 +23,7 @@ const uleb = (n: number): number[] => {
   } while (n !== 0);
   return out;
 };
-const sleb = (n: number): number[] => {
+export const sleb = (n: number): number[] => {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;
@@ -35,9 +35,9 @@ const sleb = (n: number): number[] => {
     out.push(b | 0x80);
   }
 };
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+export const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+export const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 
 // Opcodes (core + SIMD prefix 0xfd, SIMD opcode as u32 LEB).
 const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b, VOID = 0x40;

@@ -1,0 +1,374 @@
+/**
+ * The int8 copy of a {@link VectorMatrix}'s rows that the first pass of an exact query scans
+ * (a quarter of the float32 bytes), with per-row error terms from which every row gets a lower
+ * and an upper bound of its exact score. The derivation is in `docs/vector.md` ("Exact search over
+ * a quantized copy"); the names below follow it.
+ *
+ * Row r (cosine: the row scaled by its stored inverse norm, x~ = x * ix; dot: x~ = x) is stored as
+ * q_r = round(x~ / s_r) in [-127, 127] with s_r = max|x~_j| / 127 (a float32), plus
+ * E_r >= ||x~ - s_r q_r|| and N_r >= ||x~|| (float32, rounded up). Rows whose float32 norm is zero
+ * have s = E = N = 0 (their score is exactly 0); rows whose norm lies outside [2^-60, 2^60] get
+ * E = +Infinity (never excluded: the floating-point error argument does not cover them).
+ *
+ * The memory is a shared WebAssembly memory: worker threads scan parts of it (see `scan-pool.ts`).
+ */
+import { int8Module, instantiateInt8, sharedMemory, type Int8Exports, type SharedWasmMemory } from "./wasm-int8.js";
+
+const PAGE = 65_536;
+const MAX_PAGES = 65_536;
+const LO = 2 ** -60;
+const HI = 2 ** 60;
+const f32bits = new Float32Array(1);
+const u32bits = new Uint32Array(f32bits.buffer);
+
+/** The smallest float32 >= x (x >= 0, finite). */
+export function f32Up(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  f32bits[0] = f;
+  u32bits[0] = u32bits[0]! + 1;
+  return f32bits[0]!;
+}
+
+const align64 = (n: number) => Math.ceil(n / 64) * 64;
+
+/** Query-side constants of the bound (see the doc): a = c s I, b = alpha E + beta N. */
+export interface QueryBound {
+  c: number;
+  alpha: number;
+  beta: number;
+}
+
+export class QuantizedRows {
+  readonly dim: number;
+  /** Bytes per quantized row: `dim` rounded up to a multiple of 32. */
+  readonly rowBytes: number;
+  /** Largest |q_j| of a quantized query: keeps every partial integer sum below 2^31. */
+  readonly queryMax: number;
+  readonly memory: SharedWasmMemory;
+  private readonly wasm: Int8Exports;
+  private capacity = 0;
+  private metaOff = 0;
+  private scratchOff = 0;
+  private i8!: Int8Array;
+  private meta!: Float32Array;
+
+  private constructor(dim: number, memory: SharedWasmMemory, wasm: Int8Exports) {
+    this.dim = dim;
+    this.rowBytes = Math.ceil(dim / 32) * 32;
+    this.queryMax = Math.min(32_767, Math.floor((2 ** 31 - 1) / (this.rowBytes * 127)));
+    this.memory = memory;
+    this.wasm = wasm;
+  }
+
+  /** A quantized copy for `dim`-dimensional rows, or undefined without WebAssembly SIMD + shared memory. */
+  static create(dim: number, capacity: number): QuantizedRows | undefined {
+    const mod = int8Module();
+    if (!mod) return undefined;
+    // int8 quantization with an i16 query needs dim * 127 * 1 < 2^31 at least.
+    if (Math.ceil(dim / 32) * 32 * 127 > 2 ** 31 - 1) return undefined;
+    try {
+      const memory = sharedMemory(1);
+      const q = new QuantizedRows(dim, memory, instantiateInt8(mod, memory));
+      return q.reserve(capacity) ? q : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Bytes per row held here (quantized row + three float32). */
+  get bytesPerRow(): number {
+    return this.rowBytes + 12;
+  }
+
+  /** Bytes of quantized rows and their error terms (capacity, not size). */
+  get byteLength(): number {
+    return this.capacity * this.bytesPerRow;
+  }
+
+  /** Query + row list + bounds for `rows` rows. */
+  private scratchBytes(rows: number): number {
+    return align64(this.rowBytes * 2) + align64(rows * 4) + rows * 16 + 64;
+  }
+
+  /** Room for `rows` rows; false when the shared memory cannot hold them (4 GiB). */
+  reserve(rows: number): boolean {
+    if (rows <= this.capacity) return true;
+    const cap = Math.max(rows, Math.min(this.capacity * 2, rows + (1 << 20)));
+    const metaOff = cap * this.rowBytes;
+    const scratchOff = align64(metaOff + cap * 12);
+    const need = scratchOff + this.scratchBytes(cap);
+    if (!this.ensureBytes(need)) return false;
+    const buf = this.memory.buffer;
+    // Move the error terms up (the rows region grew under them).
+    new Uint8Array(buf).copyWithin(metaOff, this.metaOff, this.metaOff + this.capacity * 12);
+    this.capacity = cap;
+    this.metaOff = metaOff;
+    this.scratchOff = scratchOff;
+    this.views();
+    return true;
+  }
+
+  private ensureBytes(need: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (need <= have) return true;
+    const pages = Math.ceil((need - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) return false;
+    this.memory.grow(pages);
+    return true;
+  }
+
+  private views(): void {
+    const buf = this.memory.buffer;
+    this.i8 = new Int8Array(buf, 0, this.capacity * this.rowBytes);
+    this.meta = new Float32Array(buf, this.metaOff, this.capacity * 3);
+  }
+
+  /**
+   * Quantizes row `row` from `data[off .. off + dim)`; `ix` is the row's stored float32 inverse
+   * norm for cosine (the row is quantized scaled by it), `undefined` for the dot product.
+   */
+  set(row: number, data: Float32Array, off: number, ix: number | undefined): void {
+    const dim = this.dim;
+    const f = ix ?? 1;
+    let n2 = 0;
+    let raw2 = 0;
+    let max = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = data[off + j]!;
+      raw2 += x * x;
+      const v = x * f;
+      n2 += v * v;
+      const a = v < 0 ? -v : v;
+      if (a > max) max = a;
+    }
+    const base = row * this.rowBytes;
+    const q = this.i8;
+    const m = row * 3;
+    const rawNorm = Math.sqrt(raw2);
+    if (raw2 === 0) {
+      q.fill(0, base, base + this.rowBytes);
+      this.meta[m] = 0;
+      this.meta[m + 1] = 0;
+      this.meta[m + 2] = 0;
+      return;
+    }
+    if (!(rawNorm >= LO && rawNorm <= HI) || !(f >= LO && f <= HI) || !(max > 0)) {
+      q.fill(0, base, base + this.rowBytes);
+      this.meta[m] = 0;
+      this.meta[m + 1] = Infinity;
+      this.meta[m + 2] = 0;
+      return;
+    }
+    const s = Math.fround(max / 127);
+    let e2 = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = data[off + j]! * f;
+      let k = Math.round(v / s);
+      if (k > 127) k = 127;
+      else if (k < -127) k = -127;
+      q[base + j] = k;
+      const e = v - s * k;
+      e2 += e * e;
+    }
+    q.fill(0, base + dim, base + this.rowBytes);
+    const norm = Math.sqrt(n2);
+    this.meta[m] = s;
+    // Rounding slack of the float64 arithmetic above (see the doc): relative 2^-20, absolute 2^-48 ||x~||.
+    this.meta[m + 1] = f32Up(Math.sqrt(e2) * (1 + 2 ** -20) + norm * 2 ** -48);
+    this.meta[m + 2] = f32Up(norm * (1 + 2 ** -20));
+  }
+
+  copyRow(from: number, to: number): void {
+    const rb = this.rowBytes;
+    this.i8.copyWithin(to * rb, from * rb, (from + 1) * rb);
+    this.meta.copyWithin(to * 3, from * 3, from * 3 + 3);
+  }
+
+  /**
+   * Quantizes the query into the scratch area and returns the bound's query constants, or
+   * `undefined` when the query's norm is outside [2^-60, 2^60] (the caller scans exactly).
+   * `scoreScale` is the factor the exact score applies after the dot product (cosine: the query's
+   * inverse norm; dot: 1).
+   */
+  prepareQuery(query: ArrayLike<number>, scoreScale: number): QueryBound | undefined {
+    const dim = this.dim;
+    let y2 = 0;
+    let max = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = Math.fround(query[j]!);
+      y2 += v * v;
+      const a = v < 0 ? -v : v;
+      if (a > max) max = a;
+    }
+    const ynorm = Math.sqrt(y2);
+    if (!(ynorm >= LO && ynorm <= HI)) return undefined;
+    const t = max / this.queryMax;
+    const qv = new Int16Array(this.memory.buffer, this.scratchOff, this.rowBytes);
+    let e2 = 0;
+    let qq = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = Math.fround(query[j]!);
+      let k = Math.round(v / t);
+      if (k > this.queryMax) k = this.queryMax;
+      else if (k < -this.queryMax) k = -this.queryMax;
+      qv[j] = k;
+      const e = v - t * k;
+      e2 += e * e;
+      qq += k * k;
+    }
+    qv.fill(0, dim);
+    // G: twice the textbook bound (dim + 2) 2^-24 on the float32 kernel's error, relative to
+    // ||y|| ||x~||, plus the terms listed in the doc.
+    const G = (dim + 24) * 2 ** -23;
+    const slack = 1 + 2 ** -40;
+    return {
+      c: scoreScale * t,
+      alpha: scoreScale * t * Math.sqrt(qq) * slack,
+      beta: scoreScale * (Math.sqrt(e2) + (G + 2 ** -48) * ynorm) * slack,
+    };
+  }
+
+  /** Where a scan's entries go: bounds (two float64 per row) and indices (int32 per row). */
+  private outOff(n: number): number {
+    return this.scratchOff + align64(this.rowBytes * 2) + align64(n * 4);
+  }
+  private idxOff(n: number): number {
+    return this.outOff(n) + n * 16;
+  }
+  private rowsOff(): number {
+    return this.scratchOff + align64(this.rowBytes * 2);
+  }
+
+  /** Reserves scratch for a scan of `n` rows (a query's list of allowed rows may exceed nothing, but
+   * the entries need 20 bytes per row). */
+  private scratchFor(n: number): boolean {
+    return this.ensureBytes(this.idxOff(n) + n * 4 + 64);
+  }
+
+  /**
+   * The arguments of {@link scanPart} for rows `[lo, hi)` of a scan of `n` rows (of the listed rows
+   * when `listed`, else of the whole matrix), for this thread or a worker.
+   */
+  partArgs(lo: number, hi: number, listed: boolean, n: number, k: number, b: QueryBound): PartArgs {
+    return [this.scratchOff, listed ? this.rowsOff() : 0, lo, hi, this.rowBytes, this.metaOff, this.outOff(n), this.idxOff(n), b.c, b.alpha, b.beta, k];
+  }
+
+  /** Copies a row list into the scratch area (for a gather scan); false when out of memory. */
+  prepareScan(n: number, rows: Int32Array | null): boolean {
+    if (!this.scratchFor(n)) return false;
+    if (rows) new Int32Array(this.memory.buffer, this.rowsOff(), rows.length).set(rows);
+    return true;
+  }
+
+  /** Every row's bounds `[lower, upper]` at 2i, 2i + 1 for rows `[0, n)` (tests and tooling). */
+  allBounds(query: ArrayLike<number>, scoreScale: number, n: number): Float64Array | undefined {
+    const b = this.prepareQuery(query, scoreScale);
+    if (!b || !this.scratchFor(n)) return undefined;
+    const got = this.wasm.qscan(this.scratchOff, 0, 0, n, this.rowBytes, this.metaOff, this.outOff(n), this.idxOff(n), 0, b.c, b.alpha, b.beta, -Infinity);
+    if (got !== n) throw new Error("unreachable: a scan with floor -Infinity keeps every row");
+    return new Float64Array(this.memory.buffer, this.outOff(n), 2 * n).slice();
+  }
+
+  /** Runs {@link scanPart} on this thread. */
+  scanHere(args: PartArgs): number {
+    return scanPart(this.wasm.qscan, this.memory.buffer, args);
+  }
+
+  /**
+   * The candidates of a scan of `n` rows whose parts `[lo, hi)` left `counts` entries: L = the
+   * k-th largest lower bound among the entries, then every entry whose upper bound is >= L, as
+   * ascending indices into the scanned rows.
+   */
+  collect(n: number, k: number, parts: readonly { lo: number; count: number }[]): Int32Array {
+    const buf = this.memory.buffer;
+    const bounds = new Float64Array(buf, this.outOff(n), 2 * n);
+    const idx = new Int32Array(buf, this.idxOff(n), n);
+    const lowers: number[] = [];
+    for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) lowers.push(bounds[2 * i]!);
+    let L = -Infinity;
+    if (lowers.length >= k) {
+      lowers.sort((x, y) => y - x);
+      L = lowers[k - 1]!;
+    }
+    const out: number[] = [];
+    for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) if (bounds[2 * i + 1]! >= L) out.push(idx[i]!);
+    return Int32Array.from(out);
+  }
+}
+
+/** [q, rowsPtr (0 = all rows), lo, hi, rowBytes, meta, outB, outIdx, c, alpha, beta, k] */
+export type PartArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/**
+ * Scans rows `[lo, hi)` with the wasm `qscan` in blocks, keeping `floor` = the k-th largest lower
+ * bound seen so far: a row whose upper bound is below it cannot be in the top k (k rows are
+ * already known to score at least `floor`), so the kernel does not even write it. The entries
+ * (bounds + index) of the rows kept are compacted at `lo` of the output arrays; returns their count.
+ *
+ * Self-contained (no closure, no nested function): its source also runs in the worker threads.
+ */
+export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferLike, a: PartArgs): number {
+  const q = a[0], rowsPtr = a[1], lo = a[2], hi = a[3], rowBytes = a[4], meta = a[5], outB = a[6], outIdx = a[7];
+  const c = a[8], alpha = a[9], beta = a[10], k = a[11];
+  const bounds = new Float64Array(buffer, outB, (outIdx - outB) / 8);
+  const idx = new Int32Array(buffer, outIdx, (outIdx - outB) / 16);
+  const heap = new Float64Array(k);
+  let size = 0;
+  let floor = -Infinity;
+  let count = 0;
+  const BLOCK = 8192;
+  for (let start = lo; start < hi; start += BLOCK) {
+    const end = start + BLOCK < hi ? start + BLOCK : hi;
+    const at = lo + count;
+    const got = rowsPtr === 0
+      ? qscan(q, start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
+      : qscan(q, 0, rowsPtr + start * 4, end - start, rowBytes, meta, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor);
+    for (let i = at; i < at + got; i++) {
+      const v = bounds[2 * i]!;
+      if (size < k) {
+        let p = size++;
+        heap[p] = v;
+        while (p > 0) {
+          const up = (p - 1) >> 1;
+          if (heap[up]! <= heap[p]!) break;
+          const t = heap[up]!;
+          heap[up] = heap[p]!;
+          heap[p] = t;
+          p = up;
+        }
+      } else if (v > heap[0]!) {
+        heap[0] = v;
+        let p = 0;
+        for (;;) {
+          const l = 2 * p + 1, r = l + 1;
+          let m = p;
+          if (l < k && heap[l]! < heap[m]!) m = l;
+          if (r < k && heap[r]! < heap[m]!) m = r;
+          if (m === p) break;
+          const t = heap[m]!;
+          heap[m] = heap[p]!;
+          heap[p] = t;
+          p = m;
+        }
+      }
+    }
+    count += got;
+    if (size === k) floor = heap[0]!;
+    // Drop the entries the floor now rules out.
+    let w = lo;
+    for (let i = lo; i < lo + count; i++) {
+      if (bounds[2 * i + 1]! >= floor) {
+        if (w !== i) {
+          bounds[2 * w] = bounds[2 * i]!;
+          bounds[2 * w + 1] = bounds[2 * i + 1]!;
+          idx[w] = idx[i]!;
+        }
+        w++;
+      }
+    }
+    count = w - lo;
+  }
+  return count;
+}
+

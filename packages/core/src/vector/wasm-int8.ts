@@ -1,0 +1,149 @@
+/**
+ * A hand-assembled WebAssembly SIMD module for the quantized first pass of an exact query (see
+ * `quantized.ts` and `docs/vector.md`, "Exact search over a quantized copy"). It imports a
+ * *shared* memory as `env.memory` (so worker threads can scan the same rows) and exports:
+ *
+ *   qscan(q, base, rows, n, rowBytes, meta, outB, outIdx, idx0, c, alpha, beta, floor) -> count
+ *
+ * For k in [0, n): r = rows == 0 ? k : rows[k] (i32 row list), I = sum_j q[j] * row_r[j] computed
+ * exactly in 32-bit integers (`q` is the query quantized to i16, rows are i8, both zero-padded to
+ * `rowBytes`, a multiple of 32), then, in float64, with meta_r = (s, E, N) three f32 at
+ * `meta + 12 r`:
+ *
+ *   a = c * s * I;   b = alpha * E + beta * N
+ *
+ * i.e. a lower (a - b) and an upper (a + b) bound of the row's exact score (the caller picks c,
+ * alpha, beta). Rows whose upper bound is >= `floor` are appended: bounds to `outB` (two f64),
+ * `idx0 + k` to `outIdx` (i32); the count appended is returned.
+ * `i32x4.dot_i16x8_s` multiplies eight i16 pairs and adds adjacent products into four i32 lanes;
+ * i8 rows are widened with `i16x8.extend_{low,high}_i8x16_s`. All of this is SIMD128 as shipped
+ * (no relaxed-SIMD instruction, which Node 20 does not enable by default).
+ */
+import { section, sleb, str, uleb, vec, wasmApi, type WasmModule } from "./wasm-simd.js";
+
+const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b, VOID = 0x40;
+const block = [0x02, VOID], loop = [0x03, VOID], end = [0x0b];
+const br = (l: number) => [0x0c, l], brIf = (l: number) => [0x0d, l];
+const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], tee = (i: number) => [0x22, i];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const i32add = [0x6a], i32mul = [0x6c], i32geu = [0x4f], i32shl = [0x74], i32eqz = [0x45];
+const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
+const f32load = (offset = 0) => [0x2a, 2, ...uleb(offset)];
+const f64store = (offset = 0) => [0x39, 3, ...uleb(offset)];
+const f64promote = [0xbb], f64fromI32 = [0xb7], f64mul = [0xa2], f64add = [0xa0], f64sub = [0xa1];
+const select = [0x1b], f64ge = [0x66], ifVoid = [0x04, VOID], i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const v128load = (offset: number) => [0xfd, 0x00, 4, ...uleb(offset)];
+const extLow = simd(0x87), extHigh = simd(0x88), dot = simd(0xba), i32x4add = simd(0xae), i32x4splat = simd(0x11);
+const lane = (i: number) => [0xfd, 0x1b, i];
+
+/**
+ * (func $qscan (param $q $base $rows $n $rowBytes $meta $outB $outIdx $idx0 i32)
+ *              (param $c $alpha $beta $floor f64) (result i32) ...)
+ */
+function qscanBody(): number[] {
+  const q = 0, base = 1, rows = 2, n = 3, rowBytes = 4, meta = 5, outB = 6, outIdx = 7, idx0 = 8;
+  const c = 9, alpha = 10, beta = 11, floor = 12;
+  const k = 13, p = 14, j = 15, r = 16, qj = 17, cnt = 18, acc0 = 19, acc1 = 20, v = 21, a = 22, b = 23;
+  // acc += dot(extend(v), q[qj + off .. +16))
+  const step = (acc: number, ext: number[], off: number) => [
+    ...get(acc), ...get(v), ...ext, ...get(qj), ...v128load(off), ...dot, ...i32x4add, ...set(acc),
+  ];
+  const metaAt = (off: number) => [...get(meta), ...get(r), ...i32c(12), ...i32mul, ...i32add, ...f32load(off), ...f64promote];
+  const code = [
+    ...block, ...loop,
+    ...get(k), ...get(n), ...i32geu, ...brIf(1),
+    // r = rows == 0 ? k : rows[k]
+    ...get(k), ...get(rows), ...get(k), ...i32c(2), ...i32shl, ...i32add, ...i32load(0),
+    ...get(rows), ...i32eqz, ...select, ...set(r),
+    // p = base + r * rowBytes
+    ...get(base), ...get(r), ...get(rowBytes), ...i32mul, ...i32add, ...set(p),
+    ...i32c(0), ...i32x4splat, ...set(acc0),
+    ...i32c(0), ...i32x4splat, ...set(acc1),
+    ...i32c(0), ...set(j),
+    ...block, ...loop,
+    ...get(j), ...get(rowBytes), ...i32geu, ...brIf(1),
+    // qj = q + 2 j
+    ...get(q), ...get(j), ...i32c(1), ...i32shl, ...i32add, ...set(qj),
+    ...get(p), ...get(j), ...i32add, ...v128load(0), ...set(v),
+    ...step(acc0, extLow, 0), ...step(acc1, extHigh, 16),
+    ...get(p), ...get(j), ...i32add, ...v128load(16), ...set(v),
+    ...step(acc0, extLow, 32), ...step(acc1, extHigh, 48),
+    ...get(j), ...i32c(32), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    ...get(acc0), ...get(acc1), ...i32x4add, ...tee(acc0), ...lane(0), ...get(acc0), ...lane(1), ...i32add,
+    ...get(acc0), ...lane(2), ...get(acc0), ...lane(3), ...i32add, ...i32add,
+    // a = c * s * I   (the i32 I is on the stack)
+    ...f64fromI32, ...get(c), ...metaAt(0), ...f64mul, ...f64mul, ...set(a),
+    // b = alpha * E + beta * N
+    ...get(alpha), ...metaAt(4), ...f64mul, ...get(beta), ...metaAt(8), ...f64mul, ...f64add, ...set(b),
+    // if (a + b >= floor) { outB[2 cnt] = a - b; outB[2 cnt + 1] = a + b; outIdx[cnt] = idx0 + k; cnt++ }
+    ...get(a), ...get(b), ...f64add, ...get(floor), ...f64ge, ...ifVoid,
+    ...get(outB), ...get(cnt), ...i32c(4), ...i32shl, ...i32add, ...tee(p),
+    ...get(a), ...get(b), ...f64sub, ...f64store(0),
+    ...get(p), ...get(a), ...get(b), ...f64add, ...f64store(8),
+    ...get(outIdx), ...get(cnt), ...i32c(2), ...i32shl, ...i32add, ...get(idx0), ...get(k), ...i32add, ...i32store(0),
+    ...get(cnt), ...i32c(1), ...i32add, ...set(cnt),
+    ...end,
+    ...get(k), ...i32c(1), ...i32add, ...set(k),
+    ...br(0), ...end, ...end,
+    ...get(cnt),
+    ...end,
+  ];
+  return [...vec([[6, I32], [3, V128], [2, F64]]), ...code];
+}
+
+function buildInt8Module(): Uint8Array {
+  const type = [0x60, ...vec([...Array.from({ length: 9 }, () => [I32]), [F64], [F64], [F64], [F64]]), 1, I32];
+  const types = section(1, vec([type]));
+  // A shared memory (limits flag 3: min and max), 0 .. 65536 pages.
+  const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, ...uleb(1), ...uleb(65_536)]]));
+  const funcs = section(3, vec([[0]]));
+  const exports = section(7, vec([[...str("qscan"), 0x00, 0]]));
+  const body = qscanBody();
+  const code = section(10, vec([[...uleb(body.length), ...body]]));
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...exports, ...code]);
+}
+
+export interface Int8Exports {
+  qscan(
+    q: number, base: number, rows: number, n: number, rowBytes: number, meta: number, outB: number, outIdx: number, idx0: number,
+    c: number, alpha: number, beta: number, floor: number,
+  ): number;
+}
+
+/** A shared WebAssembly memory (its `buffer` is a SharedArrayBuffer). */
+export interface SharedWasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or `null` when the runtime lacks SIMD or shared memories. */
+export function int8Module(): WasmModule | null {
+  if (compiled !== undefined) return compiled;
+  const api = wasmApi();
+  try {
+    const bytes = buildInt8Module();
+    compiled = api && typeof SharedArrayBuffer === "function" && api.validate(bytes) ? new api.Module(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** A shared memory of `pages` 64 KiB pages (growable to 4 GiB). */
+export function sharedMemory(pages: number): SharedWasmMemory {
+  const api = wasmApi() as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedWasmMemory };
+  return new api.Memory({ initial: pages, maximum: 65_536, shared: true });
+}
+
+/** An instance of the module over `memory` (on any thread). */
+export function instantiateInt8(module: WasmModule, memory: SharedWasmMemory): Int8Exports {
+  const api = wasmApi()!;
+  return new api.Instance(module, { env: { memory } }).exports as Int8Exports;
+}
+
+/** The module's bytes (for tests and the worker). */
+export const int8ModuleBytes = (): Uint8Array => buildInt8Module();
