@@ -3,3 +3,5 @@ export { RedisDocumentStore, type RedisDocumentStoreOptions } from "./redis-docu
 export { RedisIndexStore, type RedisIndexStoreOptions } from "./redis-index-store.js";
 export { RedisChatStore, type RedisChatStoreOptions } from "./redis-chat-store.js";
 export { failFastRedisOptions, toRedisStorageError, type RedisClient, type RedisConnectionOptions } from "./client.js";
+export { RedisVectorStore, textTerms, type RedisVectorIndex, type RedisVectorStoreOptions } from "./redis-vector-store.js";
+export { SEARCH_FILTER_OPERATORS, searchLiteral } from "./search-filter.js";

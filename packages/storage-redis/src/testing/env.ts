@@ -88,3 +88,29 @@ export async function deletePrefix(client: RedisClient, prefix: string): Promise
     }),
   );
 }
+
+/** The Redis with the query engine (tooling/services `redis-search`). */
+export function searchUrl(): string {
+  return servicesEnv().LARDER_REDIS_SEARCH_URL;
+}
+
+export function newSearchClient(): Redis {
+  const c = new Redis(searchUrl(), { ...failFastRedisOptions });
+  c.on("error", () => {});
+  return c;
+}
+
+/** Like {@link probe}, for the query-engine server: PING, then FT._LIST must be a known command. */
+export async function probeSearch(): Promise<string | undefined> {
+  const client = newSearchClient();
+  try {
+    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5_000).unref());
+    await Promise.race([client.ping(), deadline]);
+    await Promise.race([client.call("FT._LIST"), deadline]);
+    return undefined;
+  } catch (e) {
+    return `Redis with the query engine at ${searchUrl()} is unreachable or has no FT.* commands: ${e instanceof Error ? e.message : String(e)} (start it with: bash tooling/services/bin/services.sh up redis-search)`;
+  } finally {
+    client.disconnect();
+  }
+}
