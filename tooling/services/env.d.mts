@@ -4,6 +4,8 @@ export interface LarderServicesEnv {
   readonly LARDER_REDIS_CLUSTER_NODES: string;
   /** Redis Stack with the query engine (RediSearch) and RedisJSON loaded. */
   readonly LARDER_REDIS_SEARCH_URL: string;
+  /** Comma-separated host:port seed nodes of the 3-master Redis Cluster with the query engine. */
+  readonly LARDER_REDIS_SEARCH_CLUSTER_NODES: string;
   readonly LARDER_POSTGRES_URL: string;
   readonly LARDER_NEO4J_URL: string;
   readonly LARDER_NEO4J_USER: string;

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Larder's test backends on loopback: Redis (+ a 3-master Redis Cluster), PostgreSQL 15 + pgvector,
 # Neo4j 5 community, an S3-compatible server (versitygw), and a Redis Stack with the query engine
-# (RediSearch + RedisJSON) on its own port. Installs what is missing, starts what
+# (RediSearch + RedisJSON), standalone and a cluster. Installs what is missing, starts what
 # is not running, and checks each with a real request before it says "up". See ../README.md.
 #
 #   bash tooling/services/bin/services.sh up [--strict] [SERVICE...]
 #   bash tooling/services/bin/services.sh down|status [SERVICE...]
 #   bash tooling/services/bin/services.sh smoke|env [--json]|clean
 #
-# SERVICE: redis redis-cluster redis-search postgres neo4j s3 (default: all).
+# SERVICE: redis redis-cluster redis-search redis-search-cluster postgres neo4j s3 (default: all).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +25,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/redis-search.sh
 . "$HERE/../lib/redis-search.sh"
 
-ALL_SERVICES=(redis redis-cluster redis-search postgres neo4j s3)
+ALL_SERVICES=(redis redis-cluster redis-search redis-search-cluster postgres neo4j s3)
 
 usage() {
   sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -108,7 +108,10 @@ cmd_up() {
     step redis install:redis redis_install
     failed redis && FAILED+=(redis-cluster)
   fi
-  selected redis-search && step redis-search install:redis-search redis_search_install
+  if selected redis-search || selected redis-search-cluster; then
+    step redis-search install:redis-search redis_search_install
+    failed redis-search && FAILED+=(redis-search-cluster)
+  fi
   selected postgres && step postgres install:postgres postgres_install
   selected neo4j && step neo4j install:neo4j neo4j_install
   if [ -n "$s3_job" ]; then
@@ -129,6 +132,7 @@ cmd_up() {
   selected redis && step redis up:redis redis_up
   selected redis-cluster && step redis-cluster up:redis-cluster redis_cluster_up
   selected redis-search && step redis-search up:redis-search redis_search_up
+  selected redis-search-cluster && step redis-search-cluster up:redis-search-cluster redis_search_cluster_up
   selected postgres && step postgres up:postgres postgres_up
   selected s3 && step s3 up:s3 s3_up
   selected neo4j && step neo4j up:neo4j neo4j_wait
@@ -152,6 +156,7 @@ cmd_down() {
   selected redis-cluster && redis_cluster_down
   selected redis && redis_down
   selected redis-search && redis_search_down
+  selected redis-search-cluster && redis_search_cluster_down
   selected postgres && postgres_down
   selected neo4j && neo4j_down_wait
   log "down: ${SELECTED[*]}"
@@ -164,14 +169,15 @@ cmd_status() {
     redis) fn=redis_status where="$LARDER_REDIS_URL" ;;
     redis-cluster) fn=redis_cluster_status where="$LARDER_REDIS_CLUSTER_NODES" ;;
     redis-search) fn=redis_search_status where="$LARDER_REDIS_SEARCH_URL" ;;
+    redis-search-cluster) fn=redis_search_cluster_status where="$LARDER_REDIS_SEARCH_CLUSTER_NODES" ;;
     postgres) fn=postgres_status where="${LARDER_POSTGRES_URL/:$PG_PASSWORD@/:***@}" ;;
     neo4j) fn=neo4j_status where="$LARDER_NEO4J_URL (user $LARDER_NEO4J_USER)" ;;
     s3) fn=s3_status where="$LARDER_S3_ENDPOINT (bucket $LARDER_S3_BUCKET)" ;;
     esac
     if (set -e; "$fn") >/dev/null 2>&1; then
-      printf '%-14s up    %s\n' "$s" "$where"
+      printf '%-21s up    %s\n' "$s" "$where"
     else
-      printf '%-14s DOWN  %s\n' "$s" "$where"
+      printf '%-21s DOWN  %s\n' "$s" "$where"
       bad=1
     fi
   done

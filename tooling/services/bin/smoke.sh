@@ -4,6 +4,7 @@
 #   redis-cluster  keys on all three masters written and read back through redirects
 #   redis-search   FT.CREATE (HNSW, FLOAT32) + a TAG field, a filtered KNN query with a binary vector
 #                  parameter, JSON.SET/JSON.GET (index and keys dropped)
+#   redis-search-cluster  an index and its hash-tagged keys in one slot, FT.* routed by MOVED, a KNN query
 #   postgres       CREATE EXTENSION vector, a vector table, an HNSW index used by a query (rolled back)
 #   neo4j          a Cypher write/read over Bolt, a vector index created and queried (cleaned up)
 #   s3             PUT/GET/LIST/DELETE, and a conditional PUT (If-None-Match: *) that gets 412 the 2nd time
@@ -24,7 +25,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/redis-search.sh
 . "$HERE/../lib/redis-search.sh"
 
-ALL=(redis redis-cluster redis-search postgres neo4j s3)
+ALL=(redis redis-cluster redis-search redis-search-cluster postgres neo4j s3)
 [ "$#" -gt 0 ] && SERVICES=("$@") || SERVICES=("${ALL[@]}")
 
 RUN_ID="smoke-$(date +%s)-$$-$RANDOM"
@@ -81,6 +82,30 @@ smoke_redis_search() {
   rcli "$p" DEL "${pre}j" >/dev/null
   [ "$(rcli "$p" EXISTS "${pre}a" "${pre}b" "${pre}c" "${pre}j")" = 0 ] || fail "redis-search: keys left behind"
   ok "redis-search: HNSW index, filtered KNN with a binary vector, JSON on $LARDER_REDIS_SEARCH_URL ($(rcli "$p" INFO server | tr -d '\r' | sed -n 's/^redis_version://p'))"
+}
+
+smoke_redis_search_cluster() {
+  redis_search_cluster_healthy || fail "redis-search-cluster: not healthy on ${SEARCH_CLUSTER_PORTS[*]}"
+  # The index name is the hash tag of its keys: FT.* and the keys go to the same shard (redis-cli -c
+  # follows the MOVED the engine answers on the other shards, like a cluster client does).
+  local p0="${SEARCH_CLUSTER_PORTS[0]}" tag="larder-$RUN_ID" out i
+  local c=(timeout 5 redis-cli -c -h 127.0.0.1 -p "$p0")
+  local x='\x00\x00\x80\x3f\x00\x00\x00\x00' y='\x00\x00\x00\x00\x00\x00\x80\x3f'
+  [ "$("${c[@]}" FT.CREATE "$tag" ON HASH PREFIX 1 "k:{$tag}:" SCHEMA \
+    v VECTOR FLAT 6 TYPE FLOAT32 DIM 2 DISTANCE_METRIC L2)" = OK ] || fail "redis-search-cluster: FT.CREATE"
+  # shellcheck disable=SC2059
+  {
+    printf "$y" | "${c[@]}" -x HSET "k:{$tag}:far" v >/dev/null &&
+      printf "$x" | "${c[@]}" -x HSET "k:{$tag}:near" v >/dev/null
+  } || fail "redis-search-cluster: HSET"
+  for i in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    # shellcheck disable=SC2059
+    out="$(printf "$x" | timeout 5 redis-cli -c -h 127.0.0.1 -p "$i" -x FT.SEARCH "$tag" '*=>[KNN 1 @v $B]' \
+      NOCONTENT DIALECT 2 PARAMS 2 B | tr -d '\r')"
+    [ "$(sed -n 2p <<<"$out")" = "k:{$tag}:near" ] || fail "redis-search-cluster: KNN through port $i returned: $out"
+  done
+  [ "$("${c[@]}" FT.DROPINDEX "$tag" DD)" = OK ] || fail "redis-search-cluster: FT.DROPINDEX"
+  ok "redis-search-cluster: index + keys in one slot, KNN through every node (MOVED), ${#SEARCH_CLUSTER_PORTS[@]} masters"
 }
 
 smoke_postgres() {

