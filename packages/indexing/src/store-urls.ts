@@ -15,6 +15,7 @@ import {
   StorageError,
   type VectorStore,
 } from "@larder/core";
+import { createHash } from "node:crypto";
 import { KVVectorStore } from "./kv-vector-store.js";
 
 /**
@@ -24,7 +25,10 @@ import { KVVectorStore } from "./kv-vector-store.js";
 export interface StoreSpec {
   /** Document store and index store: `redis://`, `postgres://`. */
   docs?: string;
-  /** The default vector store: `redis://` (KV-backed), `postgres://` (pgvector). */
+  /**
+   * The default vector store: `redis://` (a `RedisVectorStore` on the query engine when the server
+   * has it, else KV-backed), `postgres://` (pgvector).
+   */
   vectors?: string;
   /** Property graph store: `neo4j://`, `bolt://` (and `neo4j+s://`, `bolt+s://`...). */
   graph?: string;
@@ -55,12 +59,22 @@ export interface OpenStorageOptions {
   vectorIndexBuild?: "on-create" | "manual";
   /** How adapter packages are loaded (tests). Default: dynamic `import()`. */
   importModule?: (specifier: string) => Promise<unknown>;
+  /**
+   * Receives notices about how a URL is served — e.g. that a `redis://` server has no query engine,
+   * so its vectors use the KV-backed store. Called once per URL per call. Default: Node's
+   * `process.emitWarning` (printed once per process on stderr, code `LARDER_REDIS_VECTORS`).
+   */
+  onNotice?: (message: string) => void;
 }
 
 export interface OpenedStorage {
   storageContext: StorageContext;
-  /** The resolved spec (each kind's URL, credentials redacted) and its backend. */
-  parts: Partial<Record<StoreKind, { url: string; backend: Backend }>>;
+  /**
+   * The resolved spec (each kind's URL, credentials redacted) and its backend. For `vectors`,
+   * `store` names the vector store class used (`RedisVectorStore`, `KVVectorStore`,
+   * `PostgresVectorStore`).
+   */
+  parts: Partial<Record<StoreKind, { url: string; backend: Backend; store?: string }>>;
   /** Where in-memory stores persist, if anywhere. */
   persistTarget: string | undefined;
   /** Whether something was already persisted at `persistTarget` when opened. */
@@ -154,8 +168,10 @@ const ALLOWED: Record<Exclude<StoreKind, "persist">, readonly Backend[]> = {
  * - a path, `file:///dir`, `memory://name`, `s3://bucket/prefix?endpoint=...`: every store is an
  *   in-memory store loaded from there (when something is persisted there) and `persist()` writes
  *   them back (Larder format by default);
- * - `redis://host:port/db?prefix=app1:`: docstore, index store, chat store and the vector store
- *   (a {@link KVVectorStore}) in Redis, under an optional key prefix;
+ * - `redis://host:port/db?prefix=app1:`: docstore, index store, chat store and the vector store in
+ *   Redis, under an optional key prefix. Vectors: a `RedisVectorStore` (searched inside Redis) when
+ *   the server has the query engine (`FT._LIST` answers), unless the prefix already holds KV-backed
+ *   vectors; otherwise a {@link KVVectorStore}, with a notice (see {@link OpenStorageOptions.onNotice});
  * - `postgres://user:pass@host/db?namespace=app1`: docstore + index store in the KV table
  *   `{namespace}_kv`, vectors in `{namespace}_vectors` (pgvector), chats in `{namespace}_chat`;
  *   default namespace `larder`; `?schema=` picks the schema (default `public`);
@@ -183,6 +199,7 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
     parts[kind] = { url: redactCredentials(url), backend };
   }
 
+  const notify = options.onNotice ?? emitNoticeOnce;
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     // Reverse order: stores before the clients/pools they share.
@@ -191,7 +208,7 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
   };
   try {
     const init: { docStore?: DocStore; indexStore?: IndexStore; vectorStore?: VectorStore; propertyGraphStore?: PropertyGraphStore; chatStore?: ChatStore } = {};
-    const redis = new Map<string, Promise<{ mod: RedisModule; kv: KVStore & { client: unknown } }>>();
+    const redis = new Map<string, Promise<{ mod: RedisModule; kv: RedisKV }>>();
     const pgPools = new Map<string, Promise<{ mod: PostgresModule; pool: unknown; ns: string; schema: string | undefined }>>();
 
     const openRedis = (url: string) => {
@@ -242,8 +259,10 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
     }
     if (spec.vectors) {
       if (backendOf(spec.vectors) === "redis") {
-        const { kv } = await openRedis(spec.vectors);
-        init.vectorStore = new KVVectorStore(kv);
+        const { mod, kv } = await openRedis(spec.vectors);
+        const chosen = await redisVectorStore(mod, kv, spec.vectors, notify);
+        init.vectorStore = chosen.store;
+        parts.vectors = { ...parts.vectors!, store: chosen.store instanceof KVVectorStore ? "KVVectorStore" : "RedisVectorStore" };
       } else {
         const { mod, pool, ns, schema } = await openPg(spec.vectors);
         const vs = new mod.PostgresVectorStore({
@@ -254,6 +273,7 @@ export async function openStorageContext(input: string | StoreSpec, options: Ope
         });
         closers.push(() => vs.close?.() ?? Promise.resolve());
         init.vectorStore = vs;
+        parts.vectors = { ...parts.vectors!, store: "PostgresVectorStore" };
       }
     }
     if (spec.chat) {
@@ -415,6 +435,79 @@ export async function registerS3(importModule: (s: string) => Promise<unknown> =
   return s3.registerS3Scheme(endpoint ? { endpoint, forcePathStyle: true } : {});
 }
 
+/** Where {@link KVVectorStore} keeps a `redis://` URL's vectors: the hash `<prefix>vector_store/data`. */
+const KV_VECTORS_COLLECTION = "vector_store/data";
+
+/**
+ * The vector store of a `redis://` URL. One probe per URL: `FT._LIST` (the query engine's command;
+ * Redis Stack, Redis 8 and Redis Cloud answer it, a plain Redis says "unknown command").
+ * - query engine, and no KV-backed vectors under the prefix: `RedisVectorStore`, searched inside
+ *   Redis. Prefix `""`: the store's defaults (index `larder_vectors`, keys
+ *   `larder:vec:{larder_vectors}:...`), so `new RedisVectorStore({url})` sees the same vectors;
+ *   prefix `p`: index `<p>larder_vectors` and keys `<p>larder:vec:{<index>}:...`.
+ * - query engine, but the hash `<prefix>vector_store/data` exists (vectors written before the
+ *   server had it, or by a Larder that always used the KV store): those stay where they are, in
+ *   the KV-backed store, with a notice — switching silently would hide them from every query.
+ * - no query engine: the KV-backed store, with a notice.
+ */
+async function redisVectorStore(mod: RedisModule, kv: RedisKV, url: string, notify: (message: string) => void): Promise<{ store: VectorStore }> {
+  const where = redactCredentials(url);
+  const client = kv.client as RedisCommands;
+  // Failures are the adapter's errors (the same texts as any other Redis read), under read op names.
+  const fail = (err: unknown, op: string): never => {
+    if (typeof mod.toRedisStorageError === "function") throw mod.toRedisStorageError(err, "RedisVectorStore", op);
+    throw new StorageError("CONNECTION", `${op}: the Redis call failed (${redactCredentials(String((err as Error)?.message ?? err))})`, { store: "RedisVectorStore", cause: err });
+  };
+  let engine = false;
+  try {
+    await client.call("FT._LIST");
+    engine = true;
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    if (e?.name === "ReplyError" && /unknown command/i.test(e.message ?? "")) engine = false;
+    else fail(err, "ping");
+  }
+  if (!engine) {
+    notify(
+      `vectors at ${where} use the KV-backed store: the server has no query engine (RediSearch), so the first query of each process reads every vector of the namespace into it. ` +
+        "A Redis with the query engine (Redis Stack, Redis 8) searches them inside Redis.",
+    );
+    return { store: new KVVectorStore(kv, { collection: KV_VECTORS_COLLECTION }) };
+  }
+  const kvHash = kv.prefix + KV_VECTORS_COLLECTION;
+  const kvVectors = await client.exists(kvHash).catch((err: unknown) => fail(err, "exists"));
+  if (kvVectors > 0) {
+    notify(
+      `vectors at ${where} stay in the KV-backed store: the server has the query engine, but this prefix already holds KV-backed vectors (hash ${JSON.stringify(kvHash)}), and the first query of each process reads all of them into it. ` +
+        `To search them inside Redis, copy the store to a new prefix (larder migrate ${where} "<the same URL with ?prefix=new:>"), which uses the query engine.`,
+    );
+    return { store: new KVVectorStore(kv, { collection: KV_VECTORS_COLLECTION }) };
+  }
+  if (typeof mod.RedisVectorStore !== "function") {
+    notify(`vectors at ${where} use the KV-backed store: the server has the query engine, but the installed @larder/storage-redis has no RedisVectorStore (upgrade it to search inside Redis).`);
+    return { store: new KVVectorStore(kv, { collection: KV_VECTORS_COLLECTION }) };
+  }
+  return { store: new mod.RedisVectorStore({ client, ...redisVectorNames(kv.prefix) }) };
+}
+
+/** Index name and key prefix of a `redis://` URL's `RedisVectorStore` (see {@link redisVectorStore}). */
+function redisVectorNames(prefix: string): { indexName?: string; prefix?: string } {
+  if (prefix === "") return {};
+  // Index names allow A-Z a-z 0-9 _ . : - (and braces, kept for hash tags); other prefixes get a digest.
+  const indexName = /^[A-Za-z0-9_.:-]{1,150}$/.test(prefix)
+    ? `${prefix}larder_vectors`
+    : `larder_vectors_${createHash("sha256").update(prefix).digest("hex").slice(0, 16)}`;
+  return { indexName, prefix: `${prefix}larder:vec:{${indexName}}:` };
+}
+
+const noticed = new Set<string>();
+/** The default notice sink: one Node warning per distinct message per process. */
+function emitNoticeOnce(message: string): void {
+  if (noticed.has(message)) return;
+  noticed.add(message);
+  process.emitWarning(message, { code: "LARDER_REDIS_VECTORS" });
+}
+
 /** Removes Larder's own query parameters from a URL (they must not reach the driver). */
 function takeParams(url: string, names: readonly string[]): { clean: string; params: Record<string, string> } {
   let u: URL;
@@ -455,8 +548,16 @@ function rethrowMissing(err: unknown, backend: keyof typeof ADAPTER_PACKAGES): n
 
 // Structural types of the adapter modules (so this package has no build-time dependency on them).
 type Ctor<O, T> = new (options: O) => T;
+type RedisKV = KVStore & { client: unknown; prefix: string; close(): Promise<void> };
+interface RedisCommands {
+  call(command: string, ...args: string[]): Promise<unknown>;
+  exists(key: string): Promise<number>;
+}
 interface RedisModule {
-  RedisKVStore: Ctor<{ url: string; prefix: string }, KVStore & { client: unknown; close(): Promise<void> }>;
+  RedisKVStore: Ctor<{ url: string; prefix: string }, RedisKV>;
+  toRedisStorageError?: (err: unknown, store: string, op: string) => StorageError;
+  /** Absent in @larder/storage-redis before the query-engine store. */
+  RedisVectorStore?: Ctor<{ client: unknown; indexName?: string; prefix?: string }, VectorStore>;
   RedisDocumentStore: Ctor<KVStore, DocStore>;
   RedisIndexStore: Ctor<KVStore, IndexStore>;
   RedisChatStore: Ctor<{ client: unknown; prefix: string }, ChatStore>;
