@@ -18,13 +18,18 @@ ROOT="$PWD"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 
 PACKAGES=(packages/core packages/conformance packages/indexing packages/storage-redis packages/storage-postgres packages/storage-neo4j packages/fs-s3 packages/langchain packages/llamaindex apps/cli)
-# The frameworks the adapter packages plug into (their peers, plus what their README blocks import),
-# installed next to the tarballs at the version range the adapter is developed against
-# (<package dir>:<dependency name>, the range read from that package's devDependencies).
-FRAMEWORK_DEPS=(packages/langchain:@langchain/core packages/langchain:@langchain/classic packages/llamaindex:@llamaindex/core packages/llamaindex:llamaindex)
-framework_specs() {
+# The frameworks the adapter packages plug into (their peers), installed next to the tarballs with
+# the same strict checks, at the range the adapter is developed against (<package dir>:<dependency
+# name>, the range read from that package's devDependencies).
+FRAMEWORK_DEPS=(packages/langchain:@langchain/core packages/llamaindex:@llamaindex/core packages/llamaindex:llamaindex)
+# Packages only README blocks import (compiled, not run, here), installed in a second step where an
+# engine warning about THEIR dependencies is tolerated: @langchain/classic 1.0 depends on
+# @langchain/openai, which declares Node >= 22 (the README says so); peer conflicts and an engine
+# warning about a @larder package still fail.
+README_DEPS=(packages/langchain:@langchain/classic)
+dep_specs() {
   local entry dir name
-  for entry in "${FRAMEWORK_DEPS[@]}"; do
+  for entry in "$@"; do
     dir="${entry%%:*}"; name="${entry#*:}"
     node -e '
       const [dir, name] = process.argv.slice(1);
@@ -53,8 +58,10 @@ case "$DRIVERS" in
   oldest) read -r -a DRIVER_SPECS <<<"$(oldest_drivers ioredis neo4j-driver pg)" ;;
   *) echo "pack-check: LARDER_PACK_DRIVERS must be latest or oldest, not '$DRIVERS'" >&2; exit 2 ;;
 esac
-FRAMEWORK_LIST="$(framework_specs)" || { echo "pack-check: FRAMEWORK_DEPS names a dependency a package does not have" >&2; exit 2; }
+FRAMEWORK_LIST="$(dep_specs "${FRAMEWORK_DEPS[@]}")" || { echo "pack-check: FRAMEWORK_DEPS names a dependency a package does not have" >&2; exit 2; }
 read -r -a FRAMEWORK_SPECS <<<"$(echo $FRAMEWORK_LIST)"
+README_LIST="$(dep_specs "${README_DEPS[@]}")" || { echo "pack-check: README_DEPS names a dependency a package does not have" >&2; exit 2; }
+read -r -a README_SPECS <<<"$(echo $README_LIST)"
 # The compiler users of this repository's packages are known to build with (the workspace's range).
 TS_SPEC="typescript@$(node -p "require('./package.json').devDependencies.typescript")"
 VITEST_SPEC="vitest@$(node -p "require('./packages/conformance/package.json').devDependencies.vitest")"
@@ -145,6 +152,13 @@ JSON
   "${TARBALLS[@]}" "${DRIVER_SPECS[@]}" "${FRAMEWORK_SPECS[@]}" @aws-sdk/client-s3@latest @aws-sdk/lib-storage@latest \
   "$VITEST_SPEC" "$TS_SPEC" "@types/node@20" >"$WORK/npm.log" 2>&1) || { cat "$WORK/npm.log" >&2; fail "npm install"; }
 if grep -E 'ERESOLVE|peer dep|EBADENGINE' "$WORK/npm.log" >&2; then fail "npm install warned about peer dependencies or engines"; fi
+if [ "${#README_SPECS[@]}" -gt 0 ]; then
+  step "npm install of what README blocks import: ${README_SPECS[*]}"
+  (cd "$APP" && npm install --strict-peer-deps --no-audit --no-fund --loglevel=warn "${README_SPECS[@]}" >"$WORK/npm-readme.log" 2>&1) ||
+    { cat "$WORK/npm-readme.log" >&2; fail "npm install of ${README_SPECS[*]}"; }
+  if grep -E 'ERESOLVE|peer dep' "$WORK/npm-readme.log" >&2; then fail "npm install of ${README_SPECS[*]} warned about peer dependencies"; fi
+  if grep -E "package: '@larder/" "$WORK/npm-readme.log" >&2; then fail "npm install of ${README_SPECS[*]} warned about a @larder package's engines"; fi
+fi
 (cd "$APP" && node -e '
   for (const n of ["ioredis", "neo4j-driver", "pg"]) process.stdout.write(`${n}@${require(`${n}/package.json`).version} `);
   console.log("");
