@@ -18,6 +18,13 @@ import type {
 
 const STORE = "SimpleVectorStore";
 
+/** See {@link SimpleVectorStore.lastScan}. */
+export interface QueryScanStats {
+  rows: number;
+  quantized: boolean;
+  rescored: number;
+}
+
 export interface SimpleVectorStoreOptions {
   /** Default "cosine" (LlamaIndex's). */
   metric?: DistanceMetric;
@@ -254,6 +261,21 @@ export class SimpleVectorStore implements VectorStore {
   /** Number of stored nodes. */
   get size(): number {
     return this.ids.length;
+  }
+
+  #lastScan: QueryScanStats | undefined;
+
+  /**
+   * How the last `default`/`mmr` query was answered: rows considered, whether the int8 first pass
+   * ran, and how many rows were scored exactly in float32 (every row when it did not run).
+   */
+  get lastScan(): QueryScanStats | undefined {
+    return this.#lastScan;
+  }
+
+  /** Bytes held by the int8 copy of the vectors (0 when there is none). */
+  get quantizedBytes(): number {
+    return this.matrix?.quantizedByteLength ?? 0;
   }
 
   /** Which kernel scores queries ("wasm" = WebAssembly SIMD). */
@@ -555,6 +577,8 @@ export class SimpleVectorStore implements VectorStore {
     let sims: Float32Array;
     let rowOf: (i: number) => number;
     const cand = mode === "default" ? matrix.candidates(embedding!, allowed, topK) : undefined;
+    const scanned = allowed === null ? ids.length : allowed.length;
+    this.#lastScan = cand ? { rows: scanned, quantized: true, rescored: cand.length } : { rows: scanned, quantized: false, rescored: scanned };
     if (cand) {
       // The quantized pass kept every row that can be in the exact top k: score those exactly.
       sims = matrix.scoreRows(embedding!, cand);
