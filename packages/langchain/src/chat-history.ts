@@ -1,6 +1,6 @@
 import { StorageError } from "@larder/core/errors";
 import type { ChatMessage, ChatStore, ContentBlock } from "@larder/core/chat";
-import type { JsonObject, JsonValue } from "@larder/core/kv";
+import { jsonProblem, type JsonObject, type JsonValue } from "@larder/core/kv";
 import { BaseListChatMessageHistory } from "@langchain/core/chat_history";
 import {
   mapChatMessagesToStoredMessages,
@@ -73,6 +73,7 @@ export class LarderChatMessageHistory extends BaseListChatMessageHistory {
  */
 export function toLarderMessages(messages: readonly BaseMessage[]): ChatMessage[] {
   if (!Array.isArray(messages)) throw new StorageError("INVALID_ARGUMENT", "messages must be an array of LangChain messages", { store: STORE });
+  messages.forEach(assertJsonFields);
   const stored = mapChatMessagesToStoredMessages(messages as BaseMessage[]);
   return stored.map((m) => {
     const { content, additional_kwargs, role, ...rest } = m.data as StoredMessageData & Record<string, unknown>;
@@ -102,6 +103,30 @@ export function toLarderMessages(messages: readonly BaseMessage[]): ChatMessage[
  */
 export function fromLarderMessages(messages: readonly ChatMessage[]): BaseMessage[] {
   return mapStoredMessagesToChatMessages(messages.map(toStored));
+}
+
+/** The message fields LangChain's serialization carries (`toDict().data`). */
+const MESSAGE_FIELDS = [
+  "content", "additional_kwargs", "response_metadata", "tool_calls", "invalid_tool_calls", "tool_call_chunks",
+  "usage_metadata", "artifact", "name", "id", "tool_call_id", "status", "role",
+] as const;
+
+/**
+ * LangChain's serialization turns a `Date` or a `Map` into `{}` and keeps `NaN`; Larder refuses to
+ * change data silently, so every field is checked on the message itself first (`undefined`
+ * members aside, which JSON leaves out), with the message the chat stores give.
+ */
+function assertJsonFields(message: BaseMessage, i: number): void {
+  if (message === null || typeof message !== "object" || typeof (message as { toDict?: unknown }).toDict !== "function") {
+    throw new StorageError("INVALID_ARGUMENT", `messages[${i}] is not a LangChain message`, { store: STORE });
+  }
+  const fields = message as unknown as Record<string, unknown>;
+  for (const field of MESSAGE_FIELDS) {
+    const value = fields[field];
+    if (value === undefined) continue;
+    const problem = jsonProblem(withoutUndefined(value), `messages[${i}].${field}`);
+    if (problem) throw new StorageError("INVALID_ARGUMENT", problem, { store: STORE });
+  }
 }
 
 function toStored(m: ChatMessage, i: number): StoredMessage {

@@ -1,6 +1,7 @@
 // Test-only (excluded from the build): LangChain's chat-history users (RunnableWithMessageHistory)
 // over LarderChatMessageHistory on the given Larder chat store.
 import { expect, it } from "vitest";
+import { expectStorageError } from "@larder/conformance";
 import type { ChatStore } from "@larder/core/chat";
 import {
   AIMessage,
@@ -40,6 +41,18 @@ export function describeChatAdapter(create: () => ChatStore, sessionId: () => st
       { block_type: "text", text: "And this picture?" },
       { block_type: "image_url", image_url: { url: "https://example.com/p.png", detail: "low" } },
     ]);
+  });
+
+  it("a message JSON cannot hold (a Date in additional_kwargs) is INVALID_ARGUMENT; the batch writes nothing", async () => {
+    const chatStore = create();
+    const sid = sessionId();
+    const history = new LarderChatMessageHistory({ chatStore, sessionId: sid });
+    await history.addUserMessage("kept");
+    await expectStorageError(
+      () => history.addMessages([new AIMessage("fine"), new AIMessage({ content: "bad", additional_kwargs: { when: new Date(0) as never } })]),
+      "INVALID_ARGUMENT",
+    );
+    expect((await history.getMessages()).map((m) => m.content)).toEqual(["kept"]);
   });
 
   it("clear() empties only its own session", async () => {

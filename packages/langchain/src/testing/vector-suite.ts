@@ -65,6 +65,18 @@ export function describeVectorAdapter(create: () => Promise<LarderStore> | Larde
     expect(await larder.getByIds(["a", "b", "bad-date"])).toEqual([]);
   });
 
+  it("fromTexts / fromDocuments build a store on the given Larder store", async () => {
+    const emb = new CountingEmbeddings();
+    const fromTexts = await LarderVectorStore.fromTexts(["robots and space", "love"], [{ n: 1 }, { n: 2 }], emb, { store: await create() });
+    const all = await fromTexts.getByFilter();
+    expect(all.map((d) => [d.pageContent, d.metadata]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+      ["love", { n: 2 }],
+      ["robots and space", { n: 1 }],
+    ]);
+    const fromDocs = await LarderVectorStore.fromDocuments(movies().slice(0, 3), emb, { store: await create() });
+    expect(ids(await fromDocs.getByIds(["m02", "m00"]))).toEqual(["m02", "m00"]);
+  });
+
   it("getByIds returns text, metadata (nested, typed) and id as added, in the order asked, unknown ids skipped", async () => {
     const { larder } = await setup();
     const byId = new Map(movies().map((d) => [d.id, d]));
