@@ -778,6 +778,7 @@ function buildTests(corpus: CorpusHolder, opts: VectorSuiteOptions): Record<Vect
 /** The suite's test ids (the keys of `skip`). */
 export type VectorTestId =
   | "vector.add.round-trip"
+  | "vector.getNodes.given-order"
   | "vector.add.upsert"
   | "vector.query.score-order"
   | "vector.query.ties-by-id"
