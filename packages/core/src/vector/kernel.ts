@@ -142,14 +142,13 @@ export class VectorMatrix {
       this.quantWanted = false;
       return false;
     }
-    const cosine = this.metric === "cosine";
-    for (let r = 0; r < this.count; r++) q.set(r, this.data, r * this.stride, cosine ? this.invNorms[r]! : undefined);
+    q.setRows(0, this.count, this.data, this.stride, this.metric === "cosine" ? this.invNorms : undefined);
     this.quant = q;
     return true;
   }
 
-  private quantRow(row: number): void {
-    this.quant?.set(row, this.data, row * this.stride, this.metric === "cosine" ? this.invNorms[row]! : undefined);
+  private quantRows(from: number, n: number): void {
+    this.quant?.setRows(from, n, this.data, this.stride, this.metric === "cosine" ? this.invNorms : undefined);
   }
 
   /** Which kernel scores this matrix. */
@@ -270,7 +269,7 @@ export class VectorMatrix {
       const sq = s0 + s1 + s2 + s3;
       this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
     }
-    if (this.quant) this.quantRow(row);
+    if (this.quant) this.quantRows(row, 1);
     return -1;
   }
 
@@ -329,8 +328,8 @@ export class VectorMatrix {
       // A NaN or an infinity anywhere makes the sum NaN or +Infinity (float64 cannot overflow here).
       if (sq - sq !== 0) return r;
       if (cosine) inv[from + r] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
-      if (this.quant) this.quantRow(from + r);
     }
+    if (this.quant) this.quantRows(from, n);
     return -1;
   }
 

@@ -17,6 +17,7 @@ import { int8Module, instantiateInt8, sharedMemory, type Int8Exports, type Share
 const PAGE = 65_536;
 const MAX_PAGES = 65_536;
 const LO = 2 ** -60;
+const ROUND = 6_755_399_441_055_744; // 1.5 * 2^52
 const HI = 2 ** 60;
 const f32bits = new Float32Array(1);
 const u32bits = new Uint32Array(f32bits.buffer);
@@ -125,58 +126,49 @@ export class QuantizedRows {
   }
 
   /**
-   * Quantizes row `row` from `data[off .. off + dim)`; `ix` is the row's stored float32 inverse
-   * norm for cosine (the row is quantized scaled by it), `undefined` for the dot product.
+   * Quantizes rows `from .. from + n` from `data` (row i at `data[(from + i) * stride ..]`, `dim`
+   * floats); `inv` holds each row's stored float32 inverse norm for cosine (rows are quantized
+   * scaled by it), `undefined` for the dot product. The float64 work runs in the wasm `qrows`
+   * on blocks of rows copied into the scratch area; the error terms are finished here.
    */
-  set(row: number, data: Float32Array, off: number, ix: number | undefined): void {
-    const dim = this.dim;
-    const f = ix ?? 1;
-    let n2 = 0;
-    let raw2 = 0;
-    let max = 0;
-    for (let j = 0; j < dim; j++) {
-      const x = data[off + j]!;
-      raw2 += x * x;
-      const v = x * f;
-      n2 += v * v;
-      const a = v < 0 ? -v : v;
-      if (a > max) max = a;
+  setRows(from: number, n: number, data: Float32Array, stride: number, inv: Float32Array | undefined): void {
+    const B = 512;
+    const stage = this.scratchOff + align64(this.rowBytes * 2);
+    const fOff = stage + B * stride * 4;
+    const statsOff = align64(fOff + B * 4);
+    if (!this.ensureBytes(statsOff + B * 32)) throw new RangeError("quantized copy: out of memory");
+    const buf = this.memory.buffer;
+    const stageF = new Float32Array(buf, stage, B * stride);
+    const fs = new Float32Array(buf, fOff, B);
+    const stats = new Float64Array(buf, statsOff, B * 4);
+    const meta = this.meta;
+    for (let at = 0; at < n; at += B) {
+      const m = Math.min(B, n - at);
+      const row0 = from + at;
+      stageF.set(data.subarray(row0 * stride, (row0 + m) * stride));
+      if (inv) fs.set(inv.subarray(row0, row0 + m));
+      this.wasm.qrows(stage, m, stride * 4, this.dim, row0 * this.rowBytes, this.rowBytes, inv ? fOff : 0, statsOff);
+      for (let i = 0; i < m; i++) {
+        const raw2 = stats[4 * i]!, sc = stats[4 * i + 1]!, e2 = stats[4 * i + 2]!, f = stats[4 * i + 3]!;
+        const k = (row0 + i) * 3;
+        const rawNorm = Math.sqrt(raw2);
+        if (raw2 === 0) {
+          meta[k] = 0;
+          meta[k + 1] = 0;
+          meta[k + 2] = 0;
+        } else if (!(rawNorm >= LO && rawNorm <= HI) || !(f >= LO && f <= HI) || !(sc > 0)) {
+          meta[k] = 0;
+          meta[k + 1] = Infinity;
+          meta[k + 2] = 0;
+        } else {
+          const norm = rawNorm * f;
+          meta[k] = sc;
+          // Rounding slack of the float64 arithmetic (see the doc): relative 2^-20, absolute 2^-48 ||x~||.
+          meta[k + 1] = f32Up(Math.sqrt(e2) * (1 + 2 ** -20) + norm * 2 ** -48);
+          meta[k + 2] = f32Up(norm * (1 + 2 ** -20));
+        }
+      }
     }
-    const base = row * this.rowBytes;
-    const q = this.i8;
-    const m = row * 3;
-    const rawNorm = Math.sqrt(raw2);
-    if (raw2 === 0) {
-      q.fill(0, base, base + this.rowBytes);
-      this.meta[m] = 0;
-      this.meta[m + 1] = 0;
-      this.meta[m + 2] = 0;
-      return;
-    }
-    if (!(rawNorm >= LO && rawNorm <= HI) || !(f >= LO && f <= HI) || !(max > 0)) {
-      q.fill(0, base, base + this.rowBytes);
-      this.meta[m] = 0;
-      this.meta[m + 1] = Infinity;
-      this.meta[m + 2] = 0;
-      return;
-    }
-    const s = Math.fround(max / 127);
-    let e2 = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = data[off + j]! * f;
-      let k = Math.round(v / s);
-      if (k > 127) k = 127;
-      else if (k < -127) k = -127;
-      q[base + j] = k;
-      const e = v - s * k;
-      e2 += e * e;
-    }
-    q.fill(0, base + dim, base + this.rowBytes);
-    const norm = Math.sqrt(n2);
-    this.meta[m] = s;
-    // Rounding slack of the float64 arithmetic above (see the doc): relative 2^-20, absolute 2^-48 ||x~||.
-    this.meta[m + 1] = f32Up(Math.sqrt(e2) * (1 + 2 ** -20) + norm * 2 ** -48);
-    this.meta[m + 2] = f32Up(norm * (1 + 2 ** -20));
   }
 
   copyRow(from: number, to: number): void {
@@ -204,15 +196,17 @@ export class QuantizedRows {
     const ynorm = Math.sqrt(y2);
     if (!(ynorm >= LO && ynorm <= HI)) return undefined;
     const t = max / this.queryMax;
+    const tInv = 1 / t;
+    const qmax = this.queryMax;
     const qv = new Int16Array(this.memory.buffer, this.scratchOff, this.rowBytes);
     let e2 = 0;
     let qq = 0;
     for (let j = 0; j < dim; j++) {
       const v = Math.fround(query[j]!);
-      let k = Math.round(v / t);
-      if (k > this.queryMax) k = this.queryMax;
-      else if (k < -this.queryMax) k = -this.queryMax;
-      qv[j] = k;
+      let k = v * tInv + ROUND - ROUND;
+      k = k > qmax ? qmax : k;
+      k = k < -qmax ? -qmax : k;
+      qv[j] = k | 0;
       const e = v - t * k;
       e2 += e * e;
       qq += k * k;

@@ -93,15 +93,83 @@ function qscanBody(): number[] {
   return [...vec([[6, I32], [3, V128], [2, F64]]), ...code];
 }
 
+const f64c = (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
+const f64load = (offset = 0) => [0x2b, 3, ...uleb(offset)];
+const f32demote = [0xb6], f64abs = [0x99], f64max = [0xa5], f64min = [0xa4], f64nearest = [0x9e], f64div = [0xa3], f64eq = [0x61];
+const i32truncF64 = [0xaa], i32store8 = (offset = 0) => [0x3a, 0, ...uleb(offset)];
+const ifF64 = [0x04, F64], els = [0x05];
+
+/**
+ * (func $qrows (param $src $n $srcStride $dim $dst $rowBytes $fptr $stats i32) ...)
+ *
+ * Quantizes n float32 rows (row r at src + r * srcStride bytes) into i8 rows at dst + r * rowBytes,
+ * scaled by f_r = fptr == 0 ? 1 : f32[fptr + 4 r], all in float64: with m = max_j |x_j| f_r,
+ * s = float32(m / 127), k_j = clamp(nearest(x_j f_r / s), -127, 127) (0 when s = 0), it writes
+ * stats[4 r ..] = (sum x_j^2, s, sum (x_j f_r - s k_j)^2, f_r) as float64; the caller derives
+ * the error terms from them.
+ */
+function qrowsBody(): number[] {
+  const src = 0, n = 1, srcStride = 2, dim = 3, dst = 4, rowBytes = 5, fptr = 6, stats = 7;
+  const r = 8, j = 9, p = 10, d = 11;
+  const F = 12, x = 13, raw2 = 14, m = 15, sc = 16, inv = 17, e2 = 18, k = 19;
+  const loadX = [...get(p), ...get(j), ...i32c(2), ...i32shl, ...i32add, ...f32load(0), ...f64promote];
+  const code = [
+    ...block, ...loop,
+    ...get(r), ...get(n), ...i32geu, ...brIf(1),
+    ...get(src), ...get(r), ...get(srcStride), ...i32mul, ...i32add, ...set(p),
+    ...get(dst), ...get(r), ...get(rowBytes), ...i32mul, ...i32add, ...set(d),
+    ...get(fptr), ...i32eqz, ...ifF64, ...f64c(1), ...els, ...get(fptr), ...get(r), ...i32c(2), ...i32shl, ...i32add, ...f32load(0), ...f64promote, ...end, ...set(F),
+    ...f64c(0), ...set(raw2), ...f64c(0), ...set(m), ...f64c(0), ...set(e2),
+    // pass 1: raw2 = sum x^2, m = max |x|
+    ...i32c(0), ...set(j),
+    ...block, ...loop,
+    ...get(j), ...get(dim), ...i32geu, ...brIf(1),
+    ...loadX, ...set(x),
+    ...get(raw2), ...get(x), ...get(x), ...f64mul, ...f64add, ...set(raw2),
+    ...get(m), ...get(x), ...f64abs, ...f64max, ...set(m),
+    ...get(j), ...i32c(1), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    // s = float32(m F / 127); inv = s == 0 ? 0 : 1 / s
+    ...get(m), ...get(F), ...f64mul, ...f64c(127), ...f64div, ...f32demote, ...f64promote, ...set(sc),
+    ...get(sc), ...f64c(0), ...f64eq, ...ifF64, ...f64c(0), ...els, ...f64c(1), ...get(sc), ...f64div, ...end, ...set(inv),
+    // pass 2: k = clamp(nearest(x F inv)), store, e2 += (x F - s k)^2
+    ...i32c(0), ...set(j),
+    ...block, ...loop,
+    ...get(j), ...get(dim), ...i32geu, ...brIf(1),
+    ...loadX, ...get(F), ...f64mul, ...set(x),
+    ...get(x), ...get(inv), ...f64mul, ...f64nearest, ...f64c(127), ...f64min, ...f64c(-127), ...f64max, ...set(k),
+    ...get(d), ...get(j), ...i32add, ...get(k), ...i32truncF64, ...i32store8(0),
+    ...get(x), ...get(sc), ...get(k), ...f64mul, ...f64sub, ...tee(x), ...get(x), ...f64mul, ...get(e2), ...f64add, ...set(e2),
+    ...get(j), ...i32c(1), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    // zero padding
+    ...block, ...loop,
+    ...get(j), ...get(rowBytes), ...i32geu, ...brIf(1),
+    ...get(d), ...get(j), ...i32add, ...i32c(0), ...i32store8(0),
+    ...get(j), ...i32c(1), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    // stats
+    ...get(stats), ...get(r), ...i32c(5), ...i32shl, ...i32add, ...tee(p),
+    ...get(raw2), ...f64store(0),
+    ...get(p), ...get(sc), ...f64store(8),
+    ...get(p), ...get(e2), ...f64store(16),
+    ...get(p), ...get(F), ...f64store(24),
+    ...get(r), ...i32c(1), ...i32add, ...set(r),
+    ...br(0), ...end, ...end,
+    ...end,
+  ];
+  return [...vec([[4, I32], [8, F64]]), ...code];
+}
+
 function buildInt8Module(): Uint8Array {
   const type = [0x60, ...vec([...Array.from({ length: 9 }, () => [I32]), [F64], [F64], [F64], [F64]]), 1, I32];
-  const types = section(1, vec([type]));
+  const type2 = [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0];
+  const types = section(1, vec([type, type2]));
   // A shared memory (limits flag 3: min and max), 0 .. 65536 pages.
   const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, ...uleb(1), ...uleb(65_536)]]));
-  const funcs = section(3, vec([[0]]));
-  const exports = section(7, vec([[...str("qscan"), 0x00, 0]]));
-  const body = qscanBody();
-  const code = section(10, vec([[...uleb(body.length), ...body]]));
+  const funcs = section(3, vec([[0], [1]]));
+  const exports = section(7, vec([[...str("qscan"), 0x00, 0], [...str("qrows"), 0x00, 1]]));
+  const code = section(10, vec([qscanBody(), qrowsBody()].map((body) => [...uleb(body.length), ...body])));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...exports, ...code]);
 }
 
@@ -110,6 +178,7 @@ export interface Int8Exports {
     q: number, base: number, rows: number, n: number, rowBytes: number, meta: number, outB: number, outIdx: number, idx0: number,
     c: number, alpha: number, beta: number, floor: number,
   ): number;
+  qrows(src: number, n: number, srcStride: number, dim: number, dst: number, rowBytes: number, fptr: number, stats: number): void;
 }
 
 /** A shared WebAssembly memory (its `buffer` is a SharedArrayBuffer). */
