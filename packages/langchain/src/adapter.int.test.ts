@@ -6,13 +6,14 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { uniqueNamespace } from "@larder/conformance";
 import { PostgresChatStore, PostgresKVStore, PostgresVectorStore } from "@larder/storage-postgres";
-import { RedisChatStore, RedisKVStore } from "@larder/storage-redis";
+import { RedisChatStore, RedisKVStore, RedisVectorStore } from "@larder/storage-redis";
 import { describeChatAdapter } from "./testing/chat-suite.js";
 import { describeKVAdapter } from "./testing/kv-suite.js";
-import { env, probePostgres, probeRedis, whenReachable } from "./testing/services.js";
+import { env, probePostgres, probeRedis, probeRedisSearch, whenReachable } from "./testing/services.js";
 import { describeVectorAdapter } from "./testing/vector-suite.js";
 
 const redisReason = await probeRedis();
+const redisSearchReason = await probeRedisSearch();
 const postgresReason = await probePostgres();
 
 describe("over Redis (RedisKVStore, RedisChatStore)", () => {
@@ -38,6 +39,34 @@ describe("over Redis (RedisKVStore, RedisChatStore)", () => {
     describe("LarderByteStore / LarderKVBaseStore over RedisKVStore", () => describeKVAdapter(() => new RedisKVStore({ client, prefix: prefix() })));
     describe("LarderChatMessageHistory over RedisChatStore", () =>
       describeChatAdapter(() => new RedisChatStore({ client, prefix: prefix() }), () => uniqueNamespace("session")));
+  });
+});
+
+describe("over Redis with the query engine (RedisVectorStore)", () => {
+  whenReachable(redisSearchReason, "Redis with the query engine", () => {
+    const client = new Redis(env.LARDER_REDIS_SEARCH_URL);
+    const stores: RedisVectorStore[] = [];
+    afterAll(async () => {
+      for (const store of stores) {
+        await client.call("FT.DROPINDEX", store.indexName);
+        let cursor = "0";
+        do {
+          const [next, keys] = await client.scan(cursor, "MATCH", `${store.prefix}*`, "COUNT", 1000);
+          cursor = next;
+          if (keys.length) await client.unlink(...keys);
+        } while (cursor !== "0");
+      }
+      client.disconnect();
+    });
+    // Its filters are the equality family (==, !=, in, nin, any, all, contains, is_empty): the suite
+    // checks that range filters are UNSUPPORTED there, never ignored.
+    describe("LarderVectorStore over RedisVectorStore", () =>
+      describeVectorAdapter(() => {
+        const ns = uniqueNamespace("lcvec").replace(/[^A-Za-z0-9_]/g, "_");
+        const store = new RedisVectorStore({ client, indexName: ns, prefix: `${ns}:` });
+        stores.push(store);
+        return store;
+      }));
   });
 });
 

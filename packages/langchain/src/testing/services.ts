@@ -31,6 +31,20 @@ export async function probeRedis(): Promise<string | undefined> {
   }
 }
 
+/** The Redis server with the query engine (RediSearch), for RedisVectorStore. */
+export async function probeRedisSearch(): Promise<string | undefined> {
+  const c = new Redis(env.LARDER_REDIS_SEARCH_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  c.on("error", () => {});
+  try {
+    await Promise.race([c.connect().then(() => c.call("FT._LIST")), deadline()]);
+    return undefined;
+  } catch (e) {
+    return `Redis with the query engine at ${env.LARDER_REDIS_SEARCH_URL} is unreachable or has no FT.* commands: ${(e as Error).message} (${START})`;
+  } finally {
+    c.disconnect();
+  }
+}
+
 export async function probePostgres(): Promise<string | undefined> {
   const c = new pg.Client({ connectionString: env.LARDER_POSTGRES_URL, connectionTimeoutMillis: 5_000 });
   try {
