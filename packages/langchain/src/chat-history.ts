@@ -69,7 +69,8 @@ export class LarderChatMessageHistory extends BaseListChatMessageHistory {
  * blocks: `{type: "text", text}` -> `{block_type: "text", text}`), `additional_kwargs`, and the
  * rest of LangChain's stored form (tool calls, ids, `response_metadata`, `tool_call_id`, ...) under
  * `langchain: {type, data}`. Properties whose value is `undefined` are left out (as JSON does);
- * anything else JSON cannot hold exactly is refused by the chat store.
+ * anything else JSON cannot hold exactly (`Date`, `Map`, `NaN`, ...) is `INVALID_ARGUMENT`,
+ * checked on the messages themselves before LangChain's serialization could change it.
  */
 export function toLarderMessages(messages: readonly BaseMessage[]): ChatMessage[] {
   if (!Array.isArray(messages)) throw new StorageError("INVALID_ARGUMENT", "messages must be an array of LangChain messages", { store: STORE });
