@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { StorageError } from "@larder/core/errors";
 import type { MetadataFilters } from "@larder/core/filters";
-import { TextNode, type BaseNode } from "@larder/core/schema";
+import { NodeRelationship, TextNode, type BaseNode } from "@larder/core/schema";
 import type { VectorStore as LarderStore } from "@larder/core/vector";
 import type { Callbacks } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
@@ -13,6 +13,13 @@ const STORE = "LarderVectorStore";
 export interface LarderVectorStoreArgs {
   /** Any Larder vector store that keeps node text (`storesText`): `SimpleVectorStore`, `PostgresVectorStore`, ... */
   store: LarderStore;
+  /**
+   * A metadata key (e.g. `"source"`) naming the document each chunk comes from. When a document's
+   * metadata has a string there, the node records it as its ref doc (LlamaIndex's SOURCE
+   * relationship), and `deleteRefDoc(value)` removes every chunk of that document in one call.
+   * The metadata itself is stored unchanged. Default: none.
+   */
+  refDocIdKey?: string;
 }
 
 /** Options of `addVectors` / `addDocuments`. */
@@ -37,6 +44,7 @@ export class LarderVectorStore extends VectorStore {
 
   /** The Larder store underneath (for what this class does not expose, e.g. `clear()`). */
   readonly store: LarderStore;
+  readonly refDocIdKey: string | undefined;
 
   _vectorstoreType(): string {
     return "larder";
@@ -51,7 +59,11 @@ export class LarderVectorStore extends VectorStore {
     if (!store.storesText) {
       throw new StorageError("UNSUPPORTED", "the Larder store does not keep node text (storesText is false), so documents could not be returned", { store: STORE });
     }
+    if (args.refDocIdKey !== undefined && (typeof args.refDocIdKey !== "string" || args.refDocIdKey === "")) {
+      throw new StorageError("INVALID_ARGUMENT", "refDocIdKey must be a non-empty string", { store: STORE });
+    }
     this.store = store;
+    this.refDocIdKey = args.refDocIdKey;
   }
 
   /** Embeds `documents` with `embeddings.embedDocuments` and adds them; resolves their ids in order. */
@@ -71,7 +83,10 @@ export class LarderVectorStore extends VectorStore {
       if (typeof d?.pageContent !== "string") {
         throw new StorageError("INVALID_ARGUMENT", `documents[${i}].pageContent must be a string`, { store: STORE });
       }
-      return new TextNode({ id: ids[i]!, text: d.pageContent, metadata: d.metadata ?? {}, embedding: vectors[i]! });
+      const metadata = d.metadata ?? {};
+      const ref = this.refDocIdKey === undefined ? undefined : metadata[this.refDocIdKey];
+      const relationships = typeof ref === "string" && ref !== "" ? { [NodeRelationship.SOURCE]: { nodeId: ref } } : {};
+      return new TextNode({ id: ids[i]!, text: d.pageContent, metadata, embedding: vectors[i]!, relationships });
     });
     return this.store.add(nodes);
   }
@@ -116,6 +131,17 @@ export class LarderVectorStore extends VectorStore {
       throw new StorageError("INVALID_ARGUMENT", "delete needs ids, a filter, or both (to remove everything call store.clear())", { store: STORE });
     }
     await this.store.deleteNodes({ ...(ids !== undefined ? { ids } : {}), ...(filter !== undefined ? { filters: filter } : {}) });
+  }
+
+  /**
+   * Deletes every chunk whose ref doc is `refDocId` (see `refDocIdKey`), in one store call; an
+   * unknown id deletes nothing.
+   */
+  async deleteRefDoc(refDocId: string): Promise<void> {
+    if (typeof refDocId !== "string" || refDocId === "") {
+      throw new StorageError("INVALID_ARGUMENT", "refDocId must be a non-empty string", { store: STORE });
+    }
+    await this.store.delete(refDocId);
   }
 
   /** The documents with these ids, in the order given; unknown ids are skipped. */

@@ -269,6 +269,24 @@ export function describeVectorAdapter(create: () => Promise<LarderStore> | Larde
     expect((await larder.getByFilter()).length).toBe(before);
   });
 
+  it("refDocIdKey: chunks remember their source document; deleteRefDoc removes all of them, metadata unchanged", async () => {
+    const larder = new LarderVectorStore(new CountingEmbeddings(), { store: await create(), refDocIdKey: "source" });
+    const chunk = (id: string, source: unknown, text: string) => new Document({ id, pageContent: text, metadata: { source, n: id } });
+    await larder.addDocuments([
+      chunk("a1", "a.md", "robots part one"),
+      chunk("a2", "a.md", "robots part two"),
+      chunk("b1", "b.md", "love story"),
+      chunk("c1", 42, "a number is not a document id"),
+    ]);
+    await larder.deleteRefDoc("a.md");
+    await larder.deleteRefDoc("unknown.md");
+    const left = await larder.getByIds(["a1", "a2", "b1", "c1"]);
+    expect(ids(left)).toEqual(["b1", "c1"]);
+    expect(left[0]!.metadata).toStrictEqual({ source: "b.md", n: "b1" });
+    await expectStorageError(() => larder.deleteRefDoc(""), "INVALID_ARGUMENT");
+    expect(() => new LarderVectorStore(new CountingEmbeddings(), { store: larder.store, refDocIdKey: "" })).toThrow(/refDocIdKey/);
+  });
+
   it("a translator error reaches the caller before any search (unsupported LIKE pattern)", async () => {
     const { larder } = await setup();
     const t = new LarderTranslator();
