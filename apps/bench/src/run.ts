@@ -9,6 +9,7 @@ import { runPersistBench } from "./persist.js";
 import { runPostgresBench } from "./postgres.js";
 import { runS3Bench } from "./s3.js";
 import { runIngestBench } from "./ingest.js";
+import { runLlamaIndexTSBench } from "./llamaindexts.js";
 import { machineLine } from "./markdown.js";
 const suites: Record<string, () => Promise<void>> = {
   redis: runRedisBench,
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<void>> = {
   postgres: runPostgresBench,
   s3: runS3Bench,
   ingest: runIngestBench,
+  llamaindexts: runLlamaIndexTSBench,
 };
 
 const wanted = process.argv.slice(2);
