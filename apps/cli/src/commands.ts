@@ -14,7 +14,7 @@ import {
   SimpleChatStore,
   SimplePropertyGraphStore,
   SimpleVectorStore,
-  type StorageContext,
+  StorageContext,
   type VectorStore,
   type MetadataFilters,
   type JsonObject,
@@ -311,7 +311,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
       : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
     const chunks = showIndexProgress(index, progress);
     const hashesBefore = await ctx.docStore.getAllDocumentHashes();
-    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void>; dropIndex?: () => Promise<void> };
+    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void>; dropIndex?: () => Promise<void>; bulkLoad?: () => BulkLoad };
     // A large batch into a table that already has rows (and its index): drop the index, load, build
     // it once. Large: an estimated BULK_MIN_CHUNKS new chunks or more, and at least as many as the
     // table holds (rebuilding over a much bigger table would cost more than it saves).
@@ -325,11 +325,19 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
         dropped = true;
       }
     }
+    // Postgres bulk path: vector writes are pipelined (the server stores batch k while batch k + 1
+    // is embedded). The document hashes, which tell a later ingest that a document is done, are
+    // written only after every queued vector write is committed; a failure therefore leaves what a
+    // failed ingest always leaves: chunks of documents without a hash, which the next run redoes.
+    const bulk = bulkPostgres && typeof vs.bulkLoad === "function" ? vs.bulkLoad() : undefined;
+    const loader = bulk ? pipelinedIndex(ctx, index, bulk) : index;
     let changed: boolean[];
     try {
       progress.phase(`comparing ${docs.length} documents with the store and splitting the changed ones`);
-      changed = await index.refreshRefDocs(docs);
+      changed = await loader.refreshRefDocs(docs);
+      await bulk?.flush();
     } catch (err) {
+      await bulk?.settle();
       // Leave the table indexed even when the load failed (best effort; the load error is the one reported).
       if (dropped) await vs.buildIndex!().catch(() => undefined);
       throw err;
@@ -364,6 +372,70 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     }
     return result;
   }, bulkPostgres ? { vectorIndexBuild: "manual" } : {});
+}
+
+/** A pipelined vector load (`PostgresVectorStore.bulkLoad()`, typed structurally). */
+interface BulkLoad {
+  readonly vectorStore: VectorStore;
+  flush(): Promise<void>;
+  settle(): Promise<void>;
+}
+
+/**
+ * The index over a context whose default vector store is the load's pipelined view and whose
+ * docstore writes document hashes only after `flush()` (every queued vector write committed).
+ */
+function pipelinedIndex(ctx: StorageContext, index: VectorStoreIndex, bulk: BulkLoad): VectorStoreIndex {
+  const docStore = new Proxy(ctx.docStore, {
+    get(target, p) {
+      const v = Reflect.get(target, p, target) as unknown;
+      if (typeof v !== "function") return v;
+      if (p === "setDocumentHash" || p === "setDocumentHashes") {
+        return async (...args: unknown[]) => {
+          await bulk.flush();
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return (v as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  const loadCtx = new StorageContext({
+    docStore,
+    indexStore: ctx.indexStore,
+    vectorStores: { ...ctx.vectorStores, default: bulk.vectorStore },
+    ...(ctx.propertyGraphStore ? { propertyGraphStore: ctx.propertyGraphStore } : {}),
+    ...(ctx.chatStore ? { chatStore: ctx.chatStore } : {}),
+  });
+  const loader = VectorStoreIndex.fromIndexStruct(index.indexStruct, {
+    storageContext: loadCtx,
+    embedder: yieldingEmbedder(index.embedder),
+    splitter: index.splitter,
+    insertBatchSize: index.insertBatchSize,
+    storeNodesOverride: index.storeNodesOverride,
+  });
+  loader.onProgress = index.onProgress;
+  return loader;
+}
+
+/**
+ * The embedder, returning to the event loop after each batch: an in-process embedder computes
+ * without awaiting I/O, and the queued COPY data only reaches the server while the loop runs.
+ */
+function yieldingEmbedder(e: Embedder): Embedder {
+  return new Proxy(e, {
+    get(target, p) {
+      const v = Reflect.get(target, p, target) as unknown;
+      if (typeof v !== "function") return v;
+      if (p === "embedDocuments") {
+        return async (...args: unknown[]) => {
+          const r = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await new Promise((res) => setImmediate(res));
+          return r;
+        };
+      }
+      return (v as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
 }
 
 // ------------------------------------------------------------------------------------- query

@@ -113,5 +113,31 @@ if (unreachable !== undefined && !servicesRequired()) {
       expect(small.stderr).not.toMatch(/dropping the vector index/);
       for (const t of ["kv", "vectors", "chat"]) await sql(`DROP TABLE IF EXISTS "public"."${ns}b_${t}" CASCADE`);
     });
+
+    it("a write the server refuses mid-load (pipelined COPY) fails the ingest and acknowledges nothing: the next run redoes the document", async () => {
+      const work = await tempDir();
+      const url = `${env.LARDER_POSTGRES_URL}${env.LARDER_POSTGRES_URL.includes("?") ? "&" : "?"}namespace=${ns}c`;
+      await writeFile(join(work, "a.md"), "# Root cellars\n\nVegetables keep through the winter in a root cellar.");
+      json(await larder(["--json", "ingest", "a.md", "--to", url], { cwd: work }));
+      // Batches of 2048 chunks: the refused chunk is in the third one, after two were written.
+      const sentences = Array.from({ length: 6000 }, (_, i) => `Entry ${i}: shelf ${i % 17} of larder ${i % 7}${i === 5000 ? " boom" : ""}.`);
+      await writeFile(join(work, "big.txt"), sentences.join(" "));
+      await sql(`ALTER TABLE "public"."${ns}c_vectors" ADD CONSTRAINT no_boom CHECK (text NOT LIKE '%boom%')`);
+      const args = ["--json", "ingest", "big.txt", "--to", url, "--chunk-size", "8", "--chunk-overlap", "0"];
+      const failed = await larder(args, { cwd: work, env: { LARDER_BULK_MIN_CHUNKS: "100" } });
+      expect(failed.code).not.toBe(0);
+      expect(failed.stdout + failed.stderr).toMatch(/no_boom/);
+      // The index dropped for the load was built again.
+      const indexes = await sql<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [`${ns}c_vectors`]);
+      expect(indexes.filter((i) => /USING hnsw/.test(i.indexdef))).toHaveLength(1);
+      await sql(`ALTER TABLE "public"."${ns}c_vectors" DROP CONSTRAINT no_boom`);
+      // big.txt has no document hash: the next ingest treats it as new and stores all of its chunks.
+      const again = json<{ inserted: number; unchanged: number; chunks: number }>(await larder(args, { cwd: work }));
+      expect(again.inserted).toBe(1);
+      const [{ n }] = (await sql<{ n: string }>(`SELECT count(*) AS n FROM "public"."${ns}c_vectors" WHERE ref_doc_id = 'big.txt'`)) as [{ n: string }];
+      expect(Number(n)).toBe(again.chunks);
+      expect(again.chunks).toBeGreaterThan(4096);
+      for (const t of ["kv", "vectors", "chat"]) await sql(`DROP TABLE IF EXISTS "public"."${ns}c_${t}" CASCADE`);
+    });
   });
 }
