@@ -26,6 +26,8 @@ const PEER_QUERIES_LARGE = Number(process.env["VECTOR_BENCH_PEER_QUERIES_1M"] ??
 /** Python LlamaIndex keeps every vector as a list of Python floats (~32 B per component): it runs up to this N. */
 const PYTHON_MAX = Number(process.env["VECTOR_BENCH_PYTHON_MAX"] ?? 100_000);
 const PY_VERSION = "0.14.25";
+/** VECTOR_BENCH_PEERS=0 skips LlamaIndexTS and Python (quick runs of Larder against C). */
+const PEERS = process.env["VECTOR_BENCH_PEERS"] !== "0";
 
 type Kind = "uniform" | "clustered";
 
@@ -43,6 +45,7 @@ interface Row {
   quantizedMB?: number;
   rescoredMean?: number;
   persistMs?: number;
+  firstQueryMs?: number;
   loadMs?: number;
   loadedStoreMB?: number;
   loadPeakMB?: number;
@@ -204,7 +207,7 @@ export async function runVectorBench(): Promise<void> {
           for (const [name, bin] of [["c -O3 -march=native", cPlain], ["c -O3 -march=native -ffast-math", cFast]] as const) {
             push({ ...lastLine(execFileSync(bin, [file, String(n), String(DIM), String(QUERIES)], { encoding: "utf8", maxBuffer: 1 << 24 })), impl: name });
           }
-          if (run === 0) {
+          if (run === 0 && PEERS) {
             push(runWorker("llamaindex", file, n, peerQueries));
             if (python && n <= PYTHON_MAX) push(runPython(python, file, n, QUERIES));
           }

@@ -17,6 +17,8 @@ import { int8ModuleBytes } from "./wasm-int8.js";
 
 /** Scans of fewer rows stay on the calling thread (measured: see docs/vector.md). */
 export const PARALLEL_MIN_ROWS = 65_536;
+/** Gather scans (a filter's rows) wait on memory rather than bandwidth: they split from this many rows. */
+export const PARALLEL_MIN_LISTED_ROWS = 16_384;
 /** Workers are terminated after this long without a parallel scan. */
 export const IDLE_MS = 5_000;
 /** A worker that has not answered after this long is given up (its part is scanned here). */
@@ -157,7 +159,7 @@ function touch(): void {
  * part's start and the count of entries it left there (see {@link QuantizedRows.collect}).
  */
 export function scanParallel(q: QuantizedRows, n: number, listed: boolean, k: number, bound: QueryBound): { lo: number; count: number }[] {
-  const workers = n >= PARALLEL_MIN_ROWS ? getPool() : undefined;
+  const workers = n >= (listed ? PARALLEL_MIN_LISTED_ROWS : PARALLEL_MIN_ROWS) ? getPool() : undefined;
   if (!workers || workers.length === 0) return [{ lo: 0, count: q.scanHere(q.partArgs(0, n, listed, n, k, bound)) }];
   touch();
   const parts = workers.length + 1;

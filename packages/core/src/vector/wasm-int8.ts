@@ -26,11 +26,13 @@ const block = [0x02, VOID], loop = [0x03, VOID], end = [0x0b];
 const br = (l: number) => [0x0c, l], brIf = (l: number) => [0x0d, l];
 const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], tee = (i: number) => [0x22, i];
 const i32c = (v: number) => [0x41, ...sleb(v)];
-const i32add = [0x6a], i32mul = [0x6c], i32geu = [0x4f], i32shl = [0x74], i32eqz = [0x45];
+const i32add = [0x6a], i32mul = [0x6c], i32geu = [0x4f], i32shl = [0x74], i32eqz = [0x45], i32and = [0x71];
 const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
 const f32load = (offset = 0) => [0x2a, 2, ...uleb(offset)];
 const f64store = (offset = 0) => [0x39, 3, ...uleb(offset)];
 const f64promote = [0xbb], f64fromI32 = [0xb7], f64mul = [0xa2], f64add = [0xa0], f64sub = [0xa1];
+const PREFETCH = 4;
+const i32ltu = [0x49], i32load8u = (offset = 0) => [0x2d, 0, ...uleb(offset)], i32or = [0x72];
 const select = [0x1b], f64ge = [0x66], ifVoid = [0x04, VOID], i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const v128load = (offset: number) => [0xfd, 0x00, 4, ...uleb(offset)];
@@ -44,7 +46,7 @@ const lane = (i: number) => [0xfd, 0x1b, i];
 function qscanBody(): number[] {
   const q = 0, base = 1, rows = 2, n = 3, rowBytes = 4, meta = 5, outB = 6, outIdx = 7, idx0 = 8;
   const c = 9, alpha = 10, beta = 11, floor = 12;
-  const k = 13, p = 14, j = 15, r = 16, qj = 17, cnt = 18, acc0 = 19, acc1 = 20, v = 21, a = 22, b = 23;
+  const k = 13, p = 14, j = 15, r = 16, qj = 17, cnt = 18, acc0 = 19, acc1 = 20, v = 21, a = 22, b = 23, touch = 24;
   // acc += dot(extend(v), q[qj + off .. +16))
   const step = (acc: number, ext: number[], off: number) => [
     ...get(acc), ...get(v), ...ext, ...get(qj), ...v128load(off), ...dot, ...i32x4add, ...set(acc),
@@ -58,6 +60,20 @@ function qscanBody(): number[] {
     ...get(rows), ...i32eqz, ...select, ...set(r),
     // p = base + r * rowBytes
     ...get(base), ...get(r), ...get(rowBytes), ...i32mul, ...i32add, ...set(p),
+    // Gather scans (a row list): read one byte per 64 of the row PREFETCH entries ahead, so that
+    // its cache misses overlap this row's work (wasm has no prefetch instruction). The bytes are
+    // summed into $touch and folded into the result as (touch & 0): the loads stay (they may trap).
+    ...get(rows), ...ifVoid,
+    ...get(k), ...i32c(PREFETCH), ...i32add, ...tee(j), ...get(n), ...i32ltu, ...ifVoid,
+    ...get(base), ...get(rows), ...get(j), ...i32c(2), ...i32shl, ...i32add, ...i32load(0), ...get(rowBytes), ...i32mul, ...i32add, ...set(qj),
+    ...i32c(0), ...set(j),
+    ...block, ...loop,
+    ...get(j), ...get(rowBytes), ...i32geu, ...brIf(1),
+    ...get(touch), ...get(qj), ...get(j), ...i32add, ...i32load8u(0), ...i32add, ...set(touch),
+    ...get(j), ...i32c(64), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    ...end,
+    ...end,
     ...i32c(0), ...i32x4splat, ...set(acc0),
     ...i32c(0), ...i32x4splat, ...set(acc1),
     ...i32c(0), ...set(j),
@@ -87,10 +103,10 @@ function qscanBody(): number[] {
     ...end,
     ...get(k), ...i32c(1), ...i32add, ...set(k),
     ...br(0), ...end, ...end,
-    ...get(cnt),
+    ...get(cnt), ...get(touch), ...i32c(0), ...i32and, ...i32or,
     ...end,
   ];
-  return [...vec([[6, I32], [3, V128], [2, F64]]), ...code];
+  return [...vec([[6, I32], [3, V128], [2, F64], [1, I32]]), ...code];
 }
 
 const f64c = (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
