@@ -106,8 +106,8 @@ export class RedisVectorStore implements VectorStore {
 
   constructor(options: RedisVectorStoreOptions) {
     this.indexName = options.indexName ?? "larder_vectors";
-    if (typeof this.indexName !== "string" || !/^[A-Za-z0-9_.:{}-]{1,200}$/.test(this.indexName)) {
-      throw new StorageError("INVALID_ARGUMENT", "indexName must be 1-200 characters of A-Z a-z 0-9 _ . : - { }", { store: STORE });
+    if (typeof this.indexName !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(this.indexName)) {
+      throw new StorageError("INVALID_ARGUMENT", "indexName must be 1-200 characters of A-Z a-z 0-9 _ . : -", { store: STORE });
     }
     this.prefix = options.prefix ?? `larder:vec:{${this.indexName}}:`;
     if (typeof this.prefix !== "string" || this.prefix === "" || /[*?[\]\\]/.test(this.prefix)) {
@@ -129,6 +129,16 @@ export class RedisVectorStore implements VectorStore {
     this.candidateMultiplier = positiveInt(options.candidateMultiplier ?? 4, "candidateMultiplier");
     this.capabilities = { modes: MODES, metrics: [this.metric], filterOperators: SEARCH_FILTER_OPERATORS, nestedFilters: true };
     const { client, owned } = resolveClient(options, STORE);
+    if (client.isCluster && hashTag(this.prefix) !== this.indexName) {
+      if (owned) client.disconnect();
+      // The engine of a cluster shard indexes only its own keys, and routes FT.* by the index name
+      // as if it were a key: the index name and every node key must hash to the same slot.
+      throw new StorageError(
+        "INVALID_ARGUMENT",
+        `on a Redis Cluster the prefix must carry the hash tag {${this.indexName}} (its first {...}), so that the index and its nodes share one slot`,
+        { store: STORE },
+      );
+    }
     this.redis = client;
     this.owned = owned;
   }
@@ -532,7 +542,9 @@ export class RedisVectorStore implements VectorStore {
     else if (opts.byId) args.push("SORTBY", "id", "ASC");
     args.push("LIMIT", String(opts.offset ?? 0), String(opts.limit));
     if (opts.params?.length) args.push("PARAMS", String(opts.params.length), ...opts.params);
-    args.push("DIALECT", "2");
+    // No timeout: the engine's default policy on a timeout is to return the results found so far
+    // without saying so, which would make a filter or a KNN silently incomplete.
+    args.push("TIMEOUT", "0", "DIALECT", "2");
     const reply = (await this.call(op, ...args)) as unknown[];
     const hits: Hit[] = [];
     const step = 1 + (opts.textScorer ? 1 : 0) + (opts.returnFields.length === 0 ? 0 : 1);
@@ -713,6 +725,14 @@ export class RedisVectorStore implements VectorStore {
 }
 
 // ------------------------------------------------------------------------------------------------
+
+/** The hash tag of a key (what Redis Cluster hashes): the first non-empty {...}. */
+function hashTag(key: string): string | undefined {
+  const open = key.indexOf("{");
+  if (open < 0) return undefined;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
 
 function distanceMetric(m: DistanceMetric): string {
   // Cosine is scored as the inner product of unit vectors: the engine's own COSINE gives NaN for a

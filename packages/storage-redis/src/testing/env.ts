@@ -114,3 +114,40 @@ export async function probeSearch(): Promise<string | undefined> {
     client.disconnect();
   }
 }
+
+/** Seed nodes of the Redis Cluster with the query engine (tooling/services `redis-search-cluster`). */
+export function searchClusterNodes(): { host: string; port: number }[] {
+  return servicesEnv()
+    .LARDER_REDIS_SEARCH_CLUSTER_NODES.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(":")), port: Number(hp.slice(hp.lastIndexOf(":") + 1)) }));
+}
+
+export function newSearchClusterClient(): Cluster {
+  const c = new Cluster(searchClusterNodes(), {
+    lazyConnect: true,
+    redisOptions: { ...failFastRedisOptions },
+    clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  c.on("error", () => {});
+  return c;
+}
+
+/** Like {@link probeSearch}, for the cluster: cluster_state:ok and FT._LIST on a node. */
+export async function probeSearchCluster(): Promise<string | undefined> {
+  const client = newSearchClusterClient();
+  const where = servicesEnv().LARDER_REDIS_SEARCH_CLUSTER_NODES;
+  try {
+    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5_000).unref());
+    await Promise.race([client.ping(), deadline]);
+    const info = String(await Promise.race([client.cluster("INFO"), deadline]));
+    if (!info.includes("cluster_state:ok")) return `Redis Cluster with the query engine at ${where} is not healthy (cluster_state is not ok)`;
+    await Promise.race([client.call("FT._LIST"), deadline]);
+    return undefined;
+  } catch (e) {
+    return `Redis Cluster with the query engine at ${where} is unreachable or has no FT.* commands: ${e instanceof Error ? e.message : String(e)} (start it with: bash tooling/services/bin/services.sh up redis-search-cluster)`;
+  } finally {
+    client.disconnect();
+  }
+}
