@@ -84,7 +84,7 @@ function writeData(path: string, kind: Kind, n: number): void {
       const c = new Float32Array(DIM);
       for (const b of basis) {
         const g = r();
-        for (let j = 0; j < DIM; j++) c[j] += g * b[j]!;
+        for (let j = 0; j < DIM; j++) c[j] = c[j]! + g * b[j]!;
       }
       return c;
     });
@@ -100,7 +100,7 @@ function writeData(path: string, kind: Kind, n: number): void {
         for (let b = 0; b < 8; b++) {
           const g = 0.5 * r();
           const v = basis[b]!;
-          for (let j = 0; j < DIM; j++) buf[o + j] += g * v[j]!;
+          for (let j = 0; j < DIM; j++) buf[o + j] = buf[o + j]! + g * v[j]!;
         }
       }
     }
