@@ -35,6 +35,8 @@ export interface VectorMatrixOptions {
 
 /** Below this many rows the quantized copy is not built: the float32 scan is as fast. */
 export const QUANTIZE_MIN_ROWS = 4096;
+/** A filtered query (a list of allowed rows) uses the quantized copy from this many allowed rows. */
+export const QUANTIZE_MIN_LISTED = 256;
 
 const PAGE = 65_536;
 
@@ -346,6 +348,18 @@ export class VectorMatrix {
     this.quant?.copyRow(from, to);
   }
 
+  /**
+   * Row `row`'s `dim` components as a plain array (a copy). A counted loop: `Array.from` on a typed
+   * array goes through the iterator protocol and costs ~20x more.
+   */
+  rowArray(row: number): number[] {
+    const off = row * this.stride;
+    const d = this.data;
+    const out = new Array<number>(this.dim);
+    for (let j = 0; j < this.dim; j++) out[j] = d[off + j]!;
+    return out;
+  }
+
   /** A copy of row `row`'s `dim` components. */
   row(row: number): Float32Array {
     const off = row * this.stride;
@@ -397,7 +411,7 @@ export class VectorMatrix {
    */
   candidates(query: ArrayLike<number>, rows: Int32Array | null, k: number): Int32Array | undefined {
     const n = rows ? rows.length : this.count;
-    if (n < QUANTIZE_MIN_ROWS || k * 4 >= n || !this.buildQuantized()) return undefined;
+    if (n < (rows ? QUANTIZE_MIN_LISTED : QUANTIZE_MIN_ROWS) || k * 4 >= n || !this.buildQuantized()) return undefined;
     const q = this.quant!;
     let scale = 1;
     if (this.metric === "cosine") {

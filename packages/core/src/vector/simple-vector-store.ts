@@ -531,7 +531,7 @@ export class SimpleVectorStore implements VectorStore {
 
   private nodeAt(row: number): BaseNode {
     const node = storedToNode(this.jsons[row]!, this.ids[row]!, this.metas[row]!, this.refs[row]);
-    node.embedding = Array.from(this.matrix!.row(row));
+    node.embedding = this.matrix!.rowArray(row);
     return node;
   }
 
@@ -996,7 +996,7 @@ export class SimpleVectorStore implements VectorStore {
     for (let r = 0; r < this.ids.length; r++) {
       const id = this.ids[r]!;
       const ref = this.refs[r] ?? "None";
-      embedding_dict[id] = Array.from(this.matrix!.row(r));
+      embedding_dict[id] = this.matrix!.rowArray(r);
       text_id_to_ref_doc_id[id] = ref;
       const j = this.jsons[r]!;
       const cls = j instanceof RawNode ? j.parse().__data__["class_name"] : isJson(j) ? j.__data__["class_name"] : "TextNode";
