@@ -10,6 +10,7 @@ import { runPostgresBench } from "./postgres.js";
 import { runS3Bench } from "./s3.js";
 import { runIngestBench } from "./ingest.js";
 import { runLlamaIndexTSBench } from "./llamaindexts.js";
+import { runRedisVectorBench } from "./redis-vector.js";
 import { machineLine } from "./markdown.js";
 const suites: Record<string, () => Promise<void>> = {
   redis: runRedisBench,
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<void>> = {
   s3: runS3Bench,
   ingest: runIngestBench,
   llamaindexts: runLlamaIndexTSBench,
+  "redis-vector": runRedisVectorBench,
 };
 
 const wanted = process.argv.slice(2);
