@@ -13,7 +13,7 @@
  *  4. re-read the manifest and delete files of older generations that it does not reference.
  * A crash before 3 leaves generation G intact (plus orphans that a later commit removes).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { endianness } from "node:os";
 import { errors, isStorageError } from "../errors.js";
 import type { FileSystem } from "../fs/types.js";
@@ -536,10 +536,16 @@ export async function readVectorsInto(fs: FileSystem, dir: string, ref: VectorFi
     throw err;
   }
   checkSize(ref, path, n);
-  const counter = new AsyncHashingCounter();
-  const SLICE = 1 << 22;
-  for (let off = 0; off < n; off += SLICE) counter.update(target.subarray(off, Math.min(off + SLICE, n)));
-  checkSha(ref, path, await counter.digest());
+  // Hashed in place on this thread, 64 MiB at a time with a yield in between (the rows file is
+  // parsed meanwhile). Handing the slices to the hashing worker would copy all of them at once
+  // (nothing is returned to its buffer pool during a synchronous loop): 1.5 GB more at 1M x 384.
+  const hash = createHash("sha256");
+  const SLICE = 1 << 26;
+  for (let off = 0; off < n; off += SLICE) {
+    hash.update(target.subarray(off, Math.min(off + SLICE, n)));
+    if (off + SLICE < n) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  checkSha(ref, path, hash.digest("hex"));
 }
 
 /**
