@@ -53,11 +53,23 @@ function seededVector(seed: number): number[] {
   return v.map((f) => Math.fround(f / norm));
 }
 
-/** Query i: a mix of two node vectors, so the top-10 is not just one exact match. */
-function queryVector(i: number): number[] {
-  const a = seededVector((i * 7919) % N);
-  const b = seededVector((i * 104729 + 17) % N);
-  return a.map((x, k) => x + 0.5 * b[k]!);
+/** `a + 0.5 b`, normalised, as float32 values. */
+function mix(a: number[], b: number[]): number[] {
+  const v = a.map((x, k) => x + 0.5 * b[k]!);
+  const n = Math.hypot(...v);
+  return v.map((x) => Math.fround(x / n));
+}
+
+/** 1 000 clusters (one per document): node i is its document's centre plus noise. */
+const CLUSTERS = 1000;
+const centre = (k: number) => seededVector(1_000_000 + k);
+function nodeVector(i: number): number[] {
+  return mix(centre(i % CLUSTERS), seededVector(i));
+}
+
+/** Query q: a cluster's centre plus other noise; its top-10 are nodes of that cluster. */
+function queryVector(q: number): number[] {
+  return mix(centre((q * 37) % CLUSTERS), seededVector(2_000_000 + q));
 }
 
 function median(xs: number[]): number {
@@ -95,10 +107,10 @@ async function worker(which: Case): Promise<Row> {
     nodes.push(
       new LI.TextNode({
         id_: `node-${i}`,
-        text: `Chunk ${i} of document ${i % 1000}: storage vector index query persist embedding.`,
-        metadata: { file_name: `file-${i % 1000}.txt`, page: i % 97 },
-        relationships: { SOURCE: { nodeId: `doc-${i % 1000}`, metadata: {} } } as never,
-        embedding: seededVector(i),
+        text: `Chunk ${i} of document ${i % CLUSTERS}: storage vector index query persist embedding.`,
+        metadata: { file_name: `file-${i % CLUSTERS}.txt`, page: i % 97 },
+        relationships: { SOURCE: { nodeId: `doc-${i % CLUSTERS}`, metadata: {} } } as never,
+        embedding: nodeVector(i),
       }),
     );
   }
@@ -126,7 +138,7 @@ async function worker(which: Case): Promise<Row> {
     const url = `${servicesEnv().LARDER_POSTGRES_URL}?namespace=${pgNs}`;
     const s = await storageContextFromLarder(url, { vectorIndexBuild: "manual" });
     storageContext = s.storageContext;
-    // Server stores write through; the ANN index is built once after the bulk load.
+    // Server stores write through; the HNSW index is built once after the bulk load.
     persist = async () => {
       const vs = s.larder.vectorStore as { buildIndex?: () => Promise<void> };
       await vs.buildIndex?.();
@@ -208,7 +220,11 @@ export async function runLlamaIndexTSBench(): Promise<void> {
     rows.map((r) => [
       r.case,
       s(r.ingestMs),
-      r.persistError ? `fails: ${r.persistError}` : r.case === "larder-postgres" ? `${s(r.persistMs)} (HNSW index build)` : `${s(r.persistMs)} (${((r.persistBytes ?? 0) / 2 ** 20).toFixed(0)} MB)`,
+      r.persistError
+        ? `fails: ${r.persistError}`
+        : r.case === "larder-postgres"
+          ? `${s(r.persistMs)} (HNSW index build)`
+          : `${s(r.persistMs)} (${((r.persistBytes ?? 0) / 2 ** 20).toFixed(0)} MB)`,
       r.persistError ? "—" : s(total(r)),
       r.queryMedianMs.toFixed(2),
       r === base ? "1" : `${(base.ingestMs / r.ingestMs).toFixed(2)}×`,
