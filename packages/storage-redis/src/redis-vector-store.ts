@@ -311,7 +311,8 @@ export class RedisVectorStore implements VectorStore {
     if (!Array.isArray(nodes)) throw new StorageError("INVALID_ARGUMENT", "add takes an array of nodes", { store: STORE });
     if (nodes.length === 0) return [];
     let dims = this.dimensions;
-    const rows = new Map<string, (string | Buffer)[]>();
+    // Validate everything before the first write; encode batch by batch while the previous one is sent.
+    const rows = new Map<string, { node: BaseNode; emb: ArrayLike<number>; ref: string | undefined }>();
     const ids: string[] = [];
     for (const node of nodes) {
       if (node === null || typeof node !== "object" || typeof (node as BaseNode).toJSON !== "function") {
@@ -327,27 +328,11 @@ export class RedisVectorStore implements VectorStore {
           details: { expected: dims, actual: emb.length },
         });
       }
-      const ref = node.refDocId;
-      if (ref !== undefined && ref !== null) checkId(ref, "ref doc id");
+      const ref = node.refDocId ?? undefined;
+      if (ref !== undefined) checkId(ref, "ref doc id");
       assertNodeMetadata({ id, metadata: node.metadata }, STORE);
-      const json = node.toJSON();
-      json.__data__ = { ...json.__data__, embedding: null };
-      const fields: (string | Buffer)[] = [
-        "v",
-        float32(emb, this.metric === "cosine"),
-        "n",
-        JSON.stringify(json),
-        "t",
-        typeof node.text === "string" ? node.text : "",
-        "id",
-        tagValue(id),
-        META_FIELD,
-        metadataTokens(node.metadata as Record<string, unknown> | undefined).join(TAG_SEPARATOR),
-      ];
-      if (this.metric === "cosine") fields.push("e", float32(emb, false));
-      if (ref !== undefined && ref !== null) fields.push("ref", tagValue(ref));
-      rows.delete(id);
-      rows.set(id, fields);
+      rows.delete(id); // the last of repeated ids wins, at its last place
+      rows.set(id, { node, emb, ref });
       ids.push(id);
     }
     const layout = await this.ensure(dims!);
@@ -358,18 +343,51 @@ export class RedisVectorStore implements VectorStore {
       });
     }
     const all = [...rows.entries()];
-    // One pipelined round trip per batch; batches go one after the other to bound memory.
-    for (let i = 0; i < all.length; i += this.batchSize) {
-      const p = this.redis.pipeline();
-      for (const [id, fields] of all.slice(i, i + this.batchSize)) {
-        const key = this.nodePrefix + id;
-        // An upsert replaces the whole node: DEL first, so no field of an older version survives.
-        p.del(key);
-        p.hset(key, ...(fields as [string, string | Buffer]));
+    // One pipelined round trip per batch, at most two batches in flight: the next batch is encoded
+    // while the server indexes the previous one (HNSW insertion is what bounds a bulk load).
+    const pending: Promise<unknown>[] = [];
+    try {
+      for (let i = 0; i < all.length; i += this.batchSize) {
+        const p = this.redis.pipeline();
+        for (const [id, row] of all.slice(i, i + this.batchSize)) {
+          const key = this.nodePrefix + id;
+          // An upsert replaces the whole node: DEL first, so no field of an older version survives.
+          p.del(key);
+          p.hset(key, ...(this.encode(id, row) as [string, string | Buffer]));
+        }
+        const sent = this.exec(p, "add");
+        sent.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+        pending.push(sent);
+        if (pending.length >= 2) await pending.shift();
       }
-      await this.exec(p, "add");
+      for (const sent of pending.splice(0)) await sent;
+    } catch (e) {
+      await Promise.allSettled(pending);
+      throw e;
     }
     return ids;
+  }
+
+  /** The hash fields of one node (see the class comment). */
+  private encode(id: string, row: { node: BaseNode; emb: ArrayLike<number>; ref: string | undefined }): (string | Buffer)[] {
+    const { node, emb, ref } = row;
+    const json = node.toJSON();
+    json.__data__ = { ...json.__data__, embedding: null };
+    const fields: (string | Buffer)[] = [
+      "v",
+      float32(emb, this.metric === "cosine"),
+      "n",
+      JSON.stringify(json),
+      "t",
+      typeof node.text === "string" ? node.text : "",
+      "id",
+      tagValue(id),
+      META_FIELD,
+      metadataTokens(node.metadata as Record<string, unknown> | undefined).join(TAG_SEPARATOR),
+    ];
+    if (this.metric === "cosine") fields.push("e", float32(emb, false));
+    if (ref !== undefined) fields.push("ref", tagValue(ref));
+    return fields;
   }
 
   private async exec(p: ReturnType<RedisClient["pipeline"]>, op: string): Promise<unknown[]> {
