@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { Document, TextNode } from "@larder/core";
+import { Document, type MetadataFilters, SimpleVectorStore, TextNode } from "@larder/core";
 import { uniqueNamespace } from "@larder/conformance";
 import { RedisKVStore, RedisVectorStore } from "@larder/storage-redis";
 import { KVVectorStore } from "./kv-vector-store.js";
@@ -145,6 +145,41 @@ describe.skipIf(searchSkip !== undefined)(`redis:// with the query engine${searc
       await b.close();
     }
     expect(notices).toEqual([]);
+  });
+
+  it("answers filters the query engine cannot express (ordering, text_match) exactly, in the process", async () => {
+    const prefix = freshPrefix(search, "urlfb");
+    indexes.push(`${prefix}larder_vectors`);
+    const opened = await openStorageContext(`${SEARCH_URL}?prefix=${prefix}`, { onNotice: () => undefined });
+    try {
+      const vs = opened.storageContext.vectorStore;
+      expect(vs).toBeInstanceOf(RedisVectorStore);
+      expect(vs.constructor).toBe(RedisVectorStore);
+      const nodes = Array.from({ length: 40 }, (_, i) =>
+        new TextNode({ id: `n${i}`, text: `row ${i}`, metadata: { year: 1990 + i, kind: i % 2 ? "odd" : "even", title: `Title ${i}` }, embedding: [Math.cos(i / 7), Math.sin(i / 7), (i % 5) / 5] }),
+      );
+      await vs.add(nodes);
+      const mem = new SimpleVectorStore();
+      await mem.add(nodes.map((n) => new TextNode({ id: n.id, text: n.text, metadata: n.metadata, embedding: n.embedding! })));
+      const cases: MetadataFilters[] = [
+        { filters: [{ key: "year", operator: ">=", value: 2010 }], condition: "and" },
+        { filters: [{ key: "kind", operator: "==", value: "odd" }, { key: "year", operator: "<", value: 2000 }], condition: "and" },
+        { filters: [{ key: "kind", operator: "==", value: "even" }, { key: "title", operator: "text_match", value: "Title 3" }], condition: "or" },
+      ];
+      for (const filters of cases) {
+        const q = { embedding: [1, 0.2, 0.4], topK: 5, filters };
+        const got = await vs.query(q);
+        const want = await mem.query(q);
+        expect(got.ids, JSON.stringify(filters)).toEqual(want.ids);
+        got.similarities.forEach((s, i) => expect(s).toBeCloseTo(want.similarities[i]!, 5));
+      }
+      expect(vs.capabilities.filterOperators).toContain(">=");
+      // Expressible filters still go to the engine, and malformed ones fail before any I/O.
+      expect((await vs.query({ embedding: [1, 0, 0], topK: 3, filters: { filters: [{ key: "kind", operator: "==", value: "odd" }] } })).ids).toHaveLength(3);
+      await expect(vs.query({ embedding: [1, 0, 0], topK: 3, filters: { filters: [{ key: "year", operator: "~" as never, value: 1 }] } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    } finally {
+      await opened.close();
+    }
   });
 
   it("keeps a prefix that already holds KV-backed vectors on the KV-backed store, and says so", async () => {

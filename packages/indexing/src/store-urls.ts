@@ -5,6 +5,8 @@ import {
   type IndexStore,
   type KVStore,
   LLAMAINDEX_FILES,
+  type MetadataFilter,
+  type MetadataFilters,
   MANIFEST_FILE,
   type PersistFormat,
   type PersistResult,
@@ -12,8 +14,11 @@ import {
   redactCredentials,
   resolveFileSystem,
   StorageContext,
+  SimpleVectorStore,
   StorageError,
+  validateFilters,
   type VectorStore,
+  type VectorStoreQuery,
 } from "@larder/core";
 import { createHash } from "node:crypto";
 import { KVVectorStore } from "./kv-vector-store.js";
@@ -487,7 +492,47 @@ async function redisVectorStore(mod: RedisModule, kv: RedisKV, url: string, noti
     notify(`vectors at ${where} use the KV-backed store: the server has the query engine, but the installed @larder/storage-redis has no RedisVectorStore (upgrade it to search inside Redis).`);
     return { store: new KVVectorStore(kv, { collection: KV_VECTORS_COLLECTION }) };
   }
-  return { store: new mod.RedisVectorStore({ client, ...redisVectorNames(kv.prefix) }) };
+  return { store: withExactFilterFallback(new mod.RedisVectorStore({ client, ...redisVectorNames(kv.prefix) })) };
+}
+
+/**
+ * The URL's `RedisVectorStore`, with every filter of core's semantics: a query whose filter uses an
+ * operator the query engine cannot express exactly (ordering, `text_match`...: not in the store's
+ * `capabilities.filterOperators`) is answered in this process instead of failing — the nodes that
+ * match the top-level `and` conditions the engine can express are read (`getNodes`, all of them when
+ * there are none) and scored by a `SimpleVectorStore` with the whole filter. Exact, but it reads
+ * those nodes, like the KV-backed store does. Other queries and every other method go to the
+ * store itself (it is the same object: `instanceof`, `indexName`, `client` work).
+ */
+function withExactFilterFallback(store: VectorStore): VectorStore {
+  const engineOps = new Set<string>(store.capabilities.filterOperators ?? []);
+  const all = new SimpleVectorStore().capabilities;
+  const expressible = (f: MetadataFilter | MetadataFilters): boolean =>
+    "filters" in f ? (store.capabilities.nestedFilters !== false || f.filters.every((c) => !("filters" in c))) && f.filters.every(expressible) : engineOps.has(f.operator);
+  const local = async (q: VectorStoreQuery, filters: MetadataFilters) => {
+    const pushed = (filters.condition ?? "and") === "and" ? filters.filters.filter(expressible) : [];
+    const nodes = await store.getNodes(pushed.length ? { filters: { filters: pushed, condition: "and" } } : {});
+    const metric = (store as { metric?: "cosine" | "dot" | "euclidean" }).metric;
+    const mem = new SimpleVectorStore(metric ? { metric } : {});
+    if (nodes.length) await mem.add(nodes);
+    return mem.query(q);
+  };
+  const query = async (q: VectorStoreQuery) => {
+    if (q === null || typeof q !== "object" || q.filters === undefined || q.filters === null) return store.query(q);
+    // A malformed filter is INVALID_ARGUMENT before any I/O, as from the store itself.
+    const filters = validateFilters(q.filters, { store: "RedisVectorStore" });
+    return expressible(filters) ? store.query(q) : local(q, filters);
+  };
+  const capabilities = { ...store.capabilities, filterOperators: all.filterOperators, nestedFilters: true };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "query") return query;
+      if (prop === "capabilities") return capabilities;
+      const v = Reflect.get(target, prop, target) as unknown;
+      // Methods run on the store itself (its private state); `constructor` stays the class.
+      return typeof v === "function" && prop !== "constructor" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** Index name and key prefix of a `redis://` URL's `RedisVectorStore` (see {@link redisVectorStore}). */
