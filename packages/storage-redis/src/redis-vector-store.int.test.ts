@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { describeVectorStore } from "@larder/conformance/vector";
 import { expectStorageError, uniqueNamespace } from "@larder/conformance";
 import { NodeRelationship, TextNode } from "@larder/core/schema";
@@ -176,7 +176,15 @@ for (const { label, reason, client } of targets) {
       it("writes go in pipelined batches: 1,250 nodes with batchSize 500 are all stored and found", async () => {
         const s = store({ batchSize: 500 });
         const n = 1250;
-        await s.add(Array.from({ length: n }, (_, i) => node(`p${String(i).padStart(4, "0")}`, [Math.cos(i), Math.sin(i), 1], { g: i % 10 })));
+        await s.add([node("first", [1, 1, 1])]); // creates the index
+        const pipelines = vi.spyOn(client, "pipeline");
+        try {
+          await s.add(Array.from({ length: n }, (_, i) => node(`p${String(i).padStart(4, "0")}`, [Math.cos(i), Math.sin(i), 1], { g: i % 10 })));
+          expect(pipelines).toHaveBeenCalledTimes(3); // 500 + 500 + 250: one round trip each
+        } finally {
+          pipelines.mockRestore();
+        }
+        await s.deleteNodes({ ids: ["first"] });
         expect((await s.getNodes()).length).toBe(n);
         const r = await s.query({ embedding: [1, 0, 1], topK: 10, filters: { filters: [{ key: "g", operator: "==", value: 3 }] } });
         expect(r.ids.length).toBe(10);
