@@ -210,7 +210,20 @@ cat >"$APP/tsconfig.json" <<'JSON'
   "include": ["readme/*.ts", "decl/*.ts"]
 }
 JSON
-(cd "$APP" && npx --no-install tsc -p tsconfig.json) || fail "README code blocks or the packages' declarations do not compile against the installed packages (files in $APP/readme and $APP/decl; LARDER_PACK_KEEP=1 keeps them)"
+# Declaration errors INSIDE these third-party packages are reported but do not fail the check:
+# llamaindex 0.12 / @llamaindex/* ship .d.ts that no strict project compiles with skipLibCheck off
+# (they import `ajv`, which they do not depend on, and the DOM's `MediaStream`). Every error in the
+# README blocks, in our declarations or in any other package still fails.
+TOLERATED_DTS_RE='^node_modules/(llamaindex|@llamaindex/[^/]+)/'
+if ! (cd "$APP" && npx --no-install tsc -p tsconfig.json) >"$WORK/tsc.log" 2>&1; then
+  errors="$(grep -E '^[^ ].*\([0-9]+,[0-9]+\): error TS' "$WORK/tsc.log" || true)"
+  ours="$(printf '%s\n' "$errors" | grep -vE "$TOLERATED_DTS_RE" | grep -v '^$' || true)"
+  if [ -n "$ours" ] || [ -z "$errors" ]; then
+    cat "$WORK/tsc.log" >&2
+    fail "README code blocks or the packages' declarations do not compile against the installed packages (files in $APP/readme and $APP/decl; LARDER_PACK_KEEP=1 keeps them)"
+  fi
+  echo "pack-check: $(printf '%s\n' "$errors" | wc -l) declaration error(s) inside llamaindex / @llamaindex/* themselves (tolerated, see TOLERATED_DTS_RE); none in the README blocks or in ours"
+fi
 
 # Every entry point loads at run time: imported from ESM, and required from CommonJS (require(esm)).
 step "importing every entry point (ESM import and CommonJS require)"
