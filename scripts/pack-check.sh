@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Larder as users install it. Builds and packs every published package (`pnpm pack`), checks each
 # tarball (no tests or test support, LICENSE, publint, are-the-types-wrong), installs the tarballs with
-# npm into a temporary project OUTSIDE the workspace together with the real drivers from the registry
+# npm into a temporary project OUTSIDE the workspace together with the real drivers and the frameworks
+# the adapters plug into (LangChain.js, LlamaIndexTS) from the registry
 # (--strict-peer-deps: a peer range that excludes them fails), compiles every TypeScript block of the
 # installed READMEs verbatim with tsc, and runs the installed `larder` command end to end.
 #
