@@ -325,12 +325,12 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
         dropped = true;
       }
     }
-    // Postgres bulk path: vector writes are pipelined (the server stores batch k while batch k + 1
-    // is embedded). The document hashes, which tell a later ingest that a document is done, are
+    // Postgres bulk path: vector and docstore writes are pipelined (the server stores batch k while
+    // batch k + 1 is embedded). The document hashes, which tell a later ingest that a document is done, are
     // written only after every queued vector write is committed; a failure therefore leaves what a
     // failed ingest always leaves: chunks of documents without a hash, which the next run redoes.
-    const bulk = bulkPostgres && typeof vs.bulkLoad === "function" ? vs.bulkLoad() : undefined;
-    const loader = bulk ? pipelinedIndex(ctx, index, bulk) : index;
+    const bulk = bulkPostgres && typeof vs.bulkLoad === "function" ? pipelinedLoad(ctx, index, vs.bulkLoad()) : undefined;
+    const loader = bulk ? bulk.index : index;
     let changed: boolean[];
     try {
       progress.phase(`comparing ${docs.length} documents with the store and splitting the changed ones`);
@@ -382,21 +382,75 @@ interface BulkLoad {
 }
 
 /**
- * The index over a context whose default vector store is the load's pipelined view and whose
- * docstore writes document hashes only after `flush()` (every queued vector write committed).
+ * Writes run one after the other, at most one queued: `push` returns once its write is queued (after
+ * the previous one ended), `flush` once all ended, rejecting with the first failure; after a failure
+ * every `push` and `flush` rejects with it and queued writes are not run.
  */
-function pipelinedIndex(ctx: StorageContext, index: VectorStoreIndex, bulk: BulkLoad): VectorStoreIndex {
+class WriteQueue {
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  #failed: { error: unknown } | undefined;
+
+  async push(write: () => Promise<unknown>): Promise<void> {
+    this.#throwIfFailed();
+    while (this.#pending > 0) await this.#tail;
+    this.#throwIfFailed();
+    this.#pending++;
+    this.#tail = this.#tail
+      .then(() => (this.#failed ? undefined : write()))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#failed ??= { error };
+        },
+      )
+      .finally(() => this.#pending--);
+  }
+
+  async flush(): Promise<void> {
+    await this.settle();
+    this.#throwIfFailed();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed) throw this.#failed.error;
+  }
+
+  /** Waits for the queued writes to end; never rejects. */
+  async settle(): Promise<void> {
+    while (this.#pending > 0) await this.#tail;
+  }
+}
+
+/**
+ * The index over a context whose default vector store is the load's pipelined view and whose
+ * docstore queues `addDocuments` the same way (the client goes on embedding while both are
+ * written). Every other docstore call waits for the queued writes; `setDocumentHash(es)` — the
+ * record that a document is done — also waits for every queued vector write to be committed.
+ * `flush()` acknowledges everything (rejects with the first failure); `settle()` only waits.
+ */
+function pipelinedLoad(ctx: StorageContext, index: VectorStoreIndex, bulk: BulkLoad): { index: VectorStoreIndex; flush(): Promise<void>; settle(): Promise<void> } {
+  const docWrites = new WriteQueue();
+  const flush = async () => {
+    await bulk.flush();
+    await docWrites.flush();
+  };
   const docStore = new Proxy(ctx.docStore, {
     get(target, p) {
       const v = Reflect.get(target, p, target) as unknown;
       if (typeof v !== "function") return v;
+      const call = (args: unknown[]) => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      if (p === "addDocuments") return (...args: unknown[]) => docWrites.push(() => call(args));
       if (p === "setDocumentHash" || p === "setDocumentHashes") {
         return async (...args: unknown[]) => {
-          await bulk.flush();
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
+          await flush();
+          return call(args);
         };
       }
-      return (v as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: unknown[]) => {
+        await docWrites.flush();
+        return call(args);
+      };
     },
   });
   const loadCtx = new StorageContext({
@@ -414,7 +468,14 @@ function pipelinedIndex(ctx: StorageContext, index: VectorStoreIndex, bulk: Bulk
     storeNodesOverride: index.storeNodesOverride,
   });
   loader.onProgress = index.onProgress;
-  return loader;
+  return {
+    index: loader,
+    flush,
+    settle: async () => {
+      await bulk.settle();
+      await docWrites.settle();
+    },
+  };
 }
 
 /**
