@@ -372,6 +372,9 @@ async function runRaw(client: Redis, d: Data, tag: string, hashes: Map<string, B
 async function runLangChain(url: string, client: Redis, d: Data, tag: string): Promise<Result> {
   const index = `${tag}_langchain`;
   const lc = createClient({ url });
+  // A lost connection fails the pending command (and so the run); without a listener node-redis
+  // would also throw it as an unhandled 'error' event.
+  lc.on("error", () => undefined);
   await lc.connect();
   try {
     const store = new FluentRedisVectorStore(
