@@ -68,4 +68,26 @@ describe.skipIf(skip !== undefined)(`README example${skip ? ` (skipped: ${skip})
       await admin.end();
     }
   });
+
+  it("runs the README's pipelined-load block verbatim", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = /Pipelined loads:[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    const body = block.split("\n").filter((l) => !l.startsWith("import ")).join("\n");
+    process.env.DATABASE_URL = POSTGRES_URL;
+    const { PostgresVectorStore } = await import("./index.js");
+    const { TextNode } = await import("@larder/core/schema");
+    const pg = (await import("pg")).default;
+    const admin = new pg.Pool({ connectionString: POSTGRES_URL });
+    await admin.query('DROP TABLE IF EXISTS public."chunks"');
+    try {
+      const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+      await new AsyncFunction("PostgresVectorStore", "TextNode", body)(PostgresVectorStore, TextNode);
+      expect(Number((await admin.query('SELECT count(*) AS n FROM public."chunks"')).rows[0].n)).toBe(3000);
+      const idx = await admin.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'chunks'");
+      expect(idx.rows.some((r) => / USING hnsw /.test(r.indexdef as string))).toBe(true);
+    } finally {
+      await admin.query('DROP TABLE IF EXISTS public."chunks"');
+      await admin.end();
+    }
+  });
 });
