@@ -29,6 +29,9 @@ const KIT_SKIPS = {
     'ends with a text_match filter, which RedisVectorStore declares UNSUPPORTED; the round trip and == / contains filters on backslash text are tested in "RedisVectorStore specifics"',
 } as const;
 
+/** With `orderedFilters` the ordering operators are declared: only the text_match test is left out. */
+const ORDERED_KIT_SKIPS = { "vector.metadata.backslash-text": KIT_SKIPS["vector.metadata.backslash-text"] } as const;
+
 const targets = [
   { label: "standalone", reason: await probeSearch(), client: newSearchClient() as RedisClient },
   { label: "cluster", reason: await probeSearchCluster(), client: newSearchClusterClient() as RedisClient },
@@ -63,6 +66,7 @@ for (const { label, reason, client } of targets) {
             ["hnsw, cosine", {}, 150],
             ["flat, euclidean", { index: { type: "flat" }, metric: "euclidean" }, 40],
             ["hnsw, dot", { metric: "dot" }, 40],
+            ["hnsw, cosine, orderedFilters", { orderedFilters: true }, 150],
           ] as const)
         : ([["hnsw, cosine", {}, 60]] as const);
     for (const [config, options, trees] of configs) {
@@ -71,7 +75,7 @@ for (const { label, reason, client } of targets) {
         create: () => new RedisVectorStore({ client, indexName: indexName(), ...(options as Partial<RedisVectorStoreOptions>) }),
         dispose: (s) => dispose(client, s as RedisVectorStore),
         trees,
-        skip: KIT_SKIPS,
+        skip: "orderedFilters" in options ? ORDERED_KIT_SKIPS : KIT_SKIPS,
       });
     }
 
@@ -104,6 +108,19 @@ for (const { label, reason, client } of targets) {
         expect(again.dimensions).toBe(3);
         await expectStorageError(() => new RedisVectorStore({ client, indexName: s.indexName, dimensions: 4 }).getNodes(), "DIMENSION_MISMATCH");
         await expectStorageError(() => new RedisVectorStore({ client, indexName: s.indexName, metric: "dot" }).getNodes(), "CONFLICT");
+      });
+
+      it("orderedFilters: ranges on numbers and strings; the setting is part of the index layout", async () => {
+        const s = store({ orderedFilters: true });
+        await s.add([2008, 2010, 2015, 2024].map((year, i) => node(`y${year}`, [1, i, 0], { year, title: `t${year}` })));
+        const range = { filters: [{ key: "year", operator: ">=" as const, value: 2010 }, { key: "year", operator: "<" as const, value: 2024 }] };
+        expect(sorted(ids(await s.getNodes({ filters: range })))).toEqual(["y2010", "y2015"]);
+        expect(sorted((await s.query({ embedding: [1, 0, 0], topK: 10, filters: { filters: [{ key: "title", operator: ">", value: "t2010" }] } })).ids)).toEqual([
+          "y2015",
+          "y2024",
+        ]);
+        await expectStorageError(() => new RedisVectorStore({ client, indexName: s.indexName }).getNodes(), "CONFLICT");
+        await expectStorageError(() => store().getNodes({ filters: range }), "UNSUPPORTED");
       });
 
       it("hostile metadata keys and values never reach the query text unescaped", async () => {

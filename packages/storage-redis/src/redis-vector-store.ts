@@ -18,6 +18,7 @@ import {
 import { closeOwned, resolveClient, toRedisStorageError, type RedisClient, type RedisConnectionOptions } from "./client.js";
 import {
   META_FIELD,
+  ORDERED_SEARCH_FILTER_OPERATORS,
   SEARCH_FILTER_OPERATORS,
   TAG_SEPARATOR,
   allOf,
@@ -60,6 +61,14 @@ export interface RedisVectorStoreOptions extends RedisConnectionOptions {
   batchSize?: number;
   /** Candidates fetched for `mmr` and per side for `hybrid`, as a multiple of topK (at least 20). Default 4. */
   candidateMultiplier?: number;
+  /**
+   * Also answer `>`, `>=`, `<`, `<=` (exactly: numbers by value, strings by code point), by writing
+   * order tokens for every top-level number and string of the metadata: 17 tokens per number, about
+   * 2 per UTF-8 byte of a string (up to 1,024). Costs index memory and write time; recorded in the
+   * index's layout (an index written without them cannot be opened with them, and the reverse).
+   * Default false.
+   */
+  orderedFilters?: boolean;
 }
 
 const STORE = "RedisVectorStore";
@@ -100,6 +109,8 @@ export class RedisVectorStore implements VectorStore {
   private readonly index: RedisVectorIndex;
   private readonly batchSize: number;
   private readonly candidateMultiplier: number;
+  /** Order tokens written and ordering operators answered (option `orderedFilters`). */
+  readonly orderedFilters: boolean;
   private dims: number | undefined;
   private layout: Layout | undefined;
   private creating: Promise<Layout> | undefined;
@@ -127,7 +138,16 @@ export class RedisVectorStore implements VectorStore {
     checkIndex(this.index);
     this.batchSize = positiveInt(options.batchSize ?? 500, "batchSize");
     this.candidateMultiplier = positiveInt(options.candidateMultiplier ?? 4, "candidateMultiplier");
-    this.capabilities = { modes: MODES, metrics: [this.metric], filterOperators: SEARCH_FILTER_OPERATORS, nestedFilters: true };
+    if (options.orderedFilters !== undefined && typeof options.orderedFilters !== "boolean") {
+      throw new StorageError("INVALID_ARGUMENT", "orderedFilters must be a boolean", { store: STORE });
+    }
+    this.orderedFilters = options.orderedFilters ?? false;
+    this.capabilities = {
+      modes: MODES,
+      metrics: [this.metric],
+      filterOperators: this.orderedFilters ? ORDERED_SEARCH_FILTER_OPERATORS : SEARCH_FILTER_OPERATORS,
+      nestedFilters: true,
+    };
     const { client, owned } = resolveClient(options, STORE);
     if (client.isCluster && hashTag(this.prefix) !== this.indexName) {
       if (owned) client.disconnect();
@@ -211,6 +231,14 @@ export class RedisVectorStore implements VectorStore {
     if (metric !== this.metric) {
       throw new StorageError("CONFLICT", `index ${this.indexName} was created with metric ${metric}, not ${this.metric}`, { store: STORE });
     }
+    const ordered = raw["ordered"] === "1";
+    if (ordered !== this.orderedFilters) {
+      throw new StorageError(
+        "CONFLICT",
+        `index ${this.indexName} was written ${ordered ? "with" : "without"} order tokens: open it with orderedFilters: ${ordered}`,
+        { store: STORE },
+      );
+    }
     if (this.dims !== undefined && dims !== this.dims) {
       throw new StorageError("DIMENSION_MISMATCH", `index ${this.indexName} holds ${dims}-dimensional vectors, not ${this.dims}`, {
         store: STORE,
@@ -230,6 +258,7 @@ export class RedisVectorStore implements VectorStore {
         await this.redis.hsetnx(this.metaKey, "dims", String(dims));
         await this.redis.hset(this.metaKey, "layout", LAYOUT);
         await this.redis.hsetnx(this.metaKey, "metric", this.metric);
+        await this.redis.hsetnx(this.metaKey, "ordered", this.orderedFilters ? "1" : "0");
       } catch (e) {
         throw this.wrap(e, "create the index");
       }
@@ -383,7 +412,7 @@ export class RedisVectorStore implements VectorStore {
       "id",
       tagValue(id),
       META_FIELD,
-      metadataTokens(node.metadata as Record<string, unknown> | undefined).join(TAG_SEPARATOR),
+      metadataTokens(node.metadata as Record<string, unknown> | undefined, this.orderedFilters).join(TAG_SEPARATOR),
     ];
     if (this.metric === "cosine") fields.push("e", float32(emb, false));
     if (ref !== undefined) fields.push("ref", tagValue(ref));
@@ -418,7 +447,7 @@ export class RedisVectorStore implements VectorStore {
     const ids = checkIds(args.ids, "ids");
     let filter: Compiled | undefined;
     let tree: MetadataFilters | undefined;
-    if (args.filters !== undefined && args.filters !== null) ({ tree, compiled: filter } = compileFilters(args.filters, STORE));
+    if (args.filters !== undefined && args.filters !== null) ({ tree, compiled: filter } = compileFilters(args.filters, STORE, this.orderedFilters));
     assertDeleteTarget(ids, tree, STORE);
     if (filter === undefined) {
       const keys = ids!.filter(storableId).map((id) => this.nodePrefix + id);
@@ -490,7 +519,7 @@ export class RedisVectorStore implements VectorStore {
   async getNodes(args: { ids?: readonly string[]; filters?: MetadataFilters } = {}): Promise<BaseNode[]> {
     if (args === null || typeof args !== "object") throw new StorageError("INVALID_ARGUMENT", "getNodes takes {ids?, filters?}", { store: STORE });
     const ids = checkIds(args.ids, "ids");
-    const filter = args.filters !== undefined && args.filters !== null ? compileFilters(args.filters, STORE).compiled : undefined;
+    const filter = args.filters !== undefined && args.filters !== null ? compileFilters(args.filters, STORE, this.orderedFilters).compiled : undefined;
     if (!(await this.existing())) return [];
     if (ids !== undefined) {
       const wanted = [...new Set(ids.filter(storableId))];
@@ -624,7 +653,7 @@ export class RedisVectorStore implements VectorStore {
       queryStr = query.queryStr;
     }
     const parts: Compiled[] = [];
-    if (query.filters !== undefined && query.filters !== null) parts.push(compileFilters(query.filters, STORE).compiled);
+    if (query.filters !== undefined && query.filters !== null) parts.push(compileFilters(query.filters, STORE, this.orderedFilters).compiled);
     const nodeIds = checkIds(query.nodeIds, "nodeIds");
     const docIds = checkIds(query.docIds, "docIds");
     if (nodeIds !== undefined) parts.push(tagIn("id", nodeIds.filter(storableId)));

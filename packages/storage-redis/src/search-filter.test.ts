@@ -1,8 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { FILTER_OPERATORS, type MetadataFilters } from "@larder/core/filters";
+import { FILTER_OPERATORS, compareByCodePoint, type MetadataFilters } from "@larder/core/filters";
 import { HOSTILE_STRINGS, seededRandom } from "@larder/conformance";
 import { HOSTILE_FILTER_KEYS, HOSTILE_FILTER_ONLY_STRINGS, HOSTILE_FILTER_STRINGS, randomHostileFilter } from "@larder/conformance/vector";
-import { ALWAYS_TOKEN, MAX_TOKEN, SEARCH_FILTER_OPERATORS, compileFilters, eqToken, metadataTokens, queryText, searchLiteral, tagIn } from "./search-filter.js";
+import { HOSTILE_FILTER_NUMBERS } from "@larder/conformance/vector";
+import {
+  ALWAYS_TOKEN,
+  MAX_TOKEN,
+  ORDERED_SEARCH_FILTER_OPERATORS,
+  ORDER_BYTES,
+  SEARCH_FILTER_OPERATORS,
+  compileFilters,
+  eqToken,
+  metadataTokens,
+  numberNibbles,
+  queryText,
+  searchLiteral,
+  stringNibbles,
+  tagIn,
+} from "./search-filter.js";
 import { textTerms } from "./redis-vector-store.js";
 
 /** Decodes searchLiteral (its inverse), to prove it loses nothing. */
@@ -110,6 +125,55 @@ describe("compileFilters", () => {
     expect(c.kind).toBe("query");
     expect(queryText(c)).toMatch(/^@id:\{h[0-9a-f]+ \| h[0-9a-f]+\}$/);
     expect(tagIn("ref", []).kind).toBe("false");
+  });
+});
+
+describe("order tokens (orderedFilters)", () => {
+  const sign = (x: number) => (x < 0 ? -1 : x > 0 ? 1 : 0);
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+  it("number nibbles sort as the numbers (edges of doubles, -0 = 0, random doubles)", () => {
+    const rng = seededRandom(5);
+    const xs = [...HOSTILE_FILTER_NUMBERS, -Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE];
+    for (let i = 0; i < 3000; i++) xs.push((rng() - 0.5) * 10 ** Math.floor(rng() * 40 - 20));
+    for (const a of xs) {
+      expect(numberNibbles(a)).toMatch(/^[0-9a-f]{16}$/);
+      for (const b of xs.slice(0, 60)) expect(cmp(numberNibbles(a), numberNibbles(b)), `${a} vs ${b}`).toBe(sign(a - b));
+    }
+    expect(numberNibbles(-0)).toBe(numberNibbles(0));
+  });
+
+  it("string nibbles sort as the strings by code point, lone surrogates at their own place", () => {
+    const rng = seededRandom(6);
+    const xs = [...ALL_STRINGS, ...Array.from({ length: 1500 }, () => randomString(rng))];
+    const nib = xs.map(stringNibbles);
+    const wrong: string[] = [];
+    for (let i = 0; i < 300; i++) for (let j = 0; j < xs.length; j++) if (cmp(nib[i]!, nib[j]!) !== sign(compareByCodePoint(xs[i]!, xs[j]!))) wrong.push(`${JSON.stringify(xs[i])} vs ${JSON.stringify(xs[j])}`);
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(stringNibbles("é")).toBe("c3a9");
+  });
+
+  it("are written only with the option, for top-level numbers and strings, bounded per string", () => {
+    expect(metadataTokens({ n: 1, s: "ab", a: [1] })).toHaveLength(8); // z; eq + non-empty for n and s; array marker, non-empty, element for a
+    const ordered = metadataTokens({ n: 1, s: "ab", a: [1], b: true }, true);
+    // + number: type + 16 prefixes; string: type + 4 prefixes + end
+    expect(ordered.length).toBe(metadataTokens({ n: 1, s: "ab", a: [1], b: true }).length + 17 + 6);
+    const long = metadataTokens({ s: "x".repeat(ORDER_BYTES + 10) }, true);
+    expect(long.length).toBeLessThanOrEqual(3 + 1 + ORDER_BYTES * 2 + 1);
+  });
+
+  it("compile to tokens only; ordering against a string over the bound is UNSUPPORTED", () => {
+    const rng = seededRandom(8);
+    for (let t = 0; t < 500; t++) {
+      const { compiled } = compileFilters(randomHostileFilter(rng, ORDERED_SEARCH_FILTER_OPERATORS, 2), "test", true);
+      if (compiled.kind === "query") expect(queryText(compiled).replace(/\{[0-9a-z |]+\}/g, "{}")).toMatch(/^[()@m:{}| -]+$/);
+    }
+    expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: "é".repeat(ORDER_BYTES) }] }, "test", true)).toThrow(
+      expect.objectContaining({ code: "UNSUPPORTED" }),
+    );
+    expect(compileFilters({ filters: [{ key: "k", operator: "<", value: "x".repeat(ORDER_BYTES) }] }, "test", true).compiled.kind).toBe("query");
+    expect(() => compileFilters({ filters: [{ key: "k", operator: "<", value: 1 }] }, "test")).toThrow(expect.objectContaining({ code: "UNSUPPORTED" }));
+    expect(compileFilters({ filters: [{ key: "k", operator: "<", value: "" }] }, "test", true).compiled.kind).toBe("false");
   });
 });
 

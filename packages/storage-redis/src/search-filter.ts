@@ -33,6 +33,21 @@ import { validateFilters, type FilterOperator, type MetadataFilter, type Metadat
 
 /** The operators compiled exactly. */
 export const SEARCH_FILTER_OPERATORS: readonly FilterOperator[] = ["==", "!=", "in", "nin", "any", "all", "contains", "is_empty"];
+/** With order tokens (the store's `orderedFilters` option), the ordering operators too. */
+export const ORDERED_SEARCH_FILTER_OPERATORS: readonly FilterOperator[] = [...SEARCH_FILTER_OPERATORS, ">", ">=", "<", "<="];
+
+/**
+ * Order tokens (only written with `orderedFilters`): a scalar number or string `v` under key `k`
+ * is a sequence of hex digits ("nibbles") whose lexicographic order is the spec's order — for a
+ * number the 16 nibbles of its order-preserving 64-bit image, for a string the nibbles of its UTF-8
+ * bytes (byte order = code point order) — and the node carries a token for each of its prefixes
+ * (`o<k>x<d|s><nibbles>`), for a string an end token (`o<k>xs<all nibbles>z`), and a type token
+ * (`y<k>x<d|s>`). Then `v < c` is a union of exact tokens: some prefix of `c` followed by a smaller
+ * nibble, or (strings) `v` ends where a proper prefix of `c` ends. A stored string keeps prefix
+ * tokens for its first {@link ORDER_BYTES} bytes, which decides every comparison with a filter value
+ * of at most that many bytes; a longer filter value is UNSUPPORTED (refused before any I/O).
+ */
+export const ORDER_BYTES = 512;
 
 /** Name of the TAG attribute holding the metadata tokens. */
 export const META_FIELD = "m";
@@ -77,8 +92,66 @@ export const elemToken = (key: string, v: Scalar) => bounded(`c${searchLiteral(k
 export const arrayToken = (key: string) => bounded(`r${searchLiteral(key)}`);
 export const nonEmptyToken = (key: string) => bounded(`n${searchLiteral(key)}`);
 
-/** The tokens of one node's metadata (for the `m` field), `z` first. */
-export function metadataTokens(metadata: Readonly<Record<string, unknown>> | null | undefined): string[] {
+/** Nibbles (hex digits) of a number's order-preserving 64-bit image (-0 as 0). */
+export function numberNibbles(x: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x === 0 ? 0 : x);
+  let hi = view.getUint32(0);
+  let lo = view.getUint32(4);
+  if (hi & 0x80000000) {
+    hi = ~hi >>> 0;
+    lo = ~lo >>> 0;
+  } else {
+    hi = (hi | 0x80000000) >>> 0;
+  }
+  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
+}
+
+/** Nibbles of a string's UTF-8 bytes; a lone surrogate (filter values only) as its own 3-byte code. */
+export function stringNibbles(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    let cp = s.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < s.length) {
+      const lo = s.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i++;
+      }
+    }
+    const bytes =
+      cp < 0x80
+        ? [cp]
+        : cp < 0x800
+          ? [0xc0 | (cp >> 6), 0x80 | (cp & 63)]
+          : cp < 0x10000
+            ? [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)]
+            : [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)];
+    for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  }
+  return out;
+}
+
+const typeToken = (key: string, t: "d" | "s") => bounded(`y${searchLiteral(key)}x${t}`);
+const prefixToken = (key: string, t: "d" | "s", nibbles: string) => bounded(`o${searchLiteral(key)}x${t}${nibbles}`);
+const endToken = (key: string, nibbles: string) => bounded(`o${searchLiteral(key)}xs${nibbles}z`);
+
+function addOrderTokens(out: Set<string>, key: string, v: number | string): void {
+  if (typeof v === "number") {
+    const n = numberNibbles(v);
+    out.add(typeToken(key, "d"));
+    for (let j = 1; j <= n.length; j++) out.add(prefixToken(key, "d", n.slice(0, j)));
+    return;
+  }
+  const n = stringNibbles(v);
+  out.add(typeToken(key, "s"));
+  const cap = Math.min(n.length, ORDER_BYTES * 2);
+  for (let j = 1; j <= cap; j++) out.add(prefixToken(key, "s", n.slice(0, j)));
+  if (n.length <= ORDER_BYTES * 2) out.add(endToken(key, n));
+}
+
+/** The tokens of one node's metadata (for the `m` field), `z` first; order tokens with `ordered`. */
+export function metadataTokens(metadata: Readonly<Record<string, unknown>> | null | undefined, ordered = false): string[] {
   const out = new Set<string>([ALWAYS_TOKEN]);
   if (metadata) {
     for (const key of Object.keys(metadata)) {
@@ -86,6 +159,7 @@ export function metadataTokens(metadata: Readonly<Record<string, unknown>> | nul
       if (v === undefined || v === null) continue;
       if (v === "") {
         out.add(eqToken(key, v)); // equal to "", but empty
+        if (ordered) addOrderTokens(out, key, v);
         continue;
       }
       if (Array.isArray(v)) {
@@ -96,6 +170,7 @@ export function metadataTokens(metadata: Readonly<Record<string, unknown>> | nul
       }
       out.add(nonEmptyToken(key));
       if (isScalar(v)) out.add(eqToken(key, v));
+      if (ordered && (typeof v === "string" || (typeof v === "number" && Number.isFinite(v)))) addOrderTokens(out, key, v);
     }
   }
   return [...out];
@@ -140,7 +215,46 @@ function or(parts: readonly Compiled[]): Compiled {
   return q(texts.length === 1 ? texts[0]! : `(${texts.join(" | ")})`);
 }
 
-function leaf(f: MetadataFilter): Compiled {
+/** Stored values of the same type as `c` that order strictly below it (see the order tokens). */
+function lessThan(key: string, c: number | string, store: string): Compiled {
+  const t = typeof c === "number" ? "d" : "s";
+  const n = typeof c === "number" ? numberNibbles(c) : stringNibbles(c);
+  if (t === "s" && n.length > ORDER_BYTES * 2) {
+    throw new StorageError(
+      "UNSUPPORTED",
+      `ordering against a string of more than ${ORDER_BYTES} UTF-8 bytes: the Redis query engine store keeps order tokens for the first ${ORDER_BYTES} bytes`,
+      { store },
+    );
+  }
+  const tokens: string[] = [];
+  for (let j = 0; j < n.length; j++) {
+    const head = n.slice(0, j);
+    const digit = parseInt(n[j]!, 16);
+    for (let d = 0; d < digit; d++) tokens.push(prefixToken(key, t, head + d.toString(16)));
+    // A stored string that ends here (at a byte boundary) is a proper prefix of c.
+    if (t === "s" && j % 2 === 0) tokens.push(endToken(key, head));
+  }
+  return anyOf(META_FIELD, tokens);
+}
+
+function ordering(f: MetadataFilter, store: string): Compiled {
+  const c = f.value as number | string;
+  const less = lessThan(f.key, c, store);
+  const eq = anyOf(META_FIELD, [eqToken(f.key, c)]);
+  const sameType = anyOf(META_FIELD, [typeToken(f.key, typeof c === "number" ? "d" : "s")]);
+  switch (f.operator) {
+    case "<":
+      return less;
+    case "<=":
+      return or([less, eq]);
+    case ">":
+      return and([sameType, not(or([less, eq]))]);
+    default: // ">="
+      return and([sameType, not(less)]);
+  }
+}
+
+function leaf(f: MetadataFilter, store: string): Compiled {
   const { key, operator } = f;
   const value = f.value;
   switch (operator) {
@@ -160,15 +274,20 @@ function leaf(f: MetadataFilter): Compiled {
       return and([anyOf(META_FIELD, [arrayToken(key)]), ...(value as Scalar[]).map((v) => anyOf(META_FIELD, [elemToken(key, v)]))]);
     case "is_empty":
       return not(anyOf(META_FIELD, [nonEmptyToken(key)]));
+    case ">":
+    case ">=":
+    case "<":
+    case "<=":
+      return ordering(f, store);
     default:
       // validateFilters refused it already (the operator list is the store's capabilities).
       throw new StorageError("UNSUPPORTED", `filter operator ${JSON.stringify(operator)} is not supported by the Redis query engine store`);
   }
 }
 
-function group(g: MetadataFilters): Compiled {
+function group(g: MetadataFilters, store: string): Compiled {
   if (g.filters.length === 0) return TRUE;
-  const parts = g.filters.map((c) => ("filters" in c ? group(c) : leaf(c)));
+  const parts = g.filters.map((c) => ("filters" in c ? group(c, store) : leaf(c, store)));
   switch (g.condition ?? "and") {
     case "and":
       return and(parts);
@@ -183,9 +302,10 @@ function group(g: MetadataFilters): Compiled {
  * Validates `filters` (INVALID_ARGUMENT / UNSUPPORTED before any I/O) and compiles them. Returns
  * the validated tree too (for `assertDeleteTarget`).
  */
-export function compileFilters(filters: MetadataFilters, store: string): { tree: MetadataFilters; compiled: Compiled } {
-  const tree = validateFilters(filters, { supportedOperators: SEARCH_FILTER_OPERATORS, nestedFilters: true, store });
-  return { tree, compiled: group(tree) };
+export function compileFilters(filters: MetadataFilters, store: string, ordered = false): { tree: MetadataFilters; compiled: Compiled } {
+  const supportedOperators = ordered ? ORDERED_SEARCH_FILTER_OPERATORS : SEARCH_FILTER_OPERATORS;
+  const tree = validateFilters(filters, { supportedOperators, nestedFilters: true, store });
+  return { tree, compiled: group(tree, store) };
 }
 
 /** TAG restriction on a per-node attribute (`id`, `ref`): one of these strings. */
