@@ -25,10 +25,9 @@ import { validateFilters, type FilterOperator, type MetadataFilter, type Metadat
  * (4 digits per unit), which holds no character the query language gives a meaning to, and is
  * injective (lone surrogates and U+0000 included, so equality stays exact for any JavaScript string).
  *
- * What TAG membership cannot express exactly is UNSUPPORTED, declared in the store's capabilities:
- * the ordering operators (`>`, `>=`, `<`, `<=`: per-key numeric fields would need a schema change
- * per new key, and the engine has no code-point string order), `text_match` and
- * `text_match_insensitive` (no exact substring test on arbitrary strings).
+ * The ordering operators need order tokens (below), written only with the store's `orderedFilters`
+ * option; without it they are UNSUPPORTED. `text_match` and `text_match_insensitive` are always
+ * UNSUPPORTED (no exact substring test on arbitrary strings), declared in the store's capabilities.
  */
 
 /** The operators compiled exactly. */
