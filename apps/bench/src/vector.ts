@@ -26,6 +26,8 @@ const PEER_QUERIES_LARGE = Number(process.env["VECTOR_BENCH_PEER_QUERIES_1M"] ??
 /** Python LlamaIndex keeps every vector as a list of Python floats (~32 B per component): it runs up to this N. */
 const PYTHON_MAX = Number(process.env["VECTOR_BENCH_PYTHON_MAX"] ?? 100_000);
 const PY_VERSION = "0.14.25";
+/** Queries of Python LlamaIndex (about 2 s each at 100k). */
+const PY_QUERIES = Number(process.env["VECTOR_BENCH_PY_QUERIES"] ?? 8);
 /** VECTOR_BENCH_PEERS=0 skips LlamaIndexTS and Python (quick runs of Larder against C). */
 const PEERS = process.env["VECTOR_BENCH_PEERS"] !== "0";
 
@@ -209,7 +211,7 @@ export async function runVectorBench(): Promise<void> {
           }
           if (run === 0 && PEERS) {
             push(runWorker("llamaindex", file, n, peerQueries));
-            if (python && n <= PYTHON_MAX) push(runPython(python, file, n, QUERIES));
+            if (python && n <= PYTHON_MAX) push(runPython(python, file, n, PY_QUERIES));
           }
         }
         rmSync(file, { force: true });
@@ -228,12 +230,16 @@ export async function runVectorBench(): Promise<void> {
           rows.push(b);
         }
         console.error(`vector bench: ${kind} ${n} done (load average ${loadavg()[0]!.toFixed(1)})`);
+        // Progress (the tables come at the end): one line per implementation.
+        for (const r of rows.filter((x) => x.n === n && x.kind === kind)) {
+          console.error(`  ${r.impl}: ${JSON.stringify({ ...r, top: undefined })}`);
+        }
       }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  console.log(`runs: Larder and C ${RUNS} interleaved runs per configuration (best of the runs), ${QUERIES} queries per run after 3 warm-up queries; LlamaIndexTS and Python once (${PEER_QUERIES_LARGE} queries at 1M)`);
+  console.log(`runs: Larder and C ${RUNS} interleaved runs per configuration (best of the runs), ${QUERIES} queries per run after 3 warm-up queries; LlamaIndexTS and Python once (LlamaIndexTS ${PEER_QUERIES_LARGE} queries at 1M, Python ${PY_QUERIES})`);
   console.log(`load average at end ${loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
   console.log("| N | data | implementation | add (s) | exact top-10 wall median / min (ms) | cpu median (ms) | × C float32 scan (wall / cpu median) | filtered 2% (ms) | filtered / unfiltered | bytes read per query | top-10 = float64 brute force | store RSS growth / peak RSS (MiB) | first query (ms) |");
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
