@@ -40,7 +40,8 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
   // The full differential run (150 trees) on the default configuration; fewer trees on the others
   // keep the package's test time reasonable on a 2-core machine.
   const variants: [string, Partial<PostgresVectorStoreOptions>, number][] = [
-    ["cosine, HNSW, schema public", { metric: "cosine" }, 150],
+    ["cosine, HNSW (float16 graph), schema public", { metric: "cosine" }, 150],
+    ["cosine, HNSW over the float32 column", { metric: "cosine", index: { type: "hnsw", quantization: "none" } }, 50],
     ["euclidean, HNSW, non-public schema", { metric: "euclidean", schema: "larder vector schema" }, 50],
     ["dot, HNSW", { metric: "dot" }, 50],
   ];
@@ -93,8 +94,12 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
     try {
       await plan.query("BEGIN");
       await plan.query("SET LOCAL hnsw.ef_search = 40");
+      // The default cosine index is built over float16 copies of the normalized vectors; the store
+      // takes ef_search candidates from it and re-ranks them by the exact distance.
       const ex = await plan.query(
-        `EXPLAIN SELECT id FROM ${s.qualifiedTable} ORDER BY embedding <=> $1::vector LIMIT 10`,
+        `EXPLAIN SELECT id FROM (SELECT id, embedding FROM ${s.qualifiedTable}
+           ORDER BY (l2_normalize(embedding)::halfvec(16)) <=> (l2_normalize($1::vector)::halfvec(16)) LIMIT 40) c
+         ORDER BY embedding <=> $1::vector LIMIT 10`,
         [`[${q.join(",")}]`],
       );
       expect(ex.rows.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/Index Scan using .*hnsw/);
@@ -120,6 +125,44 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
       .sort((a, b) => b.s - a.s);
     const overlap = r2.ids.filter((id) => exact.slice(0, 60).some((e) => e.id === id)).length;
     expect(overlap).toBeGreaterThanOrEqual(57);
+    // Scores are the exact float32 cosine, not the float16 one the graph was searched with.
+    const top = await s.query({ embedding: q, topK: 10 });
+    expect(top.ids).toHaveLength(10);
+    top.ids.forEach((id, i) => {
+      const n = nodes.find((x) => x.id === id)!;
+      expect(top.similarities[i]).toBeCloseTo(cosine(q, n.embedding!.map((x) => Math.fround(x))), 6);
+    });
+  });
+
+  it("index quantization: none builds the graph over the column; a store opens an existing table the way its index was built", async () => {
+    const plain = store({ index: { type: "hnsw", quantization: "none" } });
+    const rng = seededRandom(13);
+    const nodes = Array.from({ length: 1500 }, (_, i) => node(`p${i}`, randomVec(rng, 12), { g: i % 7 }));
+    await plain.add(nodes);
+    const indexdef = async () =>
+      (await pool.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [plain.table])).rows
+        .map((r) => r.indexdef as string)
+        .filter((d) => / USING hnsw /.test(d));
+    expect(await indexdef()).toEqual([expect.stringMatching(/USING hnsw \(embedding vector_cosine_ops\)/)]);
+    // A store with the default options on the same table: queries the float32 graph (no new index).
+    const other = new PostgresVectorStore({ pool, table: plain.table });
+    const q = randomVec(rng, 12);
+    for (const filters of [undefined, { filters: [{ key: "g", operator: "==" as const, value: 3 }] }]) {
+      const a = await plain.query({ embedding: q, topK: 15, ...(filters ? { filters } : {}) });
+      const b = await other.query({ embedding: q, topK: 15, ...(filters ? { filters } : {}) });
+      expect(b.ids).toEqual(a.ids);
+      expect(b.ids).toHaveLength(15);
+    }
+    await other.buildIndex();
+    expect(await indexdef()).toHaveLength(1);
+    // The float16 graph's top-k on the same rows: the exact ranking (12 dims, 1500 rows: the graph finds them all).
+    const half = store();
+    await half.add(nodes);
+    const exact = nodes.map((n) => ({ id: n.id, s: cosine(q, n.embedding!) })).sort((x, y) => y.s - x.s);
+    expect((await half.query({ embedding: q, topK: 10 })).ids).toEqual(exact.slice(0, 10).map((e) => e.id));
+    expect(() => new PostgresVectorStore({ pool, table: "t", metric: "dot", index: { type: "hnsw", quantization: "halfvec" } })).toThrow(
+      /cosine metric only/,
+    );
   });
 
   it("compiles filters exactly (spot checks against the reference evaluator)", async () => {
@@ -248,7 +291,7 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
     for (const s of [viaCopy, viaInsert]) await s.add(first);
     // The first bulk add went into an empty table: indexes dropped and rebuilt after the COPY.
     const idx = await pool.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", [viaCopy.table]);
-    expect(idx.rows.filter((r) => / USING (hnsw|gin) \((embedding|metadata) /.test(r.indexdef))).toHaveLength(2);
+    expect(idx.rows.filter((r) => / USING (hnsw \(\(\(l2_normalize\(embedding\)|gin \(metadata )/.test(r.indexdef))).toHaveLength(2);
     // Second batch overwrites 10 ids and adds 20 new ones; a repeated id in the batch: last wins.
     const second = [...Array.from({ length: 30 }, (_, i) => mk(i + 20, "v2")), mk(49, "v3")];
     for (const s of [viaCopy, viaInsert]) await s.add(second);

@@ -29,6 +29,15 @@ export type PostgresVectorIndex =
       efConstruction?: number;
       /** Candidate list size while searching; raised to topK + 1 when smaller. Default 100. */
       efSearch?: number;
+      /**
+       * `"halfvec"`: the graph is built over float16 copies of the unit-normalized vectors
+       * (`l2_normalize(embedding)::halfvec`), which pgvector builds faster; each search takes
+       * `efSearch` candidates from it and ranks them by the exact float32 cosine, so scores are exact.
+       * Cosine metric on `vector` columns only, pgvector >= 0.7. `"none"`: the graph is built over the
+       * float32 column. Default: `"halfvec"` where it applies, else `"none"`. A table whose index
+       * already exists is queried the way that index was built.
+       */
+      quantization?: "halfvec" | "none";
     }
   | {
       type: "ivfflat";
@@ -100,6 +109,10 @@ interface Layout {
   vtype: string;
   op: string;
   iterative: boolean;
+  /** Schema of the pgvector extension (quoted). */
+  ext: string;
+  /** What the ANN index is built on: the column (`vector`) or its float16 normalized copy (`halfvec`). */
+  ann: "vector" | "halfvec";
   /** The case-fold table `metadata_folded` was written with (its column comment); null: unknown. */
   foldVersion: string | null;
 }
@@ -169,6 +182,9 @@ export class PostgresVectorStore implements VectorStore {
     }
     this.index = options.index ?? { type: "hnsw" };
     checkIndex(this.index);
+    if (this.index.type === "hnsw" && this.index.quantization === "halfvec" && this.metric !== "cosine") {
+      throw new StorageError("INVALID_ARGUMENT", 'index.quantization "halfvec" applies to the cosine metric only', { store: STORE });
+    }
     this.iterativeScan = options.iterativeScan ?? "strict_order";
     if (!["relaxed_order", "strict_order"].includes(this.iterativeScan)) {
       throw new StorageError("INVALID_ARGUMENT", "iterativeScan must be relaxed_order or strict_order", { store: STORE });
@@ -288,11 +304,14 @@ export class PostgresVectorStore implements VectorStore {
         vtype: `${ext.schema}.${emb.type}`,
         op: `OPERATOR(${ext.schema}.${opFor(this.metric)})`,
         iterative: ext.iterative,
+        ext: ext.schema,
+        ann: this.halfvecIndex(emb.type, ext.halfvec) ? "halfvec" : "vector",
       };
       if (this.indexBuild === "on-create") {
         await this.createMetadataIndex(q);
-        if (this.index.type !== "none") await this.createIndex(q, ext.schema, emb.type);
+        if (this.index.type !== "none") await this.createIndex(q, l);
       }
+      l.ann = await this.annKind(q, l);
       return l;
     }, "schema setup");
     if (layout) {
@@ -333,8 +352,63 @@ export class PostgresVectorStore implements VectorStore {
     if (mem) await q.query(`SET LOCAL maintenance_work_mem = '${mem}'`);
     await this.createMetadataIndex(q);
     if (this.index.type === "none") return;
-    const dot = layout.vtype.lastIndexOf(".");
-    await this.createIndex(q, layout.vtype.slice(0, dot), layout.vtype.slice(dot + 1));
+    await this.createIndex(q, layout);
+    layout.ann = await this.annKind(q, layout);
+  }
+
+  /**
+   * Whether a new HNSW index is built over float16 normalized copies (see `quantization`):
+   * cosine on a `vector` column with pgvector >= 0.7, unless `quantization: "none"`.
+   */
+  private halfvecIndex(columnType: string, extHasHalfvec: boolean): boolean {
+    if (this.index.type !== "hnsw" || this.index.quantization === "none" || this.metric !== "cosine" || columnType !== "vector") return false;
+    if (!extHasHalfvec) {
+      if (this.index.quantization === "halfvec") {
+        throw new StorageError("UNSUPPORTED", 'index.quantization "halfvec" needs pgvector >= 0.7', { store: STORE });
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /** What the existing ANN index is built on (from its definition); the configured kind when there is none yet. */
+  private async annKind(q: Queryable, layout: Layout): Promise<"vector" | "halfvec"> {
+    if (this.index.type === "none") return "vector";
+    const name = derivedName(this.schema, this.table, `${this.index.type}_${this.metric}`);
+    const r = await q.query(`SELECT pg_get_indexdef(to_regclass($1)) AS def`, [`${this.qSchema}.${name}`]);
+    const def = (r.rows[0] as { def: string | null } | undefined)?.def;
+    if (typeof def !== "string") return layout.ann;
+    return /l2_normalize\(embedding\)/.test(def) ? "halfvec" : "vector";
+  }
+
+  /** The expression the index orders by, for the column or a query parameter. */
+  private annExpr(layout: Layout, v: string): string {
+    return layout.ann === "halfvec" ? `(${layout.ext}.l2_normalize(${v})::${layout.ext}.halfvec(${layout.dims}))` : v;
+  }
+
+  /** ORDER BY key of an index scan (ascending = nearest first). */
+  private annOrderSql(layout: Layout, p: string, column = "embedding"): string {
+    return `${this.annExpr(layout, column)} ${layout.op} ${this.annExpr(layout, p)}`;
+  }
+
+  /**
+   * An index scan for the best `limit` rows of `WHERE whereSql`, best first, selecting a query
+   * result row (`id, node, emb, score`). With a float16 index: the `ef_search` nearest rows by the
+   * index (`candidates`), re-ranked by the exact distance.
+   */
+  private annSelect(layout: Layout, p: string, whereSql: string, limit: string, candidates: number): string {
+    const cols = `id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, p)} AS score`;
+    if (layout.ann !== "halfvec") {
+      return `SELECT ${cols} FROM ${this.qualifiedTable} WHERE ${whereSql} ORDER BY ${this.annOrderSql(layout, p)} LIMIT ${limit}`;
+    }
+    return `SELECT ${cols} FROM (SELECT id, node, embedding FROM ${this.qualifiedTable} WHERE ${whereSql}
+        ORDER BY ${this.annOrderSql(layout, p)} LIMIT ${Math.trunc(candidates)}) AS cand
+      ORDER BY ${this.exactOrderSql(layout, p)}, id LIMIT ${limit}`;
+  }
+
+  /** `ef_search` for a scan that needs `k` rows (also the candidates a float16 index hands to the exact re-rank). */
+  private efSearch(k: number): number {
+    return Math.min(1000, Math.max(this.index.type === "hnsw" ? (this.index.efSearch ?? 100) : 0, k));
   }
 
   /** Names of the indexes built by {@link buildIndexes} (quoted, unqualified). */
@@ -351,15 +425,17 @@ export class PostgresVectorStore implements VectorStore {
     );
   }
 
-  private async createIndex(q: Queryable, ext: string, vt: string): Promise<void> {
-    const opclass = `${ext}.${vt}_${{ cosine: "cosine", dot: "ip", euclidean: "l2" }[this.metric]}_ops`;
+  private async createIndex(q: Queryable, layout: Layout): Promise<void> {
+    const ext = layout.ext;
+    const vt = layout.vtype.slice(layout.vtype.lastIndexOf(".") + 1);
+    const ops = { cosine: "cosine", dot: "ip", euclidean: "l2" }[this.metric];
+    const opclass = `${ext}.${vt}_${ops}_ops`;
     const name = derivedName(this.schema, this.table, `${this.index.type}_${this.metric}`);
     if (this.index.type === "hnsw") {
       const m = this.index.m ?? 16;
       const ef = this.index.efConstruction ?? 64;
-      await q.query(
-        `CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING hnsw (embedding ${opclass}) WITH (m = ${m}, ef_construction = ${ef})`,
-      );
+      const key = layout.ann === "halfvec" ? `(${this.annExpr(layout, "embedding")}) ${ext}.halfvec_${ops}_ops` : `embedding ${opclass}`;
+      await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING hnsw (${key}) WITH (m = ${m}, ef_construction = ${ef})`);
     } else if (this.index.type === "ivfflat") {
       const lists = this.index.lists ?? 100;
       await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING ivfflat (embedding ${opclass}) WITH (lists = ${lists})`);
@@ -636,7 +712,7 @@ export class PostgresVectorStore implements VectorStore {
     // load) the planner may prefer a full scan + sort, hundreds of times slower.
     const parts: string[] = this.index.type === "none" ? [] : ["SET LOCAL enable_seqscan = off"];
     if (this.index.type === "hnsw") {
-      parts.push(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(this.index.efSearch ?? 100, k))}`);
+      parts.push(`SET LOCAL hnsw.ef_search = ${this.efSearch(k)}`);
       if (layout.iterative) parts.push(`SET LOCAL hnsw.iterative_scan = ${this.iterativeScan}`);
     } else if (this.index.type === "ivfflat") {
       parts.push(`SET LOCAL ivfflat.probes = ${this.index.probes ?? 10}`);
@@ -691,29 +767,24 @@ export class PostgresVectorStore implements VectorStore {
     const exactScanSql = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
       FROM ${this.qualifiedTable} WHERE ${where.sql}
       ORDER BY ${this.exactOrderSql(layout, qp)}, id LIMIT $${where.params.length + 2}`;
-    const sql = !indexed
-      ? exactScanSql
-      : `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
-      FROM ${this.qualifiedTable} WHERE ${where.sql}
-      ORDER BY embedding ${layout.op} ${qp} LIMIT $${where.params.length + 2}`;
+    const sql = !indexed ? exactScanSql : this.annSelect(layout, qp, where.sql, `$${where.params.length + 2}`, this.efSearch(fetch));
     const settings = this.annSettings(layout, fetch);
     if (where.params.length === 0 && where.sql === "TRUE") {
       // Unrestricted: one round trip. A multi-statement simple query runs as one implicit
       // transaction, so SET LOCAL applies to the SELECT only (and an error rolls it all back).
       // Only numbers are inlined: the vector literal is built from finite numbers, k is an integer.
       const lit = `'${emb}'::${layout.vtype}`;
-      const select = (order: string) => `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
-        FROM ${this.qualifiedTable} ORDER BY ${order} LIMIT ${Math.trunc(fetch)}`;
-      const run = async (prefix: string, order: string) => {
-        const res = (await this.db.query(prefix ? `${prefix}; ${select(order)}` : select(order), [], "query")) as unknown;
+      const exact = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
+        FROM ${this.qualifiedTable} ORDER BY ${this.exactOrderSql(layout, lit)}, id LIMIT ${Math.trunc(fetch)}`;
+      const run = async (prefix: string, select: string) => {
+        const res = (await this.db.query(prefix ? `${prefix}; ${select}` : select, [], "query")) as unknown;
         const last = Array.isArray(res) ? (res[res.length - 1] as { rows: Row[] }) : (res as { rows: Row[] });
         return last.rows;
       };
-      const exactOrder = `${this.exactOrderSql(layout, lit)}, id`;
-      let rows = await run(settings, indexed ? `embedding ${layout.op} ${lit}` : exactOrder);
+      let rows = await run(settings, indexed ? this.annSelect(layout, lit, "TRUE", String(Math.trunc(fetch)), this.efSearch(fetch)) : exact);
       if (this.needsExact(rows, k)) {
         // See below: an ANN scan can stop early or miss zero vectors; an exact scan settles it.
-        rows = await run("SET LOCAL enable_indexscan = off", exactOrder);
+        rows = await run("SET LOCAL enable_indexscan = off", exact);
       }
       return rows.map((row) => ({ row, score: Number(row.score) }));
     }
@@ -779,7 +850,12 @@ export class PostgresVectorStore implements VectorStore {
     const qp = `$${base + 1}::${layout.vtype}`;
     const tp = `$${base + 2}::text`;
     const sql = `WITH q AS (SELECT ${this.tsQuerySql(tp)} AS tsq),
-        v AS (SELECT id FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY embedding ${layout.op} ${qp} LIMIT $${base + 3}),
+        v AS (${
+          layout.ann === "halfvec"
+            ? `SELECT id FROM (SELECT id, embedding FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY ${this.annOrderSql(layout, qp)}
+                 LIMIT ${this.efSearch(n)}) AS cand ORDER BY ${this.exactOrderSql(layout, qp)}, id LIMIT $${base + 3}`
+            : `SELECT id FROM ${this.qualifiedTable} WHERE ${where.sql} ORDER BY ${this.annOrderSql(layout, qp)} LIMIT $${base + 3}`
+        }),
         s AS (SELECT id FROM ${this.qualifiedTable}, q WHERE ${where.sql} AND text_search @@ q.tsq
                ORDER BY ts_rank_cd(text_search, q.tsq) DESC, id LIMIT $${base + 3})
       SELECT t.id, t.node::text AS node, t.embedding::text AS emb, ${this.scoreSql(layout, qp, "t.embedding")} AS score,
@@ -932,7 +1008,7 @@ interface Where {
   fold?: boolean;
 }
 
-async function vectorExtension(q: Queryable): Promise<{ schema: string; iterative: boolean }> {
+async function vectorExtension(q: Queryable): Promise<{ schema: string; iterative: boolean; halfvec: boolean }> {
   let r = await q.query(`SELECT n.nspname AS schema, e.extversion AS version FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`);
   if (r.rows.length === 0) {
     try {
@@ -951,7 +1027,7 @@ async function vectorExtension(q: Queryable): Promise<{ schema: string; iterativ
   }
   const row = r.rows[0] as { schema: string; version: string };
   const [major = 0, minor = 0] = row.version.split(".").map(Number);
-  return { schema: quoteIdentifier(row.schema, "extension schema", STORE), iterative: major > 0 || minor >= 8 };
+  return { schema: quoteIdentifier(row.schema, "extension schema", STORE), iterative: major > 0 || minor >= 8, halfvec: major > 0 || minor >= 7 };
 }
 
 function opFor(metric: DistanceMetric): string {
@@ -1042,6 +1118,9 @@ function checkIndex(index: PostgresVectorIndex): void {
     int(index.m, "index.m", 2, 100);
     int(index.efConstruction, "index.efConstruction", 4, 1000);
     int(index.efSearch, "index.efSearch", 1, 1000);
+    if (index.quantization !== undefined && index.quantization !== "halfvec" && index.quantization !== "none") {
+      throw new StorageError("INVALID_ARGUMENT", 'index.quantization must be "halfvec" or "none"', { store: STORE });
+    }
   } else if (index.type === "ivfflat") {
     int(index.lists, "index.lists", 1, 32768);
     int(index.probes, "index.probes", 1, 32768);
