@@ -711,13 +711,15 @@ export class RedisVectorStore implements VectorStore {
     for (;;) {
       const params: (string | Buffer)[] = ["B", blob];
       let opts = policy;
-      if (this.index.type === "hnsw" && policy === "") {
+      // The index's own EF_RUNTIME applies unless more candidates than that are asked for.
+      if (this.index.type === "hnsw" && policy === "" && want > (this.index.efRuntime ?? 10)) {
         opts = " EF_RUNTIME $EF";
-        params.push("EF", String(Math.max(want, this.index.efRuntime ?? 10)));
+        params.push("EF", String(want));
       }
-      // ADHOC_BF needs a filter: "every node" is then the always-present metadata token.
-      const pre = policy !== "" && filterText === "*" ? queryText({ kind: "true" }) : filterText;
-      const q = `(${pre})=>[KNN ${want} @v $B${opts} AS ${SCORE}]`;
+      // No restriction: a bare `*` (a parenthesised one is run as a filtered KNN, slower). ADHOC_BF
+      // needs a filter: "every node" is then the always-present metadata token.
+      const pre = policy !== "" && filterText === "*" ? `(${queryText({ kind: "true" })})` : filterText === "*" ? "*" : `(${filterText})`;
+      const q = `${pre}=>[KNN ${want} @v $B${opts} AS ${SCORE}]`;
       const hits = await this.search(q, { limit: want, returnFields: fields, params, scores: true }, "query");
       for (const h of hits) h.score = similarityOf(layout.metric, h.score);
       hits.sort((a, b) => b.score - a.score || compareByCodePoint(a.id, b.id));
