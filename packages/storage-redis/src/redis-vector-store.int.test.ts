@@ -20,18 +20,6 @@ import {
  * suites (which leave undeclared operators out on their own). What else they check is tested in
  * "RedisVectorStore specifics" below.
  */
-const KIT_SKIPS = {
-  "vector.getNodes.given-order":
-    'its filtered half uses ">", which RedisVectorStore declares UNSUPPORTED; the given order with and without an == filter is tested in "RedisVectorStore specifics"',
-  "vector.delete-nodes.ids-filters-both":
-    'deletes with a ">=" filter, which RedisVectorStore declares UNSUPPORTED (no exact ordering in the query engine); deleteNodes by ids, by an == filter and by both is tested in "RedisVectorStore specifics"',
-  "vector.metadata.backslash-text":
-    'ends with a text_match filter, which RedisVectorStore declares UNSUPPORTED; the round trip and == / contains filters on backslash text are tested in "RedisVectorStore specifics"',
-} as const;
-
-/** With `orderedFilters` the ordering operators are declared: only the text_match test is left out. */
-const ORDERED_KIT_SKIPS = { "vector.metadata.backslash-text": KIT_SKIPS["vector.metadata.backslash-text"] } as const;
-
 const targets = [
   { label: "standalone", reason: await probeSearch(), client: newSearchClient() as RedisClient },
   { label: "cluster", reason: await probeSearchCluster(), client: newSearchClusterClient() as RedisClient },
@@ -75,7 +63,6 @@ for (const { label, reason, client } of targets) {
         create: () => new RedisVectorStore({ client, indexName: indexName(), ...(options as Partial<RedisVectorStoreOptions>) }),
         dispose: (s) => dispose(client, s as RedisVectorStore),
         trees,
-        skip: "orderedFilters" in options ? ORDERED_KIT_SKIPS : KIT_SKIPS,
       });
     }
 
