@@ -17,6 +17,7 @@ import {
   SimpleVectorStore,
   StorageError,
   validateFilters,
+  createFilterPredicate,
   type VectorStore,
   type VectorStoreQuery,
 } from "@larder/core";
@@ -500,9 +501,11 @@ async function redisVectorStore(mod: RedisModule, kv: RedisKV, url: string, noti
  * operator the query engine cannot express exactly (ordering, `text_match`...: not in the store's
  * `capabilities.filterOperators`) is answered in this process instead of failing — the nodes that
  * match the top-level `and` conditions the engine can express are read (`getNodes`, all of them when
- * there are none) and scored by a `SimpleVectorStore` with the whole filter. Exact, but it reads
- * those nodes, like the KV-backed store does. Other queries and every other method go to the
- * store itself (it is the same object: `instanceof`, `indexName`, `client` work).
+ * there are none) and scored by a `SimpleVectorStore` with the whole filter. `getNodes` and
+ * `deleteNodes` with such a filter read the same nodes and keep (delete by id) those the whole
+ * filter matches, so every method honours the operators `capabilities` lists. Exact, but it reads
+ * those nodes, like the KV-backed store does. Other calls go to the store itself (it is the same
+ * object: `instanceof`, `indexName`, `client` work).
  */
 function withExactFilterFallback(store: VectorStore): VectorStore {
   const engineOps = new Set<string>(store.capabilities.filterOperators ?? []);
@@ -523,10 +526,38 @@ function withExactFilterFallback(store: VectorStore): VectorStore {
     const filters = validateFilters(q.filters, { store: "RedisVectorStore" });
     return expressible(filters) ? store.query(q) : local(q, filters);
   };
+  type Select = { ids?: readonly string[]; filters?: MetadataFilters };
+  /** Nodes matching `args` when its filter is not expressible: the engine's part, then the whole filter here. */
+  const selectHere = async (args: Select, filters: MetadataFilters) => {
+    const pushed = (filters.condition ?? "and") === "and" ? filters.filters.filter(expressible) : [];
+    const nodes = await store.getNodes({
+      ...(args.ids !== undefined ? { ids: args.ids } : {}),
+      ...(pushed.length ? { filters: { filters: pushed, condition: "and" as const } } : {}),
+    });
+    const matches = createFilterPredicate(filters, { store: "RedisVectorStore" });
+    return nodes.filter((n) => matches(n.metadata));
+  };
+  const unexpressible = (args: Select | undefined): MetadataFilters | undefined => {
+    if (args === null || typeof args !== "object" || args.filters === undefined || args.filters === null) return undefined;
+    const filters = validateFilters(args.filters, { store: "RedisVectorStore" });
+    return expressible(filters) ? undefined : filters;
+  };
+  const getNodes = async (args?: Select) => {
+    const filters = unexpressible(args);
+    return filters ? selectHere(args!, filters) : store.getNodes(args);
+  };
+  const deleteNodes = async (args: Select) => {
+    const filters = unexpressible(args);
+    if (!filters) return store.deleteNodes(args);
+    const ids = (await selectHere(args, filters)).map((n) => n.id);
+    if (ids.length > 0) await store.deleteNodes({ ids });
+  };
   const capabilities = { ...store.capabilities, filterOperators: all.filterOperators, nestedFilters: true };
   return new Proxy(store, {
     get(target, prop) {
       if (prop === "query") return query;
+      if (prop === "getNodes") return getNodes;
+      if (prop === "deleteNodes") return deleteNodes;
       if (prop === "capabilities") return capabilities;
       const v = Reflect.get(target, prop, target) as unknown;
       // Methods run on the store itself (its private state); `constructor` stays the class.
