@@ -5,6 +5,7 @@ import {
   assertDeleteTarget,
   assertNodeMetadata,
   checkTopK,
+  mmrSelect,
   type DistanceMetric,
   type VectorQueryMode,
   type VectorStore,
@@ -17,7 +18,6 @@ import { SQL_FILTER_OPERATORS, compileFilters, foldedMetadata } from "./filter-s
 import { checkText, derivedName, isWellFormedUtf16, quoteIdentifier, quoteSchema } from "./identifiers.js";
 import { checkTableLayout } from "./layout.js";
 import { copyBinary, type CopyField } from "./binary-copy.js";
-import { mmrSelect } from "./mmr.js";
 import { PostgresBulkLoad } from "./bulk-load.js";
 
 export type PostgresVectorIndex =

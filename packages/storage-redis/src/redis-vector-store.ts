@@ -7,6 +7,7 @@ import {
   assertNodeMetadata,
   checkEmbedding,
   checkTopK,
+  mmrSelect,
   nodeLabel,
   type DistanceMetric,
   type VectorQueryMode,
@@ -830,38 +831,6 @@ function vectorSimilarity(metric: DistanceMetric, a: ArrayLike<number>, b: Array
     l2 += (a[i]! - b[i]!) ** 2;
   }
   return metric === "euclidean" ? -Math.sqrt(l2) : dot;
-}
-
-/**
- * Maximal marginal relevance over the fetched candidates, as core's SimpleVectorStore defines it:
- * each pick maximises `λ·sim(q, d) − (1 − λ)·max over picked s of sim(d, s)`, ties to the smaller id.
- * `cands` are the indexed vectors (unit vectors for cosine, so their dot product is the cosine).
- */
-function mmrSelect(metric: DistanceMetric, cands: readonly number[][], relevance: readonly number[], ids: readonly string[], k: number, lambda: number): number[] {
-  const n = cands.length;
-  const maxSim = new Float64Array(n).fill(-Infinity);
-  const taken = new Uint8Array(n);
-  const picked: number[] = [];
-  for (let t = 0; t < k && t < n; t++) {
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let i = 0; i < n; i++) {
-      if (taken[i]) continue;
-      const score = lambda * relevance[i]! - (t === 0 ? 0 : (1 - lambda) * maxSim[i]!);
-      if (best === -1 || score > bestScore || (score === bestScore && compareByCodePoint(ids[i]!, ids[best]!) < 0)) {
-        best = i;
-        bestScore = score;
-      }
-    }
-    taken[best] = 1;
-    picked.push(best);
-    for (let i = 0; i < n; i++) {
-      if (taken[i]) continue;
-      const s = vectorSimilarity(metric, cands[i]!, cands[best]!);
-      if (s > maxSim[i]!) maxSim[i] = s;
-    }
-  }
-  return picked;
 }
 
 /**

@@ -1,16 +1,16 @@
-import { compareByCodePoint } from "@larder/core/filters";
-import type { DistanceMetric } from "@larder/core/vector";
+import { compareByCodePoint } from "../filters/index.js";
+import type { DistanceMetric } from "./types.js";
 
 /**
- * Maximal marginal relevance over candidates fetched from Postgres, with the same definition as
- * core's SimpleVectorStore: each pick maximises `λ·sim(q, d) − (1 − λ)·max over picked s of sim(d, s)`
+ * Maximal marginal relevance over candidates an adapter fetched (Postgres, Redis), with the same
+ * definition as SimpleVectorStore: each pick maximises `λ·sim(q, d) − (1 − λ)·max over picked s of sim(d, s)`
  * (the textbook penalty; LlamaIndex's Python helper only looks at the most recent pick), ties to
  * the smaller id. `relevance[i]` is the store's similarity of candidate i to the query; `sim`
  * between candidates uses the same metric. Returns candidate indexes in pick order.
  */
 export function mmrSelect(
   metric: DistanceMetric,
-  candidates: readonly Float64Array[],
+  candidates: readonly ArrayLike<number>[],
   relevance: readonly number[],
   ids: readonly string[],
   k: number,
@@ -44,7 +44,7 @@ export function mmrSelect(
   return picked;
 }
 
-function similarity(metric: DistanceMetric): (a: Float64Array, b: Float64Array) => number {
+function similarity(metric: DistanceMetric): (a: ArrayLike<number>, b: ArrayLike<number>) => number {
   if (metric === "dot") return dot;
   if (metric === "euclidean") {
     return (a, b) => {
@@ -60,7 +60,7 @@ function similarity(metric: DistanceMetric): (a: Float64Array, b: Float64Array) 
   };
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
