@@ -413,15 +413,7 @@ export class VectorMatrix {
     const n = rows ? rows.length : this.count;
     if (n < (rows ? QUANTIZE_MIN_LISTED : QUANTIZE_MIN_ROWS) || k * 4 >= n || !this.buildQuantized()) return undefined;
     const q = this.quant!;
-    let scale = 1;
-    if (this.metric === "cosine") {
-      let qq = 0;
-      for (let j = 0; j < this.dim; j++) {
-        const v = Math.fround(query[j]!);
-        qq += v * v;
-      }
-      scale = qq > 0 ? 1 / Math.sqrt(qq) : 0;
-    }
+    const scale = this.queryScale(query);
     const bound = q.prepareQuery(query, scale);
     if (!bound || !(scale > 0)) return undefined;
     if (!q.prepareScan(n, rows)) return undefined;
@@ -430,21 +422,24 @@ export class VectorMatrix {
     return picked;
   }
 
+  /** The factor a query is scaled by before quantizing: 1 / its float32 norm for cosine (0 for a zero query), else 1. */
+  private queryScale(query: ArrayLike<number>): number {
+    if (this.metric !== "cosine") return 1;
+    let qq = 0;
+    for (let j = 0; j < this.dim; j++) {
+      const v = Math.fround(query[j]!);
+      qq += v * v;
+    }
+    return qq > 0 ? 1 / Math.sqrt(qq) : 0;
+  }
+
   /**
    * Every row's lower and upper bound from the quantized copy (at 2i and 2i + 1), for tests of the
    * bound; `undefined` when there is no copy or the query is outside the bound's range.
    */
   quantizedBounds(query: ArrayLike<number>): Float64Array | undefined {
     if (!this.buildQuantized()) return undefined;
-    let scale = 1;
-    if (this.metric === "cosine") {
-      let qq = 0;
-      for (let j = 0; j < this.dim; j++) {
-        const v = Math.fround(query[j]!);
-        qq += v * v;
-      }
-      scale = qq > 0 ? 1 / Math.sqrt(qq) : 0;
-    }
+    const scale = this.queryScale(query);
     return this.quant!.allBounds(query, scale, this.count);
   }
 
