@@ -245,6 +245,22 @@ export class VectorMatrix {
     const off = row * this.stride;
     const d = this.data;
     const dim = this.dim;
+    if (vector.length === dim && (vector instanceof Float32Array || Array.isArray(vector))) {
+      // Float32Array: a copy, then one pass for finiteness and the norm (as #finishRows).
+      // Arrays: every element must be a number (Float32Array would coerce strings and objects).
+      if (Array.isArray(vector)) {
+        for (let j = 0; j < dim; j++) if (typeof vector[j] !== "number") return j;
+      }
+      d.set(vector, off);
+      for (let j = dim; j < this.stride; j++) d[off + j] = 0;
+      const sq = sumOfSquares(d, off, dim);
+      if (sq - sq !== 0) {
+        for (let j = 0; j < dim; j++) if (d[off + j]! - d[off + j]! !== 0) return j;
+      }
+      if (this.metric === "cosine") this.invNorms[row] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+      if (this.quant) this.quantRows(row, 1);
+      return -1;
+    }
     // One pass: copy, check, and the same four partial sums as {@link sumOfSquares} (so a row
     // written here and the same row loaded through writePacked get bit-identical norms).
     let s0 = 0;

@@ -107,6 +107,7 @@ export class MetadataIndex {
   }
 
   add(row: number, metadata: Readonly<Record<string, unknown>>): void {
+    if (this.keys.size === 0) return;
     for (const [key, e] of this.keys) eachPosting(e, storedValue(metadata, key), (m, v) => add(m, v, row));
   }
 

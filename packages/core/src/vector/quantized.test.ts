@@ -194,6 +194,36 @@ describe("quantized first pass (int8) + exact rescoring", () => {
     expect(quant.size).toBeGreaterThan(QUANTIZE_MIN_ROWS);
   });
 
+  it("filtered gather scans (a posting's rows) stay identical to the full scan through writes that change the posting", async () => {
+    const r = rng(19);
+    const dim = 40;
+    // 3 groups of uneven sizes; row lists of every length modulo the gather's group of 16.
+    const vectors = Array.from({ length: 3 * QUANTIZE_MIN_ROWS + 37 }, () => randVec(r, dim));
+    const { quant, exact } = await pair("cosine", vectors, (i) => ({ g: i % 7 === 0 ? "a" : i % 3 === 0 ? "b" : "c" }));
+    const byGroup = (g: string) => ({ filters: [{ key: "g", operator: "==" as const, value: g }] });
+    let next = vectors.length;
+    for (let round = 0; round < 6; round++) {
+      for (const g of ["a", "b", "c"]) {
+        const q = randVec(r, dim);
+        const res = await same(quant, exact, { embedding: q, topK: 10, filters: byGroup(g) });
+        expect(res.ids.length).toBe(10);
+        await same(quant, exact, { embedding: q, topK: 10, filters: byGroup(g) }); // the posting's sorted rows, reused
+      }
+      // Writes that change group "a": a new best row for a known query, moved rows, deletes.
+      const q = randVec(r, dim);
+      const best = nodeOf(`z${next++}`, q, { g: "a" });
+      const moved = Array.from({ length: 5 + round }, (_, i) => nodeOf(`n${String(7 * (round * 11 + i) + 1).padStart(6, "0")}`, randVec(r, dim), { g: "a" }));
+      const del = Array.from({ length: 20 }, () => `n${String(7 * Math.floor(r() * (vectors.length / 7))).padStart(6, "0")}`);
+      for (const s of [quant, exact]) {
+        await s.add([best, ...moved]);
+        await s.deleteNodes({ ids: del });
+      }
+      const res = await same(quant, exact, { embedding: q, topK: 10, filters: byGroup("a") });
+      expect(res.ids[0]).toBe(best.id);
+      for (const id of del) expect(res.ids).not.toContain(id);
+    }
+  });
+
   it("a snapshot loaded back builds its copy and answers identically", async () => {
     const r = rng(17);
     const vectors = Array.from({ length: QUANTIZE_MIN_ROWS + 100 }, () => randVec(r, 24));

@@ -264,6 +264,8 @@ export class SimpleVectorStore implements VectorStore {
   }
 
   #lastScan: QueryScanStats | undefined;
+  /** Ascending rows of a candidate set (see {@link allowedRows}), valid for the version they were made at. */
+  #sortedRows = new WeakMap<ReadonlySet<number>, { version: number; rows: Int32Array }>();
 
   /**
    * How the last `default`/`mmr` query was answered: rows considered, whether the int8 first pass
@@ -313,7 +315,9 @@ export class SimpleVectorStore implements VectorStore {
     }
     const created = this.matrix === undefined;
     const matrix = this.ensureMatrix(dim!);
-    const added: string[] = []; // ids entered into idToRow by this batch, removed again on failure
+    const ids: string[] = new Array(nodes.length);
+    /** Per node: the live row an upsert replaces, NEW (its id entered into idToRow by this batch, removed again on failure) or UNSEEN. */
+    const target = new Int32Array(nodes.length).fill(UNSEEN);
     try {
       matrix.reserve(matrix.size + nodes.length);
       const base = matrix.size;
@@ -321,7 +325,6 @@ export class SimpleVectorStore implements VectorStore {
       const metadatas: Metadata[] = new Array(nodes.length);
       /** Staged row of each node: new ids from `base` up, upserts from the far end down. */
       const staged = new Int32Array(nodes.length);
-      const target = new Int32Array(nodes.length).fill(-1);
       let fresh = 0;
       let upserts = 0;
       for (let i = 0; i < nodes.length; i++) {
@@ -338,10 +341,11 @@ export class SimpleVectorStore implements VectorStore {
         if (!isArr || (emb as ArrayLike<number>).length !== dim) checkEmbedding(emb, dim, nodeLabel(id), STORE);
         const existing = this.idToRow.get(id);
         let row: number;
+        ids[i] = id;
         if (existing === undefined) {
           row = base + fresh++;
           this.idToRow.set(id, row);
-          added.push(id);
+          target[i] = NEW;
         } else {
           row = base + nodes.length - 1 - upserts++;
           target[i] = existing;
@@ -356,15 +360,15 @@ export class SimpleVectorStore implements VectorStore {
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes[i]!;
         const t = target[i]!;
-        if (t === -1) this.append(staged[i]!, node.id, prepared[i]!, metadatas[i]!, node.refDocId);
+        if (t === NEW) this.append(staged[i]!, ids[i]!, prepared[i]!, metadatas[i]!, node.refDocId);
         else {
           matrix.copyRow(staged[i]!, t);
           this.replace(t, prepared[i]!, metadatas[i]!, node.refDocId);
         }
       }
-      return nodes.map((n) => n.id);
+      return ids;
     } catch (e) {
-      for (const id of added) this.idToRow.delete(id);
+      for (let i = 0; i < nodes.length; i++) if (target[i] === NEW) this.idToRow.delete(ids[i]!);
       if (created) this.matrix = undefined;
       throw e;
     }
@@ -377,7 +381,7 @@ export class SimpleVectorStore implements VectorStore {
     this.metas.push(metadata);
     this.refs.push(refDocId);
     this.vers.push(this.#version);
-    this.#deletedAt.delete(id);
+    if (this.#deletedAt.size !== 0) this.#deletedAt.delete(id);
     // (idToRow already holds `row`: the staging loop entered it.)
     this.index.add(row, metadata);
     this.text?.add(row, storedText(stored));
@@ -702,11 +706,24 @@ export class SimpleVectorStore implements VectorStore {
     }
     if (cand === null && !filtering) return null; // (an exact index answer always sets cand)
     const metas = this.metas;
+    if (cand !== null && !filtering) {
+      // The rows are the candidate set itself (often an index posting, reused by the next query
+      // with the same filter until a write): sorted once per version of the store.
+      const set = cand as ReadonlySet<number>;
+      const hit = this.#sortedRows.get(set);
+      if (hit && hit.version === this.#version) return hit.rows;
+      const rows = new Int32Array(set.size);
+      let i = 0;
+      for (const r of set) rows[i++] = r;
+      rows.sort();
+      this.#sortedRows.set(set, { version: this.#version, rows });
+      return rows;
+    }
     const out: number[] = [];
     if (cand === null) {
       for (let r = 0; r < metas.length; r++) if (evaluateValidatedFilters(metas[r], tree!)) out.push(r);
     } else {
-      for (const r of cand as ReadonlySet<number>) if (!filtering || evaluateValidatedFilters(metas[r], tree!)) out.push(r);
+      for (const r of cand as ReadonlySet<number>) if (evaluateValidatedFilters(metas[r], tree!)) out.push(r);
     }
     // Ascending rows keep the gather scan sequential in memory.
     return Int32Array.from(out).sort();
@@ -1071,11 +1088,13 @@ function badMetadata(id: string): StorageError {
 const DEFAULTS = new TextNode();
 
 /** `{SOURCE: {nodeId}}` and nothing else (see {@link initWithSource}). */
+/** Markers of `addAll`'s per-node target (live rows are >= 0). */
+const NEW = -1;
+const UNSEEN = -2;
+
 function isBareSource(rels: Relationships): boolean {
-  let n = 0;
-  for (const _ in rels) n++;
   const src = rels[NodeRelationship.SOURCE];
-  if (n !== 1 || !src || typeof src !== "object" || typeof src.nodeId !== "string") return false;
+  if (!src || typeof src !== "object" || typeof src.nodeId !== "string" || Object.keys(rels).length !== 1) return false;
   if (src.nodeType !== undefined && src.nodeType !== null) return false;
   if (src.hash !== undefined && src.hash !== null) return false;
   if (src.metadata !== undefined && (typeof src.metadata !== "object" || src.metadata === null || hasKeys(src.metadata))) return false;
@@ -1101,7 +1120,8 @@ function prepare(node: BaseNode, metadatas: Metadata[], i: number): StoredNode {
       const metadata = cloneJson(node.metadata ?? {});
       if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw badMetadata(node.id);
       metadatas[i] = metadata as Metadata;
-      const bareRels = !node.relationships || !hasKeys(node.relationships) || isBareSource(node.relationships);
+      const rels = node.relationships;
+      const bareRels = !rels || isBareSource(rels) || !hasKeys(rels);
       const plain =
         bareRels &&
         typeof node.text === "string" &&
@@ -1117,7 +1137,7 @@ function prepare(node: BaseNode, metadatas: Metadata[], i: number): StoredNode {
       if (plain) return node.text;
       const init: BaseNodeInit = { id: node.id, metadata: metadata as Metadata };
       if (node.text !== "") init.text = node.text;
-      if (!bareRels) init.relationships = cloneJson(node.relationships) as Relationships;
+      if (!bareRels) init.relationships = cloneJson(rels) as Relationships;
       if (node.excludedEmbedMetadataKeys?.length) init.excludedEmbedMetadataKeys = cloneJson(node.excludedEmbedMetadataKeys) as string[];
       if (node.excludedLlmMetadataKeys?.length) init.excludedLlmMetadataKeys = cloneJson(node.excludedLlmMetadataKeys) as string[];
       if (node.metadataTemplate !== DEFAULTS.metadataTemplate) init.metadataTemplate = node.metadataTemplate;

@@ -116,6 +116,33 @@ describe("checkEmbedding", () => {
     expect(await code(() => checkEmbedding([1, 2], 3, "v"))).toBe("DIMENSION_MISMATCH");
     expect(await code(() => checkEmbedding(new Float32Array([1, 2, 3]), 3, "v"))).toBe(undefined);
   });
+
+  it("add refuses a batch with a bad vector in any position, of any array kind, and keeps what was stored", async () => {
+    const store = new SimpleVectorStore();
+    const good = (id: string, v: number[]) => new TextNode({ id, text: "", embedding: v });
+    await store.add([good("a", [1, 0, 0, 0, 0]), good("b", [0, 1, 0, 0, 0])]);
+    const bad: unknown[][] = [
+      [1, 0, 0, 0, NaN],
+      [1e39, 0, 0, 0, 0], // finite as a double, infinite as a float32
+      [0, 0, "1", 0, 0],
+      [0, { valueOf: () => 1 }, 0, 0, 0],
+      [0, 0, 0, 0, null],
+    ];
+    const kinds = [...bad, new Float32Array([0, Infinity, 0, 0, 0]), new Float32Array([0, 0, 0, 0, NaN]), new Float64Array([0, 0, NaN, 0, 0])];
+    for (const v of kinds) {
+      const n = new TextNode({ id: "c", text: "", embedding: v as number[] });
+      expect(await code(() => store.add([good("a", [0, 0, 1, 0, 0]), n]))).toBe("INVALID_ARGUMENT");
+      expect(store.size).toBe(2);
+      const res = await store.query({ embedding: [1, 0, 0, 0, 0], topK: 3 });
+      expect(res.ids).toEqual(["a", "b"]);
+      expect(res.similarities[0]).toBe(1);
+    }
+    await store.add([good("c", Array.from(new Float32Array([0.5, 0.5, 0, 0, 0])))]);
+    await store.add([new TextNode({ id: "d", text: "", embedding: new Float32Array([0.5, 0.5, 0, 0, 0]) as unknown as number[] })]);
+    const res = await store.query({ embedding: [1, 1, 0, 0, 0], topK: 2 });
+    expect(res.similarities).toEqual([res.similarities[0], res.similarities[0]]);
+    expect(res.similarities[0]).toBeCloseTo(1, 6);
+  });
 });
 
 describe("SimpleVectorStore", () => {

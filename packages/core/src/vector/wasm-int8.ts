@@ -31,7 +31,7 @@ const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
 const f32load = (offset = 0) => [0x2a, 2, ...uleb(offset)];
 const f64store = (offset = 0) => [0x39, 3, ...uleb(offset)];
 const f64promote = [0xbb], f64fromI32 = [0xb7], f64mul = [0xa2], f64add = [0xa0], f64sub = [0xa1];
-const PREFETCH = 4;
+const GROUP = 16;
 const i32ltu = [0x49], i32load8u = (offset = 0) => [0x2d, 0, ...uleb(offset)], i32or = [0x72];
 const select = [0x1b], f64ge = [0x66], ifVoid = [0x04, VOID], i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
 const simd = (op: number) => [0xfd, ...uleb(op)];
@@ -46,7 +46,7 @@ const lane = (i: number) => [0xfd, 0x1b, i];
 function qscanBody(): number[] {
   const q = 0, base = 1, rows = 2, n = 3, rowBytes = 4, meta = 5, outB = 6, outIdx = 7, idx0 = 8;
   const c = 9, alpha = 10, beta = 11, floor = 12;
-  const k = 13, p = 14, j = 15, r = 16, qj = 17, cnt = 18, acc0 = 19, acc1 = 20, v = 21, a = 22, b = 23, touch = 24;
+  const k = 13, p = 14, j = 15, r = 16, qj = 17, cnt = 18, acc0 = 19, acc1 = 20, v = 21, a = 22, b = 23, touch = 24, t = 25;
   // acc += dot(extend(v), q[qj + off .. +16))
   const step = (acc: number, ext: number[], off: number) => [
     ...get(acc), ...get(v), ...ext, ...get(qj), ...v128load(off), ...dot, ...i32x4add, ...set(acc),
@@ -60,17 +60,26 @@ function qscanBody(): number[] {
     ...get(rows), ...i32eqz, ...select, ...set(r),
     // p = base + r * rowBytes
     ...get(base), ...get(r), ...get(rowBytes), ...i32mul, ...i32add, ...set(p),
-    // Gather scans (a row list): read one byte per 64 of the row PREFETCH entries ahead, so that
-    // its cache misses overlap this row's work (wasm has no prefetch instruction). The bytes are
-    // summed into $touch and folded into the result as (touch & 0): the loads stay (they may trap).
+    // Gather scans (a row list): every GROUP rows, read one byte per 64 of each of the next GROUP
+    // rows (and of their meta entries), back to back, so that their cache misses overlap each other
+    // and this group's work (wasm has no prefetch instruction). The bytes are summed into $touch
+    // and folded into the result as (touch & 0): the loads stay (they may trap).
     ...get(rows), ...ifVoid,
-    ...get(k), ...i32c(PREFETCH), ...i32add, ...tee(j), ...get(n), ...i32ltu, ...ifVoid,
-    ...get(base), ...get(rows), ...get(j), ...i32c(2), ...i32shl, ...i32add, ...i32load(0), ...get(rowBytes), ...i32mul, ...i32add, ...set(qj),
+    ...get(k), ...i32c(GROUP - 1), ...i32and, ...i32eqz, ...ifVoid,
+    ...get(k), ...i32c(GROUP), ...i32add, ...set(t),
+    ...block, ...loop,
+    ...get(t), ...get(k), ...i32c(2 * GROUP), ...i32add, ...i32geu, ...brIf(1),
+    ...get(t), ...get(n), ...i32geu, ...brIf(1),
+    ...get(rows), ...get(t), ...i32c(2), ...i32shl, ...i32add, ...i32load(0), ...tee(j),
+    ...get(rowBytes), ...i32mul, ...get(base), ...i32add, ...set(qj),
+    ...get(touch), ...get(meta), ...get(j), ...i32c(12), ...i32mul, ...i32add, ...i32load8u(0), ...i32add, ...set(touch),
     ...i32c(0), ...set(j),
     ...block, ...loop,
     ...get(j), ...get(rowBytes), ...i32geu, ...brIf(1),
     ...get(touch), ...get(qj), ...get(j), ...i32add, ...i32load8u(0), ...i32add, ...set(touch),
     ...get(j), ...i32c(64), ...i32add, ...set(j),
+    ...br(0), ...end, ...end,
+    ...get(t), ...i32c(1), ...i32add, ...set(t),
     ...br(0), ...end, ...end,
     ...end,
     ...end,
@@ -106,7 +115,7 @@ function qscanBody(): number[] {
     ...get(cnt), ...get(touch), ...i32c(0), ...i32and, ...i32or,
     ...end,
   ];
-  return [...vec([[6, I32], [3, V128], [2, F64], [1, I32]]), ...code];
+  return [...vec([[6, I32], [3, V128], [2, F64], [2, I32]]), ...code];
 }
 
 const f64c = (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
