@@ -697,7 +697,9 @@ export async function runRedisVectorCliBench(): Promise<void> {
       await deleteKeys(c, `${tag}_${i}:*`).catch(() => undefined);
       c.disconnect();
     }
-    await dropIndex(new Redis(env.LARDER_REDIS_SEARCH_URL), `${tag}_0:larder_vectors`).catch(() => undefined);
+    const admin = new Redis(env.LARDER_REDIS_SEARCH_URL);
+    await dropIndex(admin, `${tag}_0:larder_vectors`).catch(() => undefined);
+    admin.disconnect();
     await rm(root, { recursive: true, force: true });
   }
   console.log("");
