@@ -155,7 +155,10 @@ function buildModule(): Uint8Array {
   const fnType = (params: number, result: number | null) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...(result === null ? [0] : [1, result])];
   const types = section(1, vec([fnType(3, F32), fnType(6, null), fnType(7, null)]));
   // functions: 0 dot, 1 l2, 2 score_all, 3 score_rows (types 0, 0, 1, 2)
-  const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]));
+  // A shared memory (limits flag 3: min and max), 0 .. 65536 pages: growing a shared memory does
+  // not count as external memory pressure (a non-shared one of 1.5 GB forces a full GC of the JS
+  // heap when it grows), and views of it are never detached.
+  const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, 0x00, ...uleb(MAX_PAGES)]]));
   const funcs = section(3, vec([[0], [0], [1], [2]]));
   const exports = section(7, vec([[...str("score_all"), 0x00, 2], [...str("score_rows"), 0x00, 3]]));
   const bodies = [kernelBody(false), kernelBody(true), scoreAllBody(), scoreRowsBody()].map((b) => [...uleb(b.length), ...b]);
@@ -173,7 +176,7 @@ export interface SimdExports {
  * lib, and `@types/node` does not declare the `WebAssembly` namespace.
  */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: SharedArrayBuffer;
   grow(deltaPages: number): number;
 }
 export interface WasmModule {
@@ -183,7 +186,7 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
-  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
 /** The runtime's WebAssembly API, if any. */
@@ -197,7 +200,7 @@ export function simdModule(): WasmModule | null {
   const api = wasmApi();
   try {
     const bytes = buildModule();
-    compiled = api && api.validate(bytes) ? new api.Module(bytes) : null;
+    compiled = api && typeof SharedArrayBuffer === "function" && api.validate(bytes) ? new api.Module(bytes) : null;
   } catch {
     // No WebAssembly (or SIMD) in this runtime: callers fall back to the JavaScript kernel.
     compiled = null;
@@ -205,10 +208,13 @@ export function simdModule(): WasmModule | null {
   return compiled;
 }
 
-/** A fresh memory and instance of the module. */
+/** Pages of 64 KiB a memory may grow to (4 GiB, the wasm32 limit). */
+const MAX_PAGES = 65_536;
+
+/** A fresh (shared) memory and instance of the module. */
 export function instantiateSimd(module: WasmModule, initialPages: number): { memory: WasmMemory; exports: SimdExports } {
   const api = wasmApi()!;
-  const memory = new api.Memory({ initial: initialPages });
+  const memory = new api.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
   const instance = new api.Instance(module, { env: { memory } });
   return { memory, exports: instance.exports as SimdExports };
 }
