@@ -278,13 +278,41 @@ export class QuantizedRows {
     const buf = this.memory.buffer;
     const bounds = new Float64Array(buf, this.outOff(n), 2 * n);
     const idx = new Int32Array(buf, this.idxOff(n), n);
-    const lowers: number[] = [];
-    for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) lowers.push(bounds[2 * i]!);
-    let L = -Infinity;
-    if (lowers.length >= k) {
-      lowers.sort((x, y) => y - x);
-      L = lowers[k - 1]!;
+    // L: the k-th largest lower bound among the entries (a min-heap of the k largest).
+    const heap = new Float64Array(k);
+    let size = 0;
+    for (const { lo, count } of parts) {
+      for (let i = lo; i < lo + count; i++) {
+        const v = bounds[2 * i]!;
+        if (size < k) {
+          let p = size++;
+          heap[p] = v;
+          while (p > 0) {
+            const up = (p - 1) >> 1;
+            if (heap[up]! <= heap[p]!) break;
+            const t = heap[up]!;
+            heap[up] = heap[p]!;
+            heap[p] = t;
+            p = up;
+          }
+        } else if (v > heap[0]!) {
+          heap[0] = v;
+          let p = 0;
+          for (;;) {
+            const l = 2 * p + 1, r = l + 1;
+            let m = p;
+            if (l < k && heap[l]! < heap[m]!) m = l;
+            if (r < k && heap[r]! < heap[m]!) m = r;
+            if (m === p) break;
+            const t = heap[m]!;
+            heap[m] = heap[p]!;
+            heap[p] = t;
+            p = m;
+          }
+        }
+      }
     }
+    const L = size === k ? heap[0]! : -Infinity;
     const out: number[] = [];
     for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) if (bounds[2 * i + 1]! >= L) out.push(idx[i]!);
     return Int32Array.from(out);
@@ -311,9 +339,12 @@ export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferL
   let size = 0;
   let floor = -Infinity;
   let count = 0;
+  // The first block is short, so that a floor exists early and the kernel writes few entries.
   const BLOCK = 8192;
-  for (let start = lo; start < hi; start += BLOCK) {
-    const end = start + BLOCK < hi ? start + BLOCK : hi;
+  const FIRST = k * 16 > 512 ? k * 16 : 512;
+  for (let start = lo; start < hi; ) {
+    const len = start === lo ? FIRST : BLOCK;
+    const end = start + len < hi ? start + len : hi;
     const at = lo + count;
     const got = rowsPtr === 0
       ? qscan(q, start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
@@ -362,6 +393,7 @@ export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferL
       }
     }
     count = w - lo;
+    start = end;
   }
   return count;
 }
