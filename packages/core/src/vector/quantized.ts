@@ -278,45 +278,53 @@ export class QuantizedRows {
     const buf = this.memory.buffer;
     const bounds = new Float64Array(buf, this.outOff(n), 2 * n);
     const idx = new Int32Array(buf, this.idxOff(n), n);
-    // L: the k-th largest lower bound among the entries (a min-heap of the k largest).
+    // L: the k-th largest lower bound among the entries.
     const heap = new Float64Array(k);
     let size = 0;
-    for (const { lo, count } of parts) {
-      for (let i = lo; i < lo + count; i++) {
-        const v = bounds[2 * i]!;
-        if (size < k) {
-          let p = size++;
-          heap[p] = v;
-          while (p > 0) {
-            const up = (p - 1) >> 1;
-            if (heap[up]! <= heap[p]!) break;
-            const t = heap[up]!;
-            heap[up] = heap[p]!;
-            heap[p] = t;
-            p = up;
-          }
-        } else if (v > heap[0]!) {
-          heap[0] = v;
-          let p = 0;
-          for (;;) {
-            const l = 2 * p + 1, r = l + 1;
-            let m = p;
-            if (l < k && heap[l]! < heap[m]!) m = l;
-            if (r < k && heap[r]! < heap[m]!) m = r;
-            if (m === p) break;
-            const t = heap[m]!;
-            heap[m] = heap[p]!;
-            heap[p] = t;
-            p = m;
-          }
-        }
-      }
-    }
+    for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) size = offerTopK(heap, size, k, bounds[2 * i]!);
     const L = size === k ? heap[0]! : -Infinity;
     const out: number[] = [];
     for (const { lo, count } of parts) for (let i = lo; i < lo + count; i++) if (bounds[2 * i + 1]! >= L) out.push(idx[i]!);
     return Int32Array.from(out);
   }
+}
+
+/**
+ * Offers `v` to `heap`, a min-heap of the `k` largest values offered so far (`size` of them held;
+ * `heap[0]` is the k-th largest once `size === k`). Returns the new size.
+ *
+ * Self-contained (no closure, no nested function): its source also runs in the worker threads.
+ */
+export function offerTopK(heap: Float64Array, size: number, k: number, v: number): number {
+  if (size < k) {
+    let p = size;
+    heap[p] = v;
+    while (p > 0) {
+      const up = (p - 1) >> 1;
+      if (heap[up]! <= heap[p]!) break;
+      const t = heap[up]!;
+      heap[up] = heap[p]!;
+      heap[p] = t;
+      p = up;
+    }
+    return size + 1;
+  }
+  if (v > heap[0]!) {
+    heap[0] = v;
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1, r = l + 1;
+      let m = p;
+      if (l < k && heap[l]! < heap[m]!) m = l;
+      if (r < k && heap[r]! < heap[m]!) m = r;
+      if (m === p) break;
+      const t = heap[m]!;
+      heap[m] = heap[p]!;
+      heap[p] = t;
+      p = m;
+    }
+  }
+  return size;
 }
 
 /** [q, rowsPtr (0 = all rows), lo, hi, rowBytes, meta, outB, outIdx, c, alpha, beta, k] */
@@ -328,7 +336,8 @@ export type PartArgs = [number, number, number, number, number, number, number, 
  * already known to score at least `floor`), so the kernel does not even write it. The entries
  * (bounds + index) of the rows kept are compacted at `lo` of the output arrays; returns their count.
  *
- * Self-contained (no closure, no nested function): its source also runs in the worker threads.
+ * Self-contained apart from {@link offerTopK} (no closure, no nested function): its source also
+ * runs in the worker threads, next to offerTopK's.
  */
 export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferLike, a: PartArgs): number {
   const q = a[0], rowsPtr = a[1], lo = a[2], hi = a[3], rowBytes = a[4], meta = a[5], outB = a[6], outIdx = a[7];
@@ -349,35 +358,7 @@ export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferL
     const got = rowsPtr === 0
       ? qscan(q, start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
       : qscan(q, 0, rowsPtr + start * 4, end - start, rowBytes, meta, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor);
-    for (let i = at; i < at + got; i++) {
-      const v = bounds[2 * i]!;
-      if (size < k) {
-        let p = size++;
-        heap[p] = v;
-        while (p > 0) {
-          const up = (p - 1) >> 1;
-          if (heap[up]! <= heap[p]!) break;
-          const t = heap[up]!;
-          heap[up] = heap[p]!;
-          heap[p] = t;
-          p = up;
-        }
-      } else if (v > heap[0]!) {
-        heap[0] = v;
-        let p = 0;
-        for (;;) {
-          const l = 2 * p + 1, r = l + 1;
-          let m = p;
-          if (l < k && heap[l]! < heap[m]!) m = l;
-          if (r < k && heap[r]! < heap[m]!) m = r;
-          if (m === p) break;
-          const t = heap[m]!;
-          heap[m] = heap[p]!;
-          heap[p] = t;
-          p = m;
-        }
-      }
-    }
+    for (let i = at; i < at + got; i++) size = offerTopK(heap, size, k, bounds[2 * i]!);
     count += got;
     if (size === k) floor = heap[0]!;
     // Drop the entries the floor now rules out.

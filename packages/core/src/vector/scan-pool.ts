@@ -12,7 +12,7 @@
  * the calling thread.
  */
 import { createRequire } from "node:module";
-import { scanPart, type QueryBound, type QuantizedRows } from "./quantized.js";
+import { offerTopK, scanPart, type QueryBound, type QuantizedRows } from "./quantized.js";
 import { int8ModuleBytes } from "./wasm-int8.js";
 
 /** Scans of fewer rows stay on the calling thread (measured: see docs/vector.md). */
@@ -36,6 +36,7 @@ interface PoolWorker {
 /** The worker's program: wait for a job, run {@link scanPart} on it, report the count (or -1). */
 const workerSource = () => `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const ${offerTopK.name} = ${offerTopK.toString()};
 const scanPart = ${scanPart.toString()};
 const ctrl = new Int32Array(workerData.ctrl);
 const port = workerData.port;
