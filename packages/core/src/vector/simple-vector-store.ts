@@ -1087,11 +1087,11 @@ function badMetadata(id: string): StorageError {
 
 const DEFAULTS = new TextNode();
 
-/** `{SOURCE: {nodeId}}` and nothing else (see {@link initWithSource}). */
 /** Markers of `addAll`'s per-node target (live rows are >= 0). */
 const NEW = -1;
 const UNSEEN = -2;
 
+/** `{SOURCE: {nodeId}}` and nothing else (see {@link initWithSource}). */
 function isBareSource(rels: Relationships): boolean {
   const src = rels[NodeRelationship.SOURCE];
   if (!src || typeof src !== "object" || typeof src.nodeId !== "string" || Object.keys(rels).length !== 1) return false;
