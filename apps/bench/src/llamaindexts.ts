@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BaseNode } from "llamaindex";
 import pg from "pg";
+import { seededUnitVector } from "@larder/conformance";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
 import { printTable } from "./markdown.js";
 
@@ -34,24 +35,7 @@ interface Row {
   rssMB: number;
 }
 
-/** A deterministic unit vector for an integer seed (xorshift32). */
-function seededVector(seed: number): number[] {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const v = new Array<number>(DIM);
-  let norm = 0;
-  for (let i = 0; i < DIM; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const f = x / 4294967296 - 0.5;
-    v[i] = f;
-    norm += f * f;
-  }
-  norm = Math.sqrt(norm);
-  return v.map((f) => Math.fround(f / norm));
-}
+const seededVector = (seed: number) => seededUnitVector(seed, DIM);
 
 /** `a + 0.5 b`, normalised, as float32 values. */
 function mix(a: number[], b: number[]): number[] {

@@ -101,6 +101,28 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * A deterministic unit vector for an integer seed (xorshift32, components float32 values): test
+ * and benchmark embeddings that are the same in every run and every process.
+ */
+export function seededUnitVector(seed: number, dim = 384): number[] {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const v = new Array<number>(dim);
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const f = x / 4294967296 - 0.5;
+    v[i] = f;
+    norm += f * f;
+  }
+  norm = Math.sqrt(norm);
+  return v.map((f) => Math.fround(f / norm));
+}
+
 /** A unique, readable namespace for one test: `larder_<tag>_<time>_<counter>_<rand>`. */
 let counter = 0;
 export function uniqueNamespace(tag = "t"): string {

@@ -92,6 +92,8 @@ export class VectorMatrix {
   private invNorms: Float32Array;
   private quantWanted: boolean;
   private quant: QuantizedRows | undefined;
+  /** `dim` doubles, copied by {@link rowArray}. */
+  #doubles: number[] | undefined;
 
   constructor(options: VectorMatrixOptions) {
     const { dim } = options;
@@ -371,7 +373,9 @@ export class VectorMatrix {
   rowArray(row: number): number[] {
     const off = row * this.stride;
     const d = this.data;
-    const out = new Array<number>(this.dim);
+    // A copy of an array of doubles is born with double elements (no transition on the first
+    // store) and packed, unlike `new Array(dim)`.
+    const out = (this.#doubles ??= new Array<number>(this.dim).fill(0.5)).slice();
     for (let j = 0; j < this.dim; j++) out[j] = d[off + j]!;
     return out;
   }
@@ -436,6 +440,11 @@ export class VectorMatrix {
     const picked = q.collect(n, k, scanParallel(q, n, rows !== null, k, bound));
     if (rows) for (let i = 0; i < picked.length; i++) picked[i] = rows[picked[i]!]!;
     return picked;
+  }
+
+  /** Whether the last {@link candidates} scan read a packed copy of its row list (see `QuantizedRows.prepareScan`). */
+  get lastScanPacked(): boolean {
+    return this.quant?.scanIsPacked ?? false;
   }
 
   /** The factor a query is scaled by before quantizing: 1 / its float32 norm for cosine (0 for a zero query), else 1. */

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TextNode } from "../schema/node.js";
 import { rng } from "../test-support/prng.js";
 import { QUANTIZE_MIN_ROWS, setScanThreads, shutdownScanPool, SimpleVectorStore, VectorMatrix, type DistanceMetric } from "./index.js";
-import { PARALLEL_MIN_ROWS, scanPoolSize } from "./scan-pool.js";
+import { PARALLEL_MIN_LISTED_ROWS, PARALLEL_MIN_ROWS, scanPoolSize } from "./scan-pool.js";
 import { int8Module } from "./wasm-int8.js";
 
 /**
@@ -224,6 +224,77 @@ describe("quantized first pass (int8) + exact rescoring", () => {
     }
   });
 
+  it("a filter that comes back is scanned from a packed copy of its rows, rebuilt after every write", async () => {
+    const r = rng(23);
+    const dim = 48;
+    const vectors = Array.from({ length: 3 * QUANTIZE_MIN_ROWS }, () => randVec(r, dim));
+    // Group "a": every 20th row (5%), far apart in memory.
+    const { quant, exact } = await pair("cosine", vectors, (i) => ({ g: i % 20 === 0 ? "a" : "b" }));
+    const byA = { filters: [{ key: "g", operator: "==" as const, value: "a" }] };
+    const q0 = randVec(r, dim);
+    await same(quant, exact, { embedding: q0, topK: 10, filters: byA });
+    expect(quant.lastScan).toMatchObject({ rows: Math.ceil(vectors.length / 20), quantized: true, packed: false });
+    for (let t = 0; t < 3; t++) {
+      const res = await same(quant, exact, { embedding: randVec(r, dim), topK: 10, filters: byA });
+      expect(res.ids.length).toBe(10);
+      expect(quant.lastScan).toMatchObject({ quantized: true, packed: true });
+    }
+    // An unfiltered query between two filtered ones leaves the packed copy in place.
+    await same(quant, exact, { embedding: q0, topK: 10 });
+    expect(quant.lastScan!.packed).toBe(false);
+    await same(quant, exact, { embedding: q0, topK: 10, filters: byA });
+    expect(quant.lastScan!.packed).toBe(true);
+    // Writes: a member of "a" becomes the best match of q, another leaves "a", a row joins it.
+    for (let round = 0; round < 3; round++) {
+      const q = randVec(r, dim);
+      const member = `n${String(20 * (round * 7 + 3)).padStart(6, "0")}`;
+      const leaver = `n${String(20 * (round * 7 + 5)).padStart(6, "0")}`;
+      const joiner = nodeOf(`j${round}`, q.map((x) => x * 0.9 + 0.01), { g: "a" });
+      for (const s of [quant, exact]) await s.add([nodeOf(member, q, { g: "a" }), nodeOf(leaver, randVec(r, dim), { g: "b" }), joiner]);
+      let res = await same(quant, exact, { embedding: q, topK: 10, filters: byA });
+      expect(quant.lastScan!.packed).toBe(false); // a new row list after the write
+      expect(res.ids[0]).toBe(member);
+      expect(res.ids).toContain(joiner.id);
+      expect(res.ids).not.toContain(leaver);
+      res = await same(quant, exact, { embedding: q, topK: 10, filters: byA });
+      expect(quant.lastScan!.packed).toBe(true);
+      expect(res.ids[0]).toBe(member);
+      expect(res.ids).not.toContain(leaver);
+    }
+    // A filter matching more than an eighth of the rows is never packed.
+    const byB = { filters: [{ key: "g", operator: "==" as const, value: "b" }] };
+    for (let t = 0; t < 3; t++) {
+      await same(quant, exact, { embedding: randVec(r, dim), topK: 10, filters: byB });
+      expect(quant.lastScan!.packed).toBe(false);
+    }
+  });
+
+  it("a row list kept by the caller is not served from a stale packed copy after the rows change", () => {
+    const r = rng(29);
+    const dim = 32;
+    const m = new VectorMatrix({ dim, metric: "cosine", quantize: true });
+    for (let i = 0; i < 2 * QUANTIZE_MIN_ROWS; i++) m.push(randVec(r, dim));
+    const rows = Int32Array.from({ length: 300 }, (_, i) => i * 25); // (a list of >= QUANTIZE_MIN_LISTED rows)
+    const q = randVec(r, dim);
+    const best = (cand: Int32Array) => {
+      const s = m.scoreRows(q, cand);
+      let b = 0;
+      for (let i = 1; i < s.length; i++) if (s[i]! > s[b]!) b = i;
+      return cand[b]!;
+    };
+    m.candidates(q, rows, 5);
+    m.candidates(q, rows, 5);
+    expect(m.lastScanPacked).toBe(true);
+    // Row 4950 (= 25 * 198, in the list) becomes the query itself: the same array, packed again from the
+    // current rows, must find it.
+    m.set(4950, q);
+    expect(best(m.candidates(q, rows, 5)!)).toBe(4950);
+    expect(m.lastScanPacked).toBe(true);
+    m.set(4950, randVec(r, dim).map((x) => -Math.abs(x)));
+    m.set(50, q);
+    expect(best(m.candidates(q, rows, 5)!)).toBe(50);
+  });
+
   it("a snapshot loaded back builds its copy and answers identically", async () => {
     const r = rng(17);
     const vectors = Array.from({ length: QUANTIZE_MIN_ROWS + 100 }, () => randVec(r, 24));
@@ -257,6 +328,29 @@ describe("quantized first pass (int8) + exact rescoring", () => {
     expect(scanPoolSize()).toBe(0);
     await same(quant, exact, { embedding: randVec(r, dim), topK: 5 });
     expect(scanPoolSize()).toBe(0);
+  });
+
+  it("worker threads: a large filter, gathered and then packed, gives identical answers", async () => {
+    setScanThreads(2);
+    const r = rng(31);
+    const dim = 8;
+    // 160 000 rows; group "a" (every 9th row) has more rows than PARALLEL_MIN_LISTED_ROWS and
+    // fewer than an eighth of the capacity, so it is scanned in parallel, first through the list,
+    // then from its packed copy.
+    const vectors = Array.from({ length: 160_000 }, () => randVec(r, dim));
+    const { quant, exact } = await pair("cosine", vectors, (i) => ({ g: i % 9 === 0 ? "a" : "b" }));
+    const byA = { filters: [{ key: "g", operator: "==" as const, value: "a" }] };
+    expect(Math.ceil(vectors.length / 9)).toBeGreaterThan(PARALLEL_MIN_LISTED_ROWS);
+    const seen: boolean[] = [];
+    for (let t = 0; t < 4; t++) {
+      const q = randVec(r, dim);
+      await same(quant, exact, { embedding: q, topK: 10, filters: byA });
+      seen.push(quant.lastScan!.packed);
+      await same(quant, exact, { embedding: q, topK: 50, filters: byA });
+    }
+    expect(seen).toEqual([false, true, true, true]);
+    expect(scanPoolSize()).toBe(1);
+    setScanThreads(1);
   });
 
   it("worker threads never keep the process alive", () => {

@@ -53,6 +53,14 @@ export class QuantizedRows {
   private scratchOff = 0;
   private i8!: Int8Array;
   private meta!: Float32Array;
+  /** Bumped by every change of the rows or the layout (a packed copy is valid for one value). */
+  private gen = 0;
+  /** The row list of the last listed scan, to notice a list that comes back (see {@link prepareScan}). */
+  private lastListed: Int32Array | undefined;
+  /** The rows of a repeated row list, copied contiguously after the scratch area. */
+  private packed: { rows: Int32Array; gen: number; off: number; metaOff: number } | undefined;
+  /** How the scan prepared by {@link prepareScan} reads its rows: base of the rows, meta, row list (0: none). */
+  private scanSource = { base: 0, meta: 0, rowsPtr: 0 };
 
   private constructor(dim: number, memory: SharedWasmMemory, wasm: Int8Exports) {
     this.dim = dim;
@@ -106,6 +114,7 @@ export class QuantizedRows {
     this.capacity = cap;
     this.metaOff = metaOff;
     this.scratchOff = scratchOff;
+    this.gen++;
     this.views();
     return true;
   }
@@ -132,6 +141,7 @@ export class QuantizedRows {
    * on blocks of rows copied into the scratch area; the error terms are finished here.
    */
   setRows(from: number, n: number, data: Float32Array, stride: number, inv: Float32Array | undefined): void {
+    this.gen++;
     const B = 512;
     const stage = this.scratchOff + align64(this.rowBytes * 2);
     const fOff = stage + B * stride * 4;
@@ -172,6 +182,7 @@ export class QuantizedRows {
   }
 
   copyRow(from: number, to: number): void {
+    this.gen++;
     const rb = this.rowBytes;
     this.i8.copyWithin(to * rb, from * rb, (from + 1) * rb);
     this.meta.copyWithin(to * 3, from * 3, from * 3 + 3);
@@ -244,14 +255,68 @@ export class QuantizedRows {
    * The arguments of {@link scanPart} for rows `[lo, hi)` of a scan of `n` rows (of the listed rows
    * when `listed`, else of the whole matrix), for this thread or a worker.
    */
-  partArgs(lo: number, hi: number, listed: boolean, n: number, k: number, b: QueryBound): PartArgs {
-    return [this.scratchOff, listed ? this.rowsOff() : 0, lo, hi, this.rowBytes, this.metaOff, this.outOff(n), this.idxOff(n), b.c, b.alpha, b.beta, k];
+  partArgs(lo: number, hi: number, n: number, k: number, b: QueryBound): PartArgs {
+    const src = this.scanSource;
+    return [this.scratchOff, src.rowsPtr, src.base, lo, hi, this.rowBytes, src.meta, this.outOff(n), this.idxOff(n), b.c, b.alpha, b.beta, k];
   }
 
-  /** Copies a row list into the scratch area (for a gather scan); false when out of memory. */
+  /**
+   * Prepares a scan of `n` rows: every row (`rows` null), or the listed rows, read through the
+   * list (a gather) or, when the same list comes back unchanged, from a packed copy. Returns
+   * false when out of memory.
+   *
+   * A list given twice in a row (the same array object — the store hands out one array per
+   * filter posting until its next write — and no change of the rows in between) is copied once,
+   * rows and error terms, into a contiguous block after the scratch area, and later scans of it
+   * read that block sequentially: a selective filter's rows lie far apart, and reading them
+   * through the list costs about twice as much per row (cache and TLB misses). Only one list is
+   * kept, and only when it holds at most an eighth of the capacity (memory: that many rows'
+   * `rowBytes + 12` bytes).
+   */
   prepareScan(n: number, rows: Int32Array | null): boolean {
     if (!this.scratchFor(n)) return false;
-    if (rows) new Int32Array(this.memory.buffer, this.rowsOff(), rows.length).set(rows);
+    if (!rows) {
+      this.scanSource = { base: 0, meta: this.metaOff, rowsPtr: 0 };
+      return true;
+    }
+    const p = this.packed;
+    if (p && p.rows === rows && p.gen === this.gen) {
+      this.scanSource = { base: p.off, meta: p.metaOff, rowsPtr: 0 };
+      return true;
+    }
+    if (rows === this.lastListed && rows.length <= this.capacity / 8 && this.pack(rows)) {
+      const q = this.packed!;
+      this.scanSource = { base: q.off, meta: q.metaOff, rowsPtr: 0 };
+      return true;
+    }
+    this.lastListed = rows;
+    new Int32Array(this.memory.buffer, this.rowsOff(), rows.length).set(rows);
+    this.scanSource = { base: 0, meta: this.metaOff, rowsPtr: this.rowsOff() };
+    return true;
+  }
+
+  /** Whether the last prepared scan reads a packed copy (tests and statistics). */
+  get scanIsPacked(): boolean {
+    return this.scanSource.rowsPtr === 0 && this.scanSource.base !== 0;
+  }
+
+  /** Copies the rows of `rows` (and their error terms) after the largest scratch any scan uses. */
+  private pack(rows: Int32Array): boolean {
+    const rb = this.rowBytes, n = rows.length;
+    const off = align64(this.scratchOff + align64(rb * 2) + align64(this.capacity * 4) + this.capacity * 20 + 64);
+    const metaOff = align64(off + n * rb);
+    if (!this.ensureBytes(metaOff + n * 12)) return false;
+    const i8 = new Int8Array(this.memory.buffer);
+    const f32 = new Float32Array(this.memory.buffer);
+    const m0 = this.metaOff / 4, p0 = metaOff / 4;
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      i8.copyWithin(off + i * rb, r * rb, (r + 1) * rb);
+      f32[p0 + 3 * i] = f32[m0 + 3 * r]!;
+      f32[p0 + 3 * i + 1] = f32[m0 + 3 * r + 1]!;
+      f32[p0 + 3 * i + 2] = f32[m0 + 3 * r + 2]!;
+    }
+    this.packed = { rows, gen: this.gen, off, metaOff };
     return true;
   }
 
@@ -327,8 +392,8 @@ export function offerTopK(heap: Float64Array, size: number, k: number, v: number
   return size;
 }
 
-/** [q, rowsPtr (0 = all rows), lo, hi, rowBytes, meta, outB, outIdx, c, alpha, beta, k] */
-export type PartArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
+/** [q, rowsPtr (0: rows in order from base), base, lo, hi, rowBytes, meta, outB, outIdx, c, alpha, beta, k] */
+export type PartArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /**
  * Scans rows `[lo, hi)` with the wasm `qscan` in blocks, keeping `floor` = the k-th largest lower
@@ -340,8 +405,8 @@ export type PartArgs = [number, number, number, number, number, number, number, 
  * runs in the worker threads, next to offerTopK's.
  */
 export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferLike, a: PartArgs): number {
-  const q = a[0], rowsPtr = a[1], lo = a[2], hi = a[3], rowBytes = a[4], meta = a[5], outB = a[6], outIdx = a[7];
-  const c = a[8], alpha = a[9], beta = a[10], k = a[11];
+  const q = a[0], rowsPtr = a[1], base = a[2], lo = a[3], hi = a[4], rowBytes = a[5], meta = a[6], outB = a[7], outIdx = a[8];
+  const c = a[9], alpha = a[10], beta = a[11], k = a[12];
   const bounds = new Float64Array(buffer, outB, (outIdx - outB) / 8);
   const idx = new Int32Array(buffer, outIdx, (outIdx - outB) / 16);
   const heap = new Float64Array(k);
@@ -356,7 +421,7 @@ export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferL
     const end = start + len < hi ? start + len : hi;
     const at = lo + count;
     const got = rowsPtr === 0
-      ? qscan(q, start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
+      ? qscan(q, base + start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
       : qscan(q, 0, rowsPtr + start * 4, end - start, rowBytes, meta, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor);
     for (let i = at; i < at + got; i++) size = offerTopK(heap, size, k, bounds[2 * i]!);
     count += got;

@@ -161,7 +161,7 @@ function touch(): void {
  */
 export function scanParallel(q: QuantizedRows, n: number, listed: boolean, k: number, bound: QueryBound): { lo: number; count: number }[] {
   const workers = n >= (listed ? PARALLEL_MIN_LISTED_ROWS : PARALLEL_MIN_ROWS) ? getPool() : undefined;
-  if (!workers || workers.length === 0) return [{ lo: 0, count: q.scanHere(q.partArgs(0, n, listed, n, k, bound)) }];
+  if (!workers || workers.length === 0) return [{ lo: 0, count: q.scanHere(q.partArgs(0, n, n, k, bound)) }];
   touch();
   const parts = workers.length + 1;
   // Parts start on multiples of 64 rows (no cache line of the output is written by two threads).
@@ -171,13 +171,13 @@ export function scanParallel(q: QuantizedRows, n: number, listed: boolean, k: nu
     const w = workers[i]!;
     const lo = cut(i + 1), hi = cut(i + 2);
     if (hi <= lo) continue;
-    w.port.postMessage({ memory: q.memory, args: q.partArgs(lo, hi, listed, n, k, bound) });
+    w.port.postMessage({ memory: q.memory, args: q.partArgs(lo, hi, n, k, bound) });
     w.seq = (w.seq + 1) | 0;
     Atomics.store(w.ctrl, 0, w.seq);
     Atomics.notify(w.ctrl, 0);
     sent.push({ w, lo, hi });
   }
-  const out = [{ lo: 0, count: q.scanHere(q.partArgs(0, cut(1), listed, n, k, bound)) }];
+  const out = [{ lo: 0, count: q.scanHere(q.partArgs(0, cut(1), n, k, bound)) }];
   for (const { w, lo, hi } of sent) {
     const start = Date.now();
     let done = Atomics.load(w.ctrl, 1);
@@ -188,7 +188,7 @@ export function scanParallel(q: QuantizedRows, n: number, listed: boolean, k: nu
     }
     if (done !== w.seq || Atomics.load(w.ctrl, 2) < 0) {
       // Stalled or failed: do the part here, and stop using workers in this process.
-      out.push({ lo, count: q.scanHere(q.partArgs(lo, hi, listed, n, k, bound)) });
+      out.push({ lo, count: q.scanHere(q.partArgs(lo, hi, n, k, bound)) });
       broken = true;
       shutdownScanPool();
     } else {

@@ -23,6 +23,8 @@ export interface QueryScanStats {
   rows: number;
   quantized: boolean;
   rescored: number;
+  /** The quantized pass read a packed copy of a filter's rows (the filter came back unchanged). */
+  packed: boolean;
 }
 
 export interface SimpleVectorStoreOptions {
@@ -582,7 +584,9 @@ export class SimpleVectorStore implements VectorStore {
     let rowOf: (i: number) => number;
     const cand = mode === "default" ? matrix.candidates(embedding!, allowed, topK) : undefined;
     const scanned = allowed === null ? ids.length : allowed.length;
-    this.#lastScan = cand ? { rows: scanned, quantized: true, rescored: cand.length } : { rows: scanned, quantized: false, rescored: scanned };
+    this.#lastScan = cand
+      ? { rows: scanned, quantized: true, rescored: cand.length, packed: allowed !== null && matrix.lastScanPacked }
+      : { rows: scanned, quantized: false, rescored: scanned, packed: false };
     if (cand) {
       // The quantized pass kept every row that can be in the exact top k: score those exactly.
       sims = matrix.scoreRows(embedding!, cand);

@@ -233,6 +233,39 @@ describe("SimpleVectorStore", () => {
     expect((await store.getNodes({ filters: { filters: [{ key: "a", operator: "==", value: 1 }] } })).length).toBe(1);
   });
 
+  it("a result's nodes show the rows as they were at query time, in every mode, even when read after writes", async () => {
+    const store = new SimpleVectorStore();
+    await store.add([node("a", [1, 0, 0], { v: 1 }, "doc-a"), node("b", [0.9, 0.1, 0], { v: 2 }), node("c", [0, 0, 1], { v: 3 })]);
+    const results = {
+      default: await store.query({ embedding: [1, 0, 0], topK: 2 }),
+      mmr: await store.query({ embedding: [1, 0, 0], topK: 2, mode: "mmr" }),
+      text: await store.query({ queryStr: "t a", topK: 1, mode: "text" }),
+      hybrid: await store.query({ embedding: [1, 0, 0], queryStr: "t a", topK: 2, mode: "hybrid" }),
+    };
+    // Upsert a (new vector, text and metadata), delete b, then add rows that reuse their places.
+    await store.add([node("a", [0, 1, 0], { v: 10 })]);
+    await store.deleteNodes({ ids: ["b"] });
+    await store.add([node("d", [5, 5, 5], { v: 4 }), node("e", [6, 6, 6], { v: 5 })]);
+    for (const [mode, res] of Object.entries(results)) {
+      expect(res.nodes!.map((n) => n.id), mode).toEqual(res.ids);
+      const a = res.nodes!.find((n) => n.id === "a")!;
+      expect(a.embedding, mode).toEqual([1, 0, 0]);
+      expect(a.metadata, mode).toEqual({ v: 1 });
+      expect(a.refDocId, mode).toBe("doc-a");
+      const b = res.nodes!.find((n) => n.id === "b");
+      if (b) expect([b.text, b.metadata, b.embedding!.map((x) => Math.fround(x))], mode).toEqual(["t b", { v: 2 }, [Math.fround(0.9), Math.fround(0.1), 0]]);
+    }
+    // Read once, the same array is kept; it can be replaced; JSON carries it.
+    const r = results.default;
+    expect(r.nodes).toBe(r.nodes);
+    expect(JSON.parse(JSON.stringify(r)).nodes).toHaveLength(2);
+    r.nodes![0]!.metadata["v"] = 99; // the caller's copy, not the store's
+    expect((await store.query({ embedding: [0, 1, 0], topK: 1 })).nodes![0]!.metadata).toEqual({ v: 10 });
+    r.nodes = [];
+    expect(r.nodes).toEqual([]);
+    expect({ ...results.mmr }.nodes).toHaveLength(2);
+  });
+
   it("metadata that is not JSON is refused with the path, never changed; deep nesting too", async () => {
     const store = new SimpleVectorStore();
     await expect(store.add([node("ok", [1, 0], { d: 1 }), node("j", [1, 0], { a: { nan: NaN } })])).rejects.toThrow(

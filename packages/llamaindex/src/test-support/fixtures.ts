@@ -3,6 +3,7 @@
 import { MockLLM } from "@llamaindex/core/llms/mock";
 import { type BaseNode, type NodeRelationship, TransformComponent } from "@llamaindex/core/schema";
 import { BaseEmbedding, Document, SentenceSplitter, Settings } from "llamaindex";
+import { seededUnitVector } from "@larder/conformance";
 
 export const DIM = 32;
 
@@ -97,24 +98,8 @@ export function corpus(): Document[] {
   return docs;
 }
 
-/** A deterministic unit vector for an integer seed (xorshift), float32 values. */
-export function seededVector(seed: number, dim = 384): number[] {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const v = new Array<number>(dim);
-  let norm = 0;
-  for (let i = 0; i < dim; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const f = x / 4294967296 - 0.5;
-    v[i] = f;
-    norm += f * f;
-  }
-  norm = Math.sqrt(norm);
-  return v.map((f) => Math.fround(f / norm));
-}
+/** A deterministic unit vector for an integer seed (see `seededUnitVector` of the kit). */
+export const seededVector = seededUnitVector;
 
 /**
  * Embeddings computed before ingest: the index's embedding step keeps the nodes' embeddings, and a
