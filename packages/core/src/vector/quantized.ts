@@ -407,6 +407,7 @@ export type PartArgs = [number, number, number, number, number, number, number, 
 export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferLike, a: PartArgs): number {
   const q = a[0], rowsPtr = a[1], base = a[2], lo = a[3], hi = a[4], rowBytes = a[5], meta = a[6], outB = a[7], outIdx = a[8];
   const c = a[9], alpha = a[10], beta = a[11], k = a[12];
+  const seq = rowsPtr === 0 ? 1 : 0;
   const bounds = new Float64Array(buffer, outB, (outIdx - outB) / 8);
   const idx = new Int32Array(buffer, outIdx, (outIdx - outB) / 16);
   const heap = new Float64Array(k);
@@ -420,9 +421,10 @@ export function scanPart(qscan: (...a: number[]) => number, buffer: ArrayBufferL
     const len = start === lo ? FIRST : BLOCK;
     const end = start + len < hi ? start + len : hi;
     const at = lo + count;
-    const got = rowsPtr === 0
-      ? qscan(q, base + start * rowBytes, 0, end - start, rowBytes, meta + start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor)
-      : qscan(q, 0, rowsPtr + start * 4, end - start, rowBytes, meta, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor);
+    // Rows in order from `base` (seq = 1) or through the list at `rowsPtr` (seq = 0): one
+    // expression for both, so that optimized code made on one kind of scan has the type feedback
+    // of the other (a branch never taken deoptimizes the function when a filter first comes).
+    const got = qscan(q, seq * (base + start * rowBytes), rowsPtr + (1 - seq) * start * 4, end - start, rowBytes, meta + seq * start * 12, outB + at * 16, outIdx + at * 4, start, c, alpha, beta, floor);
     for (let i = at; i < at + got; i++) size = offerTopK(heap, size, k, bounds[2 * i]!);
     count += got;
     if (size === k) floor = heap[0]!;
