@@ -252,8 +252,8 @@ export class QuantizedRows {
   }
 
   /**
-   * The arguments of {@link scanPart} for rows `[lo, hi)` of a scan of `n` rows (of the listed rows
-   * when `listed`, else of the whole matrix), for this thread or a worker.
+   * The arguments of {@link scanPart} for rows `[lo, hi)` of the scan of `n` rows last prepared by
+   * {@link prepareScan}, for this thread or a worker.
    */
   partArgs(lo: number, hi: number, n: number, k: number, b: QueryBound): PartArgs {
     const src = this.scanSource;
