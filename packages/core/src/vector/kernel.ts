@@ -3,7 +3,7 @@ import { compareByCodePoint } from "../filters/evaluate.js";
 import type { DistanceMetric } from "./types.js";
 import { QuantizedRows } from "./quantized.js";
 import { scanParallel } from "./scan-pool.js";
-import { instantiateSimd, simdModule, type SimdExports, type WasmMemory } from "./wasm-simd.js";
+import { instantiateSimd, MAX_PAGES, simdModule, WASM_PAGE as PAGE, type SimdExports, type WasmMemory } from "./wasm-simd.js";
 
 /**
  * Exact-search building blocks shared by the in-memory stores (SimpleVectorStore, and
@@ -38,7 +38,6 @@ export const QUANTIZE_MIN_ROWS = 4096;
 /** A filtered query (a list of allowed rows) uses the quantized copy from this many allowed rows. */
 export const QUANTIZE_MIN_LISTED = 256;
 
-const PAGE = 65_536;
 
 /**
  * Sum of squares of `d[off .. off+dim)` in float64, with four partial sums (shorter dependency
@@ -67,7 +66,6 @@ function sumOfSquares(d: Float32Array, off: number, dim: number): number {
   }
   return s0 + s1 + s2 + s3;
 }
-const MAX_PAGES = 65_536;
 
 function align16(n: number): number {
   return (n + 15) & ~15;

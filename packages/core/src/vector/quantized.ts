@@ -12,10 +12,9 @@
  *
  * The memory is a shared WebAssembly memory: worker threads scan parts of it (see `scan-pool.ts`).
  */
-import { int8Module, instantiateInt8, sharedMemory, type Int8Exports, type SharedWasmMemory } from "./wasm-int8.js";
+import { int8Module, instantiateInt8, type Int8Exports } from "./wasm-int8.js";
+import { MAX_PAGES, sharedMemory, WASM_PAGE as PAGE, type WasmMemory } from "./wasm-simd.js";
 
-const PAGE = 65_536;
-const MAX_PAGES = 65_536;
 const LO = 2 ** -60;
 const ROUND = 6_755_399_441_055_744; // 1.5 * 2^52
 const HI = 2 ** 60;
@@ -46,7 +45,7 @@ export class QuantizedRows {
   readonly rowBytes: number;
   /** Largest |q_j| of a quantized query: keeps every partial integer sum below 2^31. */
   readonly queryMax: number;
-  readonly memory: SharedWasmMemory;
+  readonly memory: WasmMemory;
   private readonly wasm: Int8Exports;
   private capacity = 0;
   private metaOff = 0;
@@ -62,7 +61,7 @@ export class QuantizedRows {
   /** How the scan prepared by {@link prepareScan} reads its rows: base of the rows, meta, row list (0: none). */
   private scanSource = { base: 0, meta: 0, rowsPtr: 0 };
 
-  private constructor(dim: number, memory: SharedWasmMemory, wasm: Int8Exports) {
+  private constructor(dim: number, memory: WasmMemory, wasm: Int8Exports) {
     this.dim = dim;
     this.rowBytes = Math.ceil(dim / 32) * 32;
     this.queryMax = Math.min(32_767, Math.floor((2 ** 31 - 1) / (this.rowBytes * 127)));

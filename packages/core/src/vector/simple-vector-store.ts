@@ -585,7 +585,7 @@ export class SimpleVectorStore implements VectorStore {
     const cand = mode === "default" ? matrix.candidates(embedding!, allowed, topK) : undefined;
     const scanned = allowed === null ? ids.length : allowed.length;
     this.#lastScan = cand
-      ? { rows: scanned, quantized: true, rescored: cand.length, packed: allowed !== null && matrix.lastScanPacked }
+      ? { rows: scanned, quantized: true, rescored: cand.length, packed: matrix.lastScanPacked }
       : { rows: scanned, quantized: false, rescored: scanned, packed: false };
     if (cand) {
       // The quantized pass kept every row that can be in the exact top k: score those exactly.

@@ -21,7 +21,7 @@
  * three). All of this is SIMD128 as shipped (no relaxed-SIMD instruction, which Node 20 does not
  * enable by default).
  */
-import { section, sleb, str, uleb, vec, wasmApi, type WasmModule } from "./wasm-simd.js";
+import { MAX_PAGES, section, sleb, str, uleb, vec, wasmApi, type WasmMemory, type WasmModule } from "./wasm-simd.js";
 
 const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b, VOID = 0x40;
 const block = [0x02, VOID], loop = [0x03, VOID], end = [0x0b];
@@ -192,7 +192,7 @@ function buildInt8Module(): Uint8Array {
   const type2 = [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0];
   const types = section(1, vec([type, type2]));
   // A shared memory (limits flag 3: min and max), 0 .. 65536 pages.
-  const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, ...uleb(1), ...uleb(65_536)]]));
+  const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]]));
   const funcs = section(3, vec([[0], [1]]));
   const exports = section(7, vec([[...str("qscan"), 0x00, 0], [...str("qrows"), 0x00, 1]]));
   const code = section(10, vec([qscanBody(), qrowsBody()].map((body) => [...uleb(body.length), ...body])));
@@ -207,11 +207,6 @@ export interface Int8Exports {
   qrows(src: number, n: number, srcStride: number, dim: number, dst: number, rowBytes: number, fptr: number, stats: number): void;
 }
 
-/** A shared WebAssembly memory (its `buffer` is a SharedArrayBuffer). */
-export interface SharedWasmMemory {
-  readonly buffer: SharedArrayBuffer;
-  grow(deltaPages: number): number;
-}
 
 let compiled: WasmModule | null | undefined;
 
@@ -228,14 +223,8 @@ export function int8Module(): WasmModule | null {
   return compiled;
 }
 
-/** A shared memory of `pages` 64 KiB pages (growable to 4 GiB). */
-export function sharedMemory(pages: number): SharedWasmMemory {
-  const api = wasmApi() as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedWasmMemory };
-  return new api.Memory({ initial: pages, maximum: 65_536, shared: true });
-}
-
 /** An instance of the module over `memory` (on any thread). */
-export function instantiateInt8(module: WasmModule, memory: SharedWasmMemory): Int8Exports {
+export function instantiateInt8(module: WasmModule, memory: WasmMemory): Int8Exports {
   const api = wasmApi()!;
   return new api.Instance(module, { env: { memory } }).exports as Int8Exports;
 }

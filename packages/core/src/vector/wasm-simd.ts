@@ -155,9 +155,7 @@ function buildModule(): Uint8Array {
   const fnType = (params: number, result: number | null) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...(result === null ? [0] : [1, result])];
   const types = section(1, vec([fnType(3, F32), fnType(6, null), fnType(7, null)]));
   // functions: 0 dot, 1 l2, 2 score_all, 3 score_rows (types 0, 0, 1, 2)
-  // A shared memory (limits flag 3: min and max), 0 .. 65536 pages: growing a shared memory does
-  // not count as external memory pressure (a non-shared one of 1.5 GB forces a full GC of the JS
-  // heap when it grows), and views of it are never detached.
+  // A shared memory (limits flag 3: min and max), 0 .. MAX_PAGES pages (see sharedMemory).
   const imports = section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x03, 0x00, ...uleb(MAX_PAGES)]]));
   const funcs = section(3, vec([[0], [0], [1], [2]]));
   const exports = section(7, vec([[...str("score_all"), 0x00, 2], [...str("score_rows"), 0x00, 3]]));
@@ -208,13 +206,25 @@ export function simdModule(): WasmModule | null {
   return compiled;
 }
 
-/** Pages of 64 KiB a memory may grow to (4 GiB, the wasm32 limit). */
-const MAX_PAGES = 65_536;
+/** Bytes of a WebAssembly memory page. */
+export const WASM_PAGE = 65_536;
+/** Pages a memory may grow to (4 GiB, the wasm32 limit). */
+export const MAX_PAGES = 65_536;
+
+/**
+ * A shared memory of `pages` pages, growable to {@link MAX_PAGES}: growing a shared memory does not
+ * count as external memory pressure (growing a non-shared one of 1.5 GB forces a full GC of the
+ * JS heap), its views are never detached, and worker threads can scan it.
+ */
+export function sharedMemory(pages: number): WasmMemory {
+  const api = wasmApi()!;
+  return new api.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+}
 
 /** A fresh (shared) memory and instance of the module. */
 export function instantiateSimd(module: WasmModule, initialPages: number): { memory: WasmMemory; exports: SimdExports } {
   const api = wasmApi()!;
-  const memory = new api.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+  const memory = sharedMemory(initialPages);
   const instance = new api.Instance(module, { env: { memory } });
   return { memory, exports: instance.exports as SimdExports };
 }
