@@ -311,7 +311,7 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
       : await VectorStoreIndex.fromDocuments([], { storageContext: ctx, splitter, ...(embedder ? { embedder } : {}), ...(o.indexId ? { indexId: o.indexId } : {}) });
     const chunks = showIndexProgress(index, progress);
     const hashesBefore = await ctx.docStore.getAllDocumentHashes();
-    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void>; dropIndex?: () => Promise<void>; bulkLoad?: () => BulkLoad };
+    const vs = ctx.vectorStore as VectorStore & { buildIndex?: () => Promise<void>; dropIndex?: () => Promise<void>; bulkLoad?: (options?: { maxPending?: number }) => BulkLoad };
     // A large batch into a table that already has rows (and its index): drop the index, load, build
     // it once. Large: an estimated BULK_MIN_CHUNKS new chunks or more, and at least as many as the
     // table holds (rebuilding over a much bigger table would cost more than it saves).
@@ -329,7 +329,9 @@ export async function ingest(paths: string[], o: IngestOptions, out: Out): Promi
     // batch k + 1 is embedded). The document hashes, which tell a later ingest that a document is done, are
     // written only after every queued vector write is committed; a failure therefore leaves what a
     // failed ingest always leaves: chunks of documents without a hash, which the next run redoes.
-    const bulk = bulkPostgres && typeof vs.bulkLoad === "function" ? pipelinedLoad(ctx, index, vs.bulkLoad()) : undefined;
+    // One write may wait behind the one in progress (maxPending 2), so that the client goes on
+    // embedding when the server falls a batch behind (at most three insert batches held in memory).
+    const bulk = bulkPostgres && typeof vs.bulkLoad === "function" ? pipelinedLoad(ctx, index, vs.bulkLoad({ maxPending: 2 })) : undefined;
     const loader = bulk ? bulk.index : index;
     let changed: boolean[];
     try {

@@ -63,6 +63,9 @@ export interface RetrieverOptions {
 /** The key under which the index struct records its embedding model (ignored by Python's loader). */
 const EMBED_MODEL_KEY = "larder_embed_model";
 
+/** Resolves after the event loop has run its pending I/O callbacks (a macrotask, unlike `await`). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * LlamaIndex's `VectorStoreIndex`: documents are split into nodes, embedded in batches and added
  * to the context's default vector store in batches; the index struct (an `IndexDict`) goes to the
@@ -188,6 +191,9 @@ export class VectorStoreIndex {
         part.forEach((n, k) => (n.embedding = vectors[k]!));
         embedded += part.length;
         this.onProgress?.({ phase: "embed", done: embedded + (batch.length - todo.length), total });
+        // An embedder that computes in this thread (the offline one) would otherwise hold the event
+        // loop for a whole insert batch: let pending I/O run (a pipelined store write, progress).
+        await yieldToEventLoop();
       }
       const ids = await vs.add(batch);
       const withoutEmbedding = batch.map((n) => {

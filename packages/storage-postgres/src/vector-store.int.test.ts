@@ -84,6 +84,22 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
     await expectStorageError(() => s.add([node("x", [1, 2, 3])]), "DIMENSION_MISMATCH");
   });
 
+  it("builds the default HNSW index with m 16 and ef_construction 40; explicit parameters win", async () => {
+    const rng = seededRandom(5);
+    const defs: string[] = [];
+    for (const s of [store(), store({ index: { type: "hnsw", m: 24, efConstruction: 100 } })]) {
+      await s.add(Array.from({ length: 20 }, (_, i) => node(`d${i}`, randomVec(rng, 8))));
+      const r = await pool.query(
+        `SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass AND pg_get_indexdef(indexrelid) LIKE '%USING hnsw%'`,
+        [s.qualifiedTable],
+      );
+      defs.push(...r.rows.map((row) => String(row.def)));
+    }
+    expect(defs).toHaveLength(2);
+    expect(defs[0]).toMatch(/WITH \(m='16', ef_construction='40'\)/);
+    expect(defs[1]).toMatch(/WITH \(m='24', ef_construction='100'\)/);
+  });
+
   it("uses the HNSW index, and a filtered HNSW query returns exactly k rows when k match", async () => {
     const s = store({ index: { type: "hnsw", m: 8, efConstruction: 32, efSearch: 40 } });
     const rng = seededRandom(11);
