@@ -40,41 +40,27 @@ interface Run {
   steps: [string, number][];
 }
 
-/** The corpus's documents, in order: about 60 generated words each, plus `topic` and `year` metadata. */
-export function* corpusDocuments(n: number): Generator<{ id: string; text: string; metadata: { topic: string; year: number } }> {
+/** Writes the corpus: JSON-lines files, one single-chunk document per line. */
+export async function writeCorpus(dir: string, n: number): Promise<void> {
   const r = seededRandom(20_000);
-  const vocab = corpusVocabulary(r);
-  const topics = ["storage", "retrieval", "embedding", "indexing", "graphs", "chat", "migration", "filters"];
-  for (let i = 0; i < n; i++) {
-    const words = Array.from({ length: 60 }, () => vocab[Math.floor(r() * vocab.length)]!);
-    yield { id: `doc-${i}`, text: `Document ${i}. ${words.join(" ")}.`, metadata: { topic: topics[i % topics.length]!, year: 2000 + (i % 25) } };
-  }
-}
-
-/** The corpus's 2 000-word vocabulary (the first draws of `r`). */
-export function corpusVocabulary(r: () => number = seededRandom(20_000)): string[] {
   const syll = ["ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "di", "pa", "go", "fi", "zu", "be", "ha", "jo"];
-  return Array.from({ length: 2000 }, () => {
+  const vocab = Array.from({ length: 2000 }, () => {
     const len = 2 + Math.floor(r() * 3);
     let w = "";
     for (let i = 0; i < len; i++) w += syll[Math.floor(r() * syll.length)]!;
     return w;
   });
-}
-
-/** Writes the corpus: JSON-lines files of LINES_PER_FILE documents, one single-chunk document per line. */
-export async function writeCorpus(dir: string, n: number): Promise<void> {
+  const topics = ["storage", "retrieval", "embedding", "indexing", "graphs", "chat", "migration", "filters"];
   await mkdir(dir, { recursive: true });
-  let lines: string[] = [];
-  let file = 0;
-  for (const doc of corpusDocuments(n)) {
-    lines.push(JSON.stringify(doc));
-    if (lines.length === LINES_PER_FILE) {
-      await writeFile(join(dir, `part-${String(file++).padStart(3, "0")}.jsonl`), lines.join("\n") + "\n");
-      lines = [];
+  for (let f = 0; f * LINES_PER_FILE < n; f++) {
+    const lines: string[] = [];
+    for (let i = f * LINES_PER_FILE; i < Math.min(n, (f + 1) * LINES_PER_FILE); i++) {
+      const words = Array.from({ length: 60 }, () => vocab[Math.floor(r() * vocab.length)]!);
+      const text = `Document ${i}. ${words.join(" ")}.`;
+      lines.push(JSON.stringify({ id: `doc-${i}`, text, metadata: { topic: topics[i % topics.length]!, year: 2000 + (i % 25) } }));
     }
+    await writeFile(join(dir, `part-${String(f).padStart(3, "0")}.jsonl`), lines.join("\n") + "\n");
   }
-  if (lines.length) await writeFile(join(dir, `part-${String(file).padStart(3, "0")}.jsonl`), lines.join("\n") + "\n");
 }
 
 /** Runs `larder ingest <corpus> --to <to>`; returns wall time, the chunk count it reports and step times. */

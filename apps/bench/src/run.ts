@@ -7,7 +7,6 @@ import { runVectorBench } from "./vector.js";
 import { runNeo4jBench } from "./neo4j.js";
 import { runPersistBench } from "./persist.js";
 import { runPostgresBench } from "./postgres.js";
-import { runHnswBench } from "./hnsw.js";
 import { runS3Bench } from "./s3.js";
 import { runIngestBench } from "./ingest.js";
 import { runLlamaIndexTSBench } from "./llamaindexts.js";
@@ -20,7 +19,6 @@ const suites: Record<string, () => Promise<void>> = {
   neo4j: runNeo4jBench,
   persist: runPersistBench,
   postgres: runPostgresBench,
-  hnsw: runHnswBench,
   s3: runS3Bench,
   ingest: runIngestBench,
   llamaindexts: runLlamaIndexTSBench,

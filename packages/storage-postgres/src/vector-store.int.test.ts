@@ -84,7 +84,7 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
     await expectStorageError(() => s.add([node("x", [1, 2, 3])]), "DIMENSION_MISMATCH");
   });
 
-  it("builds the default HNSW index with m 16 and ef_construction 40; explicit parameters win", async () => {
+  it("builds the default HNSW index with m 16 and ef_construction 64; explicit parameters win", async () => {
     const rng = seededRandom(5);
     const defs: string[] = [];
     for (const s of [store(), store({ index: { type: "hnsw", m: 24, efConstruction: 100 } })]) {
@@ -96,7 +96,7 @@ describe.skipIf(skip !== undefined)(`PostgresVectorStore${skip ? ` (skipped: ${s
       defs.push(...r.rows.map((row) => String(row.def)));
     }
     expect(defs).toHaveLength(2);
-    expect(defs[0]).toMatch(/WITH \(m='16', ef_construction='40'\)/);
+    expect(defs[0]).toMatch(/WITH \(m='16', ef_construction='64'\)/);
     expect(defs[1]).toMatch(/WITH \(m='24', ef_construction='100'\)/);
   });
 

@@ -20,22 +20,14 @@ import { checkTableLayout } from "./layout.js";
 import { copyBinary, type CopyField } from "./binary-copy.js";
 import { PostgresBulkLoad } from "./bulk-load.js";
 
-/** HNSW defaults (see {@link PostgresVectorIndex}). */
-const DEFAULT_EF_CONSTRUCTION = 40;
-const DEFAULT_EF_SEARCH = 150;
-
 export type PostgresVectorIndex =
   | {
       type: "hnsw";
-      /** Max connections per layer. Default 16 (pgvector's). */
+      /** Max connections per layer (pgvector default 16). */
       m?: number;
-      /**
-       * Candidate list size while building. Default 40 (pgvector's is 64): with the default
-       * `efSearch` of 150, recall@10 is at least that of 64 / 100, and the build takes about a
-       * quarter less time (the hnsw suite of the repository's BENCHMARKS.md).
-       */
+      /** Candidate list size while building (pgvector default 64). */
       efConstruction?: number;
-      /** Candidate list size while searching (also the candidates re-ranked exactly); raised to topK + 1 when smaller. Default 150. */
+      /** Candidate list size while searching; raised to topK + 1 when smaller. Default 100. */
       efSearch?: number;
       /**
        * `"halfvec"`: the graph is built over float16 copies of the unit-normalized vectors
@@ -70,7 +62,7 @@ export interface PostgresVectorStoreOptions extends PostgresConnectionOptions {
   metric?: DistanceMetric;
   /** `vector` (float32, up to 2000 dims indexed) or `halfvec` (float16, up to 4000). Default: `vector` up to 2000 dims, else `halfvec`. */
   vectorType?: "vector" | "halfvec";
-  /** ANN index. Default `{type: "hnsw", m: 16, efConstruction: 40, efSearch: 150}`. */
+  /** ANN index. Default `{type: "hnsw", m: 16, efConstruction: 64, efSearch: 100}`. */
   index?: PostgresVectorIndex;
   /**
    * `"on-create"` (default): the ANN index is created with the table and maintained on every add.
@@ -416,7 +408,7 @@ export class PostgresVectorStore implements VectorStore {
 
   /** `ef_search` for a scan that needs `k` rows (also the candidates a float16 index hands to the exact re-rank). */
   private efSearch(k: number): number {
-    return Math.min(1000, Math.max(this.index.type === "hnsw" ? (this.index.efSearch ?? DEFAULT_EF_SEARCH) : 0, k));
+    return Math.min(1000, Math.max(this.index.type === "hnsw" ? (this.index.efSearch ?? 100) : 0, k));
   }
 
   /** Names of the indexes built by {@link buildIndexes} (quoted, unqualified). */
@@ -441,7 +433,7 @@ export class PostgresVectorStore implements VectorStore {
     const name = derivedName(this.schema, this.table, `${this.index.type}_${this.metric}`);
     if (this.index.type === "hnsw") {
       const m = this.index.m ?? 16;
-      const ef = this.index.efConstruction ?? DEFAULT_EF_CONSTRUCTION;
+      const ef = this.index.efConstruction ?? 64;
       const key = layout.ann === "halfvec" ? `(${this.annExpr(layout, "embedding")}) ${ext}.halfvec_${ops}_ops` : `embedding ${opclass}`;
       await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ${this.qualifiedTable} USING hnsw (${key}) WITH (m = ${m}, ef_construction = ${ef})`);
     } else if (this.index.type === "ivfflat") {
