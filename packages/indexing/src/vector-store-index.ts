@@ -196,20 +196,26 @@ export class VectorStoreIndex {
         await yieldToEventLoop();
       }
       const ids = await vs.add(batch);
-      const withoutEmbedding = batch.map((n) => {
+      const withoutEmbedding = (n: BaseNode): BaseNode => {
         const c = n.clone();
         c.embedding = null;
         return c;
-      });
+      };
       if (keepNodes) {
-        withoutEmbedding.forEach((n, k) => indexDictAddNode(this.indexStruct, n.id, ids[k] ?? n.id));
-        await this.docStore.addDocuments(withoutEmbedding, { allowUpdate: true });
+        const docs = batch.map(withoutEmbedding);
+        docs.forEach((n, k) => indexDictAddNode(this.indexStruct, n.id, ids[k] ?? n.id));
+        await this.docStore.addDocuments(docs, { allowUpdate: true });
       } else {
         // The vector store keeps the text. Image and index nodes still go to the docstore (as in
         // LlamaIndex); every node's hash and ref-doc info go there too, for deletes and refreshes.
-        const special = withoutEmbedding.filter((n) => n instanceof ImageNode || n instanceof IndexNode);
-        special.forEach((n) => indexDictAddNode(this.indexStruct, n.id, ids[withoutEmbedding.indexOf(n)] ?? n.id));
-        await this.docStore.addDocuments(withoutEmbedding, { allowUpdate: true, storeText: false });
+        // Those entries hold no node data (storeText: false), so the nodes go as they are, uncopied.
+        const special: BaseNode[] = [];
+        batch.forEach((n, k) => {
+          if (!(n instanceof ImageNode || n instanceof IndexNode)) return;
+          indexDictAddNode(this.indexStruct, n.id, ids[k] ?? n.id);
+          special.push(withoutEmbedding(n));
+        });
+        await this.docStore.addDocuments(batch, { allowUpdate: true, storeText: false });
         if (special.length) await this.docStore.addDocuments(special, { allowUpdate: true });
       }
       stored += batch.length;
