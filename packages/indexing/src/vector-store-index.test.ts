@@ -5,11 +5,13 @@ import {
   type BaseNode,
   createIndexDict,
   Document,
+  IndexNode,
   isIndexDict,
   isStorageError,
   SimpleKVStore,
   SimpleVectorStore,
   StorageContext,
+  TextNode,
   type VectorStore,
   type VectorStoreQuery,
 } from "@larder/core";
@@ -84,6 +86,27 @@ const corpus = () => [
 const splitter = new SentenceSplitter({ chunkSize: 12, chunkOverlap: 2 });
 
 describe("VectorStoreIndex", () => {
+  it("with a text-keeping vector store, the docstore gets hash entries, and index nodes whole without embedding", async () => {
+    const ctx = await StorageContext.fromDefaults();
+    expect(ctx.vectorStore.storesText).toBe(true);
+    const index = await VectorStoreIndex.fromDocuments([], { storageContext: ctx, embedder: new HashEmbedder({ dimensions: 16 }) });
+    const text = new TextNode({ id: "t1", text: "a chunk of text", metadata: { k: 1 } });
+    const sub = new IndexNode({ id: "i1", text: "a summary of another index", indexId: "other" });
+    await index.insertNodes([text, sub]);
+    // The caller's nodes are left as they were.
+    expect(text.embedding).toBeNull();
+    expect(sub.embedding).toBeNull();
+    expect(await ctx.docStore.getDocumentHash("t1")).toBe(text.hash);
+    expect(await ctx.docStore.getDocument("t1")).toBeUndefined();
+    const stored = await ctx.docStore.getDocument("i1", true);
+    expect(stored).toBeInstanceOf(IndexNode);
+    expect(stored!.embedding).toBeNull();
+    expect((stored as IndexNode).indexId).toBe("other");
+    expect(Object.values(index.indexStruct.data.nodes_dict)).toEqual(["i1"]);
+    const hits = await index.asRetriever({ topK: 2 }).retrieve("a chunk of text");
+    expect(hits.map((h) => h.node.id).sort()).toEqual(["i1", "t1"]);
+  });
+
   it("fromDocuments -> persist -> reload -> the same retrieve results", async () => {
     const dir = await tempDir();
     const ctx = await StorageContext.fromDefaults();
