@@ -397,13 +397,30 @@ export class PostgresVectorStore implements VectorStore {
    * index (`candidates`), re-ranked by the exact distance.
    */
   private annSelect(layout: Layout, p: string, whereSql: string, limit: string, candidates: number): string {
-    const cols = `id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, p)} AS score`;
     if (layout.ann !== "halfvec") {
+      const cols = `id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, p)} AS score`;
       return `SELECT ${cols} FROM ${this.qualifiedTable} WHERE ${whereSql} ORDER BY ${this.annOrderSql(layout, p)} LIMIT ${limit}`;
     }
-    return `SELECT ${cols} FROM (SELECT id, node, embedding FROM ${this.qualifiedTable} WHERE ${whereSql}
-        ORDER BY ${this.annOrderSql(layout, p)} LIMIT ${Math.trunc(candidates)}) AS cand
-      ORDER BY ${this.exactOrderSql(layout, p)}, id LIMIT ${limit}`;
+    return this.exactTop(
+      layout,
+      p,
+      `(SELECT id, node, embedding FROM ${this.qualifiedTable} WHERE ${whereSql}
+        ORDER BY ${this.annOrderSql(layout, p)} LIMIT ${Math.trunc(candidates)}) AS cand`,
+      limit,
+    );
+  }
+
+  /**
+   * The best `limit` rows of `from` (which yields `id, node, embedding`) by the exact distance, best
+   * first, as query result rows (`id, node, emb, score`). The rows are ranked first and only the
+   * kept ones are turned into text: Postgres computes a select list before the sort under a LIMIT,
+   * which would format every candidate's node and 384-number vector for the few returned.
+   */
+  private exactTop(layout: Layout, p: string, from: string, limit: string): string {
+    return `SELECT id, node::text AS node, embedding::text AS emb, score FROM (
+        SELECT id, node, embedding, ${this.scoreSql(layout, p)} AS score, ${this.exactOrderSql(layout, p)} AS rank_key
+          FROM ${from} ORDER BY rank_key, id LIMIT ${limit}) AS top
+      ORDER BY rank_key, id`;
   }
 
   /** `ef_search` for a scan that needs `k` rows (also the candidates a float16 index hands to the exact re-rank). */
@@ -764,9 +781,7 @@ export class PostgresVectorStore implements VectorStore {
     const fetch = indexed ? k + 1 : k;
     const params = [...where.params, emb, fetch];
     const qp = `$${where.params.length + 1}::${layout.vtype}`;
-    const exactScanSql = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, qp)} AS score
-      FROM ${this.qualifiedTable} WHERE ${where.sql}
-      ORDER BY ${this.exactOrderSql(layout, qp)}, id LIMIT $${where.params.length + 2}`;
+    const exactScanSql = this.exactTop(layout, qp, `(SELECT id, node, embedding FROM ${this.qualifiedTable} WHERE ${where.sql}) AS m`, `$${where.params.length + 2}`);
     const sql = !indexed ? exactScanSql : this.annSelect(layout, qp, where.sql, `$${where.params.length + 2}`, this.efSearch(fetch));
     const settings = this.annSettings(layout, fetch);
     if (where.params.length === 0 && where.sql === "TRUE") {
@@ -774,8 +789,7 @@ export class PostgresVectorStore implements VectorStore {
       // transaction, so SET LOCAL applies to the SELECT only (and an error rolls it all back).
       // Only numbers are inlined: the vector literal is built from finite numbers, k is an integer.
       const lit = `'${emb}'::${layout.vtype}`;
-      const exact = `SELECT id, node::text AS node, embedding::text AS emb, ${this.scoreSql(layout, lit)} AS score
-        FROM ${this.qualifiedTable} ORDER BY ${this.exactOrderSql(layout, lit)}, id LIMIT ${Math.trunc(fetch)}`;
+      const exact = this.exactTop(layout, lit, this.qualifiedTable, String(Math.trunc(fetch)));
       const run = async (prefix: string, select: string) => {
         const res = (await this.db.query(prefix ? `${prefix}; ${select}` : select, [], "query")) as unknown;
         const last = Array.isArray(res) ? (res[res.length - 1] as { rows: Row[] }) : (res as { rows: Row[] });
@@ -828,9 +842,11 @@ export class PostgresVectorStore implements VectorStore {
     const p = `$${where.params.length + 1}::text`;
     const r = await this.db.query<Row>(
       `WITH q AS (SELECT ${this.tsQuerySql(p)} AS tsq)
-       SELECT id, node::text AS node, embedding::text AS emb, ts_rank_cd(text_search, q.tsq) AS score
-         FROM ${this.qualifiedTable}, q WHERE ${where.sql} AND text_search @@ q.tsq
-        ORDER BY score DESC, id LIMIT $${where.params.length + 2}`,
+       SELECT id, node::text AS node, embedding::text AS emb, score FROM (
+         SELECT id, node, embedding, ts_rank_cd(text_search, q.tsq) AS score
+           FROM ${this.qualifiedTable}, q WHERE ${where.sql} AND text_search @@ q.tsq
+          ORDER BY score DESC, id LIMIT $${where.params.length + 2}) AS top
+        ORDER BY score DESC, id`,
       [...where.params, searchableText(queryStr), k],
       "query",
     );
