@@ -782,11 +782,7 @@ export class PostgresVectorStore implements VectorStore {
     const params = [...where.params, emb, fetch];
     const qp = `$${where.params.length + 1}::${layout.vtype}`;
     const exactScanSql = this.exactTop(layout, qp, `(SELECT id, node, embedding FROM ${this.qualifiedTable} WHERE ${where.sql}) AS m`, `$${where.params.length + 2}`);
-    // A restricted scan iterates the graph until `candidates` rows pass the restriction, so it asks
-    // for fewer than an unrestricted one (which gets ef_search rows from its first pass anyway):
-    // enough to re-rank past float16 rounding, not ef_search matches.
-    const candidates = Math.min(this.efSearch(fetch), Math.max(2 * fetch, 20));
-    const sql = !indexed ? exactScanSql : this.annSelect(layout, qp, where.sql, `$${where.params.length + 2}`, candidates);
+    const sql = !indexed ? exactScanSql : this.annSelect(layout, qp, where.sql, `$${where.params.length + 2}`, this.efSearch(fetch));
     const settings = this.annSettings(layout, fetch);
     if (where.params.length === 0 && where.sql === "TRUE") {
       // Unrestricted: one round trip. A multi-statement simple query runs as one implicit
