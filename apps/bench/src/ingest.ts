@@ -16,9 +16,15 @@
 // afterwards). Median per target and the ratio postgres / local. With LARDER_PROGRESS=1 the CLI
 // prints one line per step on stderr; the suite timestamps them and prints the median time of each
 // step per target, which shows where the time goes.
-import { spawn } from "node:child_process";
+//
+// CPU time (Linux, server on this machine): the CLI's (user + system, all its threads, from this
+// process's reaped-children counters) and the PostgreSQL server's (the postmaster and every process
+// it started, exited ones included), read from /proc around each run and when each step starts. On a
+// machine with P cores a run cannot take less wall time than (client + server CPU) / P.
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -38,6 +44,59 @@ interface Run {
   chunks: number;
   /** Seconds per step (first word of the step's progress lines), in the order the steps came. */
   steps: [string, number][];
+  /** CPU seconds of the CLI process (user + system, all threads). */
+  clientCpu: number;
+  /** CPU seconds of the PostgreSQL server during the run, in all and per step; undefined without /proc access to it. */
+  serverCpu?: number;
+  serverSteps?: Map<string, number>;
+}
+
+const TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Fields of /proc/<pid>/stat after the command name (index 0 = state). */
+function statFields(pid: number | "self"): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of this process's waited-for children (cutime + cstime). */
+function childrenCpu(): number {
+  const f = statFields("self")!;
+  return (Number(f[13]) + Number(f[14])) / TICKS;
+}
+
+/**
+ * CPU seconds used so far by a PostgreSQL server on this machine: its postmaster (own time and that of
+ * its exited children) plus every live child. undefined when /proc does not show the postmaster.
+ */
+function serverCpu(postmaster: number | undefined): number | undefined {
+  if (postmaster === undefined) return undefined;
+  const pm = statFields(postmaster);
+  if (!pm) return undefined;
+  let ticks = Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14]);
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = statFields(Number(d));
+    if (f && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS;
+}
+
+/** The postmaster's pid when the server runs on this machine (the parent of a backend). */
+async function findPostmaster(pool: pg.Pool): Promise<number | undefined> {
+  const r = await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const f = statFields(r.rows[0]!.pid);
+  return f ? Number(f[1]) : undefined;
 }
 
 /** Writes the corpus: JSON-lines files, one single-chunk document per line. */
@@ -64,8 +123,10 @@ export async function writeCorpus(dir: string, n: number): Promise<void> {
 }
 
 /** Runs `larder ingest <corpus> --to <to>`; returns wall time, the chunk count it reports and step times. */
-function ingest(corpus: string, to: string, cwd: string): Promise<Run> {
+function ingest(corpus: string, to: string, cwd: string, postmaster: number | undefined): Promise<Run> {
   return new Promise((resolve, reject) => {
+    const cpu0 = childrenCpu();
+    const server0 = serverCpu(postmaster);
     const t0 = performance.now();
     const child = spawn(process.execPath, [BIN, "ingest", corpus, "--to", to], {
       cwd,
@@ -74,7 +135,7 @@ function ingest(corpus: string, to: string, cwd: string): Promise<Run> {
     });
     let out = "";
     let errBuf = "";
-    const marks: { key: string; t: number }[] = [];
+    const marks: { key: string; t: number; server?: number }[] = [];
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       const t = (performance.now() - t0) / 1000;
@@ -84,26 +145,31 @@ function ingest(corpus: string, to: string, cwd: string): Promise<Run> {
         const line = errBuf.slice(0, nl).trim();
         errBuf = errBuf.slice(nl + 1);
         const key = /^[a-z]+/i.exec(line)?.[0];
-        if (key) marks.push({ key, t });
+        if (key) marks.push({ key, t, server: serverCpu(postmaster) });
       }
     });
     child.on("error", reject);
     child.on("close", (code) => {
       const seconds = (performance.now() - t0) / 1000;
+      const server1 = serverCpu(postmaster);
+      const clientCpu = childrenCpu() - cpu0;
       if (code !== 0) return reject(new Error(`larder ingest --to ${to.replace(/\/\/[^@]*@/, "//***@")} exited with ${code}: ${out}${errBuf}`));
       const m = /-> (\d+) chunks in/.exec(out);
       if (!m) return reject(new Error(`no chunk count in the output of larder ingest: ${out}`));
       const steps: [string, number][] = [];
-      const starts = [{ key: "start-up", t: 0 }, ...marks];
+      const known = server0 !== undefined && server1 !== undefined && marks.every((k) => k.server !== undefined);
+      const serverSteps = known ? new Map<string, number>() : undefined;
+      const starts = [{ key: "start-up", t: 0, server: server0 }, ...marks];
       for (let i = 0; i < starts.length; i++) {
         const cur = starts[i]!;
         if (i > 0 && starts[i - 1]!.key === cur.key) continue;
         let j = i + 1;
         while (j < starts.length && starts[j]!.key === cur.key) j++;
-        const end = j < starts.length ? starts[j]!.t : seconds;
-        steps.push([cur.key, end - cur.t]);
+        const end = j < starts.length ? starts[j]! : { t: seconds, server: server1 };
+        steps.push([cur.key, end.t - cur.t]);
+        if (serverSteps) serverSteps.set(cur.key, (serverSteps.get(cur.key) ?? 0) + end.server! - cur.server!);
       }
-      resolve({ seconds, chunks: Number(m[1]), steps });
+      resolve({ seconds, chunks: Number(m[1]), steps, clientCpu, serverCpu: known ? server1! - server0! : undefined, serverSteps });
     });
   });
 }
@@ -128,6 +194,7 @@ export async function runIngestBench(): Promise<void> {
     const corpus = join(root, "corpus");
     await writeCorpus(corpus, CHUNKS);
     console.log(`corpus: ${CHUNKS} documents of one chunk each in ${Math.ceil(CHUNKS / LINES_PER_FILE)} JSON-lines files; ${RUNS} runs per target, alternating`);
+    const postmaster = await findPostmaster(pool);
     const runs: Record<Target, Run[]> = { local: [], postgres: [] };
     for (let i = 0; i < RUNS; i++) {
       for (const target of ["local", "postgres"] as const) {
@@ -142,24 +209,29 @@ export async function runIngestBench(): Promise<void> {
           u.searchParams.set("namespace", ns);
           to = u.toString();
         }
-        const run = await ingest(corpus, to, root);
+        const run = await ingest(corpus, to, root, postmaster);
         if (run.chunks !== CHUNKS) throw new Error(`${target}: larder ingest reported ${run.chunks} chunks, expected ${CHUNKS}`);
         runs[target].push(run);
-        console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ")})`);
+        const cpu = `CPU client ${run.clientCpu.toFixed(1)}s${run.serverCpu === undefined ? "" : `, server ${run.serverCpu.toFixed(1)}s`}`;
+        console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ")}; ${cpu})`);
         if (target === "local") await rm(to, { recursive: true, force: true });
         else await dropNamespace(pool, namespaces[namespaces.length - 1]!);
       }
     }
     const med = { local: median(runs.local.map((r) => r.seconds)), postgres: median(runs.postgres.map((r) => r.seconds)) };
     const fmt = (rs: Run[]) => rs.map((r) => r.seconds.toFixed(1)).join(" / ");
+    const withServer = runs.postgres.every((r) => r.serverCpu !== undefined);
+    const cpuMedian = (t: Target, which: "client" | "server" | "both") =>
+      median(runs[t].map((r) => (which === "server" ? 0 : r.clientCpu) + (which === "client" ? 0 : (r.serverCpu ?? 0))));
     console.log();
     printTable(
-      ["target", "runs (s)", "median (s)", "chunks/s (median)", "vs local"],
+      ["target", "runs (s)", "median (s)", "chunks/s (median)", "CPU s, client / server (median)", "vs local"],
       (["local", "postgres"] as const).map((t) => [
         t === "local" ? "local folder (embedded, Larder format)" : "postgres:// (pgvector, bulk path)",
         fmt(runs[t]),
         med[t].toFixed(1),
         String(Math.round(CHUNKS / med[t])),
+        `${cpuMedian(t, "client").toFixed(1)} / ${withServer ? cpuMedian(t, "server").toFixed(1) : "–"}`,
         t === "local" ? "1.00×" : `${(med.postgres / med.local).toFixed(2)}×`,
       ]),
     );
@@ -170,9 +242,24 @@ export async function runIngestBench(): Promise<void> {
       const xs = runs[t].map((r) => r.steps.filter(([kk]) => kk === k).reduce((a, [, s]) => a + s, 0));
       return xs.some((x) => x > 0) ? median(xs).toFixed(1) : "–";
     };
+    const serverStepMedian = (k: string) => {
+      const xs = runs.postgres.map((r) => r.serverSteps?.get(k) ?? 0);
+      return withServer && xs.some((x) => x > 0.05) ? median(xs).toFixed(1) : "–";
+    };
     console.log();
-    printTable(["step (median s)", "local", "postgres"], keys.map((k) => [k, stepMedian("local", k), stepMedian("postgres", k)]));
+    printTable(
+      ["step (median s)", "local", "postgres", "postgres: server CPU (s)"],
+      keys.map((k) => [k, stepMedian("local", k), stepMedian("postgres", k), serverStepMedian(k)]),
+    );
     console.log(`\nratio postgres / local (median wall time): ${(med.postgres / med.local).toFixed(2)}× (target <= 2×)`);
+    if (withServer) {
+      const cores = availableParallelism();
+      const floor = cpuMedian("postgres", "both") / cores;
+      console.log(
+        `CPU floor of the postgres ingest on this machine's ${cores} cores: (client + server CPU) / ${cores} = ${floor.toFixed(1)} s, ` +
+          `${(floor / med.local).toFixed(2)}× the local median wall time`,
+      );
+    }
   } finally {
     for (const ns of namespaces) await dropNamespace(pool, ns).catch(() => {});
     await pool.end();
