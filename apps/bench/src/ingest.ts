@@ -92,11 +92,26 @@ function serverCpu(postmaster: number | undefined): number | undefined {
   return ticks / TICKS;
 }
 
-/** The postmaster's pid when the server runs on this machine (the parent of a backend). */
+/** Whether /proc/<pid> is a PostgreSQL process (the name a server process runs under). */
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("postgres");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The postmaster's pid when the server runs on this machine (the parent of our backend); undefined
+ * for a server elsewhere (a backend pid of another host or PID namespace is not a postgres process
+ * here, or its parent is not).
+ */
 async function findPostmaster(pool: pg.Pool): Promise<number | undefined> {
   const r = await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  const f = statFields(r.rows[0]!.pid);
-  return f ? Number(f[1]) : undefined;
+  const backend = r.rows[0]!.pid;
+  const f = isPostgres(backend) ? statFields(backend) : undefined;
+  const parent = f ? Number(f[1]) : undefined;
+  return parent !== undefined && isPostgres(parent) ? parent : undefined;
 }
 
 /** Writes the corpus: JSON-lines files, one single-chunk document per line. */
