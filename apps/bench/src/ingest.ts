@@ -44,8 +44,8 @@ interface Run {
   chunks: number;
   /** Seconds per step (first word of the step's progress lines), in the order the steps came. */
   steps: [string, number][];
-  /** CPU seconds of the CLI process (user + system, all threads). */
-  clientCpu: number;
+  /** CPU seconds of the CLI process (user + system, all threads); undefined without /proc. */
+  clientCpu?: number;
   /** CPU seconds of the PostgreSQL server during the run, in all and per step; undefined without /proc access to it. */
   serverCpu?: number;
   serverSteps?: Map<string, number>;
@@ -69,10 +69,10 @@ function statFields(pid: number | "self"): string[] | undefined {
   }
 }
 
-/** CPU seconds of this process's waited-for children (cutime + cstime). */
-function childrenCpu(): number {
-  const f = statFields("self")!;
-  return (Number(f[13]) + Number(f[14])) / TICKS;
+/** CPU seconds of this process's waited-for children (cutime + cstime); undefined without /proc. */
+function childrenCpu(): number | undefined {
+  const f = statFields("self");
+  return f ? (Number(f[13]) + Number(f[14])) / TICKS : undefined;
 }
 
 /**
@@ -167,7 +167,8 @@ function ingest(corpus: string, to: string, cwd: string, postmaster: number | un
     child.on("close", (code) => {
       const seconds = (performance.now() - t0) / 1000;
       const server1 = serverCpu(postmaster);
-      const clientCpu = childrenCpu() - cpu0;
+      const cpu1 = childrenCpu();
+      const clientCpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
       if (code !== 0) return reject(new Error(`larder ingest --to ${to.replace(/\/\/[^@]*@/, "//***@")} exited with ${code}: ${out}${errBuf}`));
       const m = /-> (\d+) chunks in/.exec(out);
       if (!m) return reject(new Error(`no chunk count in the output of larder ingest: ${out}`));
@@ -227,17 +228,22 @@ export async function runIngestBench(): Promise<void> {
         const run = await ingest(corpus, to, root, postmaster);
         if (run.chunks !== CHUNKS) throw new Error(`${target}: larder ingest reported ${run.chunks} chunks, expected ${CHUNKS}`);
         runs[target].push(run);
-        const cpu = `CPU client ${run.clientCpu.toFixed(1)}s${run.serverCpu === undefined ? "" : `, server ${run.serverCpu.toFixed(1)}s`}`;
-        console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ")}; ${cpu})`);
+        const cpu = [
+          run.clientCpu === undefined ? "" : `CPU client ${run.clientCpu.toFixed(1)}s`,
+          run.serverCpu === undefined ? "" : `server ${run.serverCpu.toFixed(1)}s`,
+        ].filter(Boolean);
+        const steps = run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ");
+        console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${steps}${cpu.length ? `; ${cpu.join(", ")}` : ""})`);
         if (target === "local") await rm(to, { recursive: true, force: true });
         else await dropNamespace(pool, namespaces[namespaces.length - 1]!);
       }
     }
     const med = { local: median(runs.local.map((r) => r.seconds)), postgres: median(runs.postgres.map((r) => r.seconds)) };
     const fmt = (rs: Run[]) => rs.map((r) => r.seconds.toFixed(1)).join(" / ");
+    const withClient = [...runs.local, ...runs.postgres].every((r) => r.clientCpu !== undefined);
     const withServer = runs.postgres.every((r) => r.serverCpu !== undefined);
     const cpuMedian = (t: Target, which: "client" | "server" | "both") =>
-      median(runs[t].map((r) => (which === "server" ? 0 : r.clientCpu) + (which === "client" ? 0 : (r.serverCpu ?? 0))));
+      median(runs[t].map((r) => (which === "server" ? 0 : (r.clientCpu ?? 0)) + (which === "client" ? 0 : (r.serverCpu ?? 0))));
     console.log();
     printTable(
       ["target", "runs (s)", "median (s)", "chunks/s (median)", "CPU s, client / server (median)", "vs local"],
@@ -246,7 +252,7 @@ export async function runIngestBench(): Promise<void> {
         fmt(runs[t]),
         med[t].toFixed(1),
         String(Math.round(CHUNKS / med[t])),
-        `${cpuMedian(t, "client").toFixed(1)} / ${withServer ? cpuMedian(t, "server").toFixed(1) : "–"}`,
+        `${withClient ? cpuMedian(t, "client").toFixed(1) : "–"} / ${withServer ? cpuMedian(t, "server").toFixed(1) : "–"}`,
         t === "local" ? "1.00×" : `${(med.postgres / med.local).toFixed(2)}×`,
       ]),
     );
@@ -267,7 +273,7 @@ export async function runIngestBench(): Promise<void> {
       keys.map((k) => [k, stepMedian("local", k), stepMedian("postgres", k), serverStepMedian(k)]),
     );
     console.log(`\nratio postgres / local (median wall time): ${(med.postgres / med.local).toFixed(2)}× (target <= 2×)`);
-    if (withServer) {
+    if (withClient && withServer) {
       const cores = availableParallelism();
       const floor = cpuMedian("postgres", "both") / cores;
       console.log(
