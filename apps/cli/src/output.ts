@@ -142,17 +142,20 @@ export interface Progress {
  * Progress on stderr. On a terminal: one status line rewritten in place (at most 10 times a
  * second) with count, percentage, rate and ETA. Not on a terminal: nothing, unless
  * `LARDER_PROGRESS=1`, then plain lines: one when a step starts, one at least every second while
- * it advances (`LARDER_PROGRESS_INTERVAL_MS` changes that), one when it ends. `LARDER_PROGRESS=0`
- * turns it off on a terminal too; --json and --quiet always do. Rendering happens in the calls
- * themselves, not on a timer: CPU-bound work (the offline embedder) blocks timers, which is why a
- * timer-driven bar showed only 0% and 100%.
+ * it lasts (`LARDER_PROGRESS_INTERVAL_MS` changes that), one when it ends. `LARDER_PROGRESS=0`
+ * turns it off on a terminal too; --json and --quiet always do. Counts are rendered in the update
+ * calls themselves: CPU-bound work (the offline embedder) blocks timers, which is why a
+ * timer-driven bar showed only 0% and 100%. A timer adds the lines for the time a step waits
+ * (on the server building an index, on an embedding API): the elapsed time for a step without a
+ * count, the same count and a new ETA for a counted one.
  */
 export function createProgress(enabled: boolean, unit: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   const tty = Boolean(stream.isTTY);
   const env = process.env["LARDER_PROGRESS"];
   const off: Progress = { start() {}, update() {}, phase() {}, stop() {} };
   if (!enabled || env === "0" || (!tty && env !== "1")) return off;
-  const intervalEnv = Number(process.env["LARDER_PROGRESS_INTERVAL_MS"]);
+  const intervalRaw = process.env["LARDER_PROGRESS_INTERVAL_MS"];
+  const intervalEnv = intervalRaw ? Number(intervalRaw) : Number.NaN; // unset or empty: the default
   const interval = tty ? 100 : Number.isFinite(intervalEnv) && intervalEnv >= 0 ? intervalEnv : 1000;
   let label = "";
   let total = 0;
@@ -161,6 +164,10 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
   let active = false;
   let started = 0;
   let lastDraw = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  // The timer's period: the line interval, but not below 100 ms (LARDER_PROGRESS_INTERVAL_MS=0
+  // asks for every update to show, not for a line per event-loop turn).
+  const tick = Math.max(interval, 100);
 
   const write = (line: string) => {
     if (tty) {
@@ -171,7 +178,7 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
   const line = (final: boolean) => {
     const elapsed = Date.now() - started;
-    if (!counted) return final ? `${label}: done in ${seconds(elapsed)}` : `${label}…`;
+    if (!counted) return final ? `${label}: done in ${seconds(elapsed)}` : elapsed >= 1000 ? `${label}… ${seconds(elapsed)}` : `${label}…`;
     const pct = total > 0 ? Math.floor((value / total) * 100) : 100;
     const rate = elapsed > 0 ? value / (elapsed / 1000) : 0;
     const eta = !final && rate > 0 && total > value ? ` | ETA ${seconds(((total - value) / rate) * 1000)}` : "";
@@ -187,6 +194,8 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
   const end = () => {
     if (!active) return;
     active = false;
+    clearInterval(ticker);
+    ticker = undefined;
     write(line(true));
     if (tty) {
       stream.write("\n");
@@ -202,6 +211,8 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
     started = Date.now();
     active = true;
     draw(true);
+    ticker = setInterval(() => draw(false), tick);
+    ticker.unref();
   };
   return {
     start: (t, l) => begin(l, true, t),

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { createProgress } from "../src/output.js";
 import { cleanupTemp, larder, tempDir } from "./helpers.js";
 
 afterAll(cleanupTemp);
@@ -30,5 +31,55 @@ describe("progress (LARDER_PROGRESS=1, not a terminal)", () => {
     expect(quiet.stderr).toBe("");
     const json = await larder(["--json", "ingest", "big.txt", "--to", join(work, "store3")], { cwd: work, env: { LARDER_PROGRESS: "1" } });
     expect(json.stderr).toBe("");
+  });
+});
+
+describe("progress while a step waits (timer lines)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllEnvs();
+  });
+
+  /** A progress display on a fake non-terminal stream; returns it and the lines written so far. */
+  function capture(): { progress: ReturnType<typeof createProgress>; lines: string[] } {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => (lines.push(...s.split("\n").filter(Boolean)), true) } as unknown as NodeJS.WriteStream;
+    return { progress: createProgress(true, "chunks", stream), lines };
+  }
+
+  it("a step without a count prints its elapsed time every second while the event loop waits", () => {
+    vi.useFakeTimers();
+    vi.stubEnv("LARDER_PROGRESS", "1");
+    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
+    const { progress, lines } = capture();
+    progress.phase("building the vector index");
+    expect(lines).toEqual(["building the vector index…"]);
+    vi.advanceTimersByTime(3_500);
+    expect(lines).toEqual(["building the vector index…", "building the vector index… 1.0s", "building the vector index… 2.0s", "building the vector index… 3.0s"]);
+    progress.stop();
+    expect(lines.at(-1)).toBe("building the vector index: done in 3.5s");
+    // Stopped: no more lines.
+    vi.advanceTimersByTime(5_000);
+    expect(lines).toHaveLength(5);
+  });
+
+  it("a counted step repeats its count with a new rate while no update comes; the next step stops the timer", () => {
+    vi.useFakeTimers();
+    vi.stubEnv("LARDER_PROGRESS", "1");
+    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
+    const { progress, lines } = capture();
+    progress.start(100, "embedding and storing");
+    progress.update(50);
+    vi.advanceTimersByTime(2_000);
+    const counted = lines.filter((l) => l.startsWith("embedding and storing 50/100 chunks (50%)"));
+    expect(counted.length).toBeGreaterThanOrEqual(2);
+    expect(counted.at(-1)).toMatch(/\| 25 chunks\/s \| ETA 2\.0s$/);
+    progress.phase("persisting");
+    const n = lines.length;
+    vi.advanceTimersByTime(500);
+    expect(lines).toHaveLength(n);
+    vi.advanceTimersByTime(600);
+    expect(lines.at(-1)).toBe("persisting… 1.0s");
+    progress.stop();
   });
 });
