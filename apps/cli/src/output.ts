@@ -119,9 +119,16 @@ export function errorJson(err: unknown): JsonError {
 
 /** The terminal whose status line is still open (no newline yet), if any. */
 let openLine: NodeJS.WriteStream | undefined;
+/** Timers of the steps in progress (see createProgress). */
+const tickers = new Set<NodeJS.Timeout>();
 
-/** Erases a status line left open by a step that an error interrupted (before the error is printed). */
+/**
+ * Before an error is printed: stops the steps in progress (no progress line comes after the error)
+ * and erases a status line that an interrupted step left open on a terminal.
+ */
 export function clearProgressLine(): void {
+  for (const t of tickers) clearInterval(t);
+  tickers.clear();
   openLine?.write("\r\x1b[2K");
   openLine = undefined;
 }
@@ -194,8 +201,11 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
   const end = () => {
     if (!active) return;
     active = false;
-    clearInterval(ticker);
-    ticker = undefined;
+    if (ticker) {
+      clearInterval(ticker);
+      tickers.delete(ticker);
+      ticker = undefined;
+    }
     write(line(true));
     if (tty) {
       stream.write("\n");
@@ -213,6 +223,7 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
     draw(true);
     ticker = setInterval(() => draw(false), tick);
     ticker.unref();
+    tickers.add(ticker);
   };
   return {
     start: (t, l) => begin(l, true, t),

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { createProgress } from "../src/output.js";
+import { clearProgressLine, createProgress } from "../src/output.js";
 import { cleanupTemp, larder, tempDir } from "./helpers.js";
 
 afterAll(cleanupTemp);
@@ -81,5 +81,18 @@ describe("progress while a step waits (timer lines)", () => {
     vi.advanceTimersByTime(600);
     expect(lines.at(-1)).toBe("persisting… 1.0s");
     progress.stop();
+  });
+
+  it("an error stops every step in progress: no progress line after the error message", () => {
+    vi.useFakeTimers();
+    vi.stubEnv("LARDER_PROGRESS", "1");
+    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
+    const { progress, lines } = capture();
+    progress.phase("building the vector index");
+    vi.advanceTimersByTime(1_000);
+    expect(lines).toHaveLength(2);
+    clearProgressLine(); // what the CLI does before it prints an error
+    vi.advanceTimersByTime(5_000);
+    expect(lines).toHaveLength(2);
   });
 });
