@@ -119,16 +119,16 @@ export function errorJson(err: unknown): JsonError {
 
 /** The terminal whose status line is still open (no newline yet), if any. */
 let openLine: NodeJS.WriteStream | undefined;
-/** Timers of the steps in progress (see createProgress). */
-const tickers = new Set<NodeJS.Timeout>();
+/** Silences a progress display whose step is in progress: its timer stops, its step ends without a line. */
+const inProgress = new Set<() => void>();
 
 /**
  * Before an error is printed: stops the steps in progress (no progress line comes after the error)
  * and erases a status line that an interrupted step left open on a terminal.
  */
 export function clearProgressLine(): void {
-  for (const t of tickers) clearInterval(t);
-  tickers.clear();
+  for (const silence of inProgress) silence();
+  inProgress.clear();
   openLine?.write("\r\x1b[2K");
   openLine = undefined;
 }
@@ -198,14 +198,15 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
     lastDraw = now;
     write(line(false));
   };
+  const silence = () => {
+    active = false;
+    clearInterval(ticker);
+    ticker = undefined;
+    inProgress.delete(silence);
+  };
   const end = () => {
     if (!active) return;
-    active = false;
-    if (ticker) {
-      clearInterval(ticker);
-      tickers.delete(ticker);
-      ticker = undefined;
-    }
+    silence();
     write(line(true));
     if (tty) {
       stream.write("\n");
@@ -223,7 +224,7 @@ export function createProgress(enabled: boolean, unit: string, stream: NodeJS.Wr
     draw(true);
     ticker = setInterval(() => draw(false), tick);
     ticker.unref();
-    tickers.add(ticker);
+    inProgress.add(silence);
   };
   return {
     start: (t, l) => begin(l, true, t),

@@ -93,6 +93,8 @@ describe("progress while a step waits (timer lines)", () => {
     expect(lines).toHaveLength(2);
     clearProgressLine(); // what the CLI does before it prints an error
     vi.advanceTimersByTime(5_000);
+    progress.stop(); // and a step ended afterwards (e.g. in a finally) prints nothing either
+    progress.update(3);
     expect(lines).toHaveLength(2);
   });
 });
