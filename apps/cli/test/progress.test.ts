@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearProgressLine, createProgress } from "../src/output.js";
 import { cleanupTemp, larder, tempDir } from "./helpers.js";
 
@@ -35,6 +35,12 @@ describe("progress (LARDER_PROGRESS=1, not a terminal)", () => {
 });
 
 describe("progress while a step waits (timer lines)", () => {
+  // Not a terminal, LARDER_PROGRESS=1, the default interval (1 s); fake time.
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.stubEnv("LARDER_PROGRESS", "1");
+    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
+  });
   afterEach(() => {
     vi.useRealTimers();
     vi.unstubAllEnvs();
@@ -48,9 +54,6 @@ describe("progress while a step waits (timer lines)", () => {
   }
 
   it("a step without a count prints its elapsed time every second while the event loop waits", () => {
-    vi.useFakeTimers();
-    vi.stubEnv("LARDER_PROGRESS", "1");
-    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
     const { progress, lines } = capture();
     progress.phase("building the vector index");
     expect(lines).toEqual(["building the vector index…"]);
@@ -64,9 +67,6 @@ describe("progress while a step waits (timer lines)", () => {
   });
 
   it("a counted step repeats its count with a new rate while no update comes; the next step stops the timer", () => {
-    vi.useFakeTimers();
-    vi.stubEnv("LARDER_PROGRESS", "1");
-    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
     const { progress, lines } = capture();
     progress.start(100, "embedding and storing");
     progress.update(50);
@@ -84,9 +84,6 @@ describe("progress while a step waits (timer lines)", () => {
   });
 
   it("an error stops every step in progress: no progress line after the error message", () => {
-    vi.useFakeTimers();
-    vi.stubEnv("LARDER_PROGRESS", "1");
-    vi.stubEnv("LARDER_PROGRESS_INTERVAL_MS", "");
     const { progress, lines } = capture();
     progress.phase("building the vector index");
     vi.advanceTimersByTime(1_000);
