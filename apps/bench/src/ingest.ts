@@ -160,7 +160,8 @@ function ingest(corpus: string, to: string, cwd: string, postmaster: number | un
         const line = errBuf.slice(0, nl).trim();
         errBuf = errBuf.slice(nl + 1);
         const key = /^[a-z]+/i.exec(line)?.[0];
-        if (key) marks.push({ key, t, server: serverCpu(postmaster) });
+        // The server's CPU is read (a scan of /proc) only where a step starts: steps end there.
+        if (key) marks.push({ key, t, server: key === marks.at(-1)?.key ? undefined : serverCpu(postmaster) });
       }
     });
     child.on("error", reject);
@@ -173,7 +174,7 @@ function ingest(corpus: string, to: string, cwd: string, postmaster: number | un
       const m = /-> (\d+) chunks in/.exec(out);
       if (!m) return reject(new Error(`no chunk count in the output of larder ingest: ${out}`));
       const steps: [string, number][] = [];
-      const known = server0 !== undefined && server1 !== undefined && marks.every((k) => k.server !== undefined);
+      const known = server0 !== undefined && server1 !== undefined && marks.every((k, i) => k.server !== undefined || k.key === marks[i - 1]?.key);
       const serverSteps = known ? new Map<string, number>() : undefined;
       const starts = [{ key: "start-up", t: 0, server: server0 }, ...marks];
       for (let i = 0; i < starts.length; i++) {
