@@ -21,6 +21,10 @@
 // process's reaped-children counters) and the PostgreSQL server's (the postmaster and every process
 // it started, exited ones included), read from /proc around each run and when each step starts. On a
 // machine with P cores a run cannot take less wall time than (client + server CPU) / P.
+//
+// Index parameters: on the last postgres run's table, the vector index is dropped and built again
+// with other HNSW parameters (m, ef_construction), each build timed and followed by recall@10 of
+// the store's queries against the exact top 10 — what a faster building step would cost.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -29,8 +33,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { seededRandom } from "@larder/conformance";
+import { PostgresVectorStore } from "@larder/storage-postgres";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
 import { printTable } from "./markdown.js";
+import { exactTopK } from "./postgres.js";
 
 const CHUNKS = Number(process.env["INGEST_BENCH_CHUNKS"] ?? 20_000);
 const RUNS = Number(process.env["INGEST_BENCH_RUNS"] ?? 3);
@@ -201,6 +207,66 @@ async function dropNamespace(pool: pg.Pool, ns: string): Promise<void> {
   for (const suffix of ["kv", "vectors", "chat"]) await pool.query(`DROP TABLE IF EXISTS "${ns}_${suffix}"`);
 }
 
+/** HNSW parameters measured against the default on the ingested table: m, ef_construction. */
+const TRADEOFFS: readonly (readonly [number, number])[] = [[16, 64], [16, 40], [16, 32], [8, 64], [8, 32]];
+const TRADEOFF_QUERIES = 200;
+
+/**
+ * What the index build costs against what it returns, on the last postgres run's table: for each
+ * HNSW parameter pair, `dropIndex()` + `buildIndex()` (what the CLI's building step runs) timed, and
+ * recall@10 of `query()` (ef_search 100, the default) against the exact top 10 over the same
+ * vectors. Queries: the normalized sum of two stored vectors (seeded). `budget`: the building step
+ * that would bring the postgres median to 2× the local one, the other steps unchanged.
+ */
+async function indexTradeoffs(ns: string, budget: number): Promise<void> {
+  const table = `${ns}_vectors`;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  let rows: { id: string; e: string }[];
+  try {
+    rows = (await client.query<{ id: string; e: string }>(`SELECT id, embedding::text AS e FROM "${table}" ORDER BY id`)).rows;
+  } finally {
+    await client.end();
+  }
+  const unit = (v: Float32Array) => {
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const ids = rows.map((r) => r.id);
+  const data = rows.map((r) => unit(Float32Array.from(JSON.parse(r.e) as number[])));
+  const r = seededRandom(7);
+  const queries = Array.from({ length: TRADEOFF_QUERIES }, () => {
+    const a = data[Math.floor(r() * data.length)]!;
+    const b = data[Math.floor(r() * data.length)]!;
+    return unit(a.map((x, j) => x + b[j]!));
+  });
+  const truth = queries.map((q) => new Set(exactTopK(data, ids, q, 10)));
+  console.log(`\nindex parameters on the last postgres run's table (${data.length} vectors, ${TRADEOFF_QUERIES} queries):`);
+  const out: string[][] = [];
+  for (const [m, efConstruction] of TRADEOFFS) {
+    const store = new PostgresVectorStore({ url: PG_URL, table, index: { type: "hnsw", m, efConstruction, efSearch: 100 } });
+    try {
+      await store.dropIndex();
+      const t0 = performance.now();
+      await store.buildIndex();
+      const seconds = (performance.now() - t0) / 1000;
+      let hits = 0;
+      for (let i = 0; i < queries.length; i++) {
+        const res = await store.query({ embedding: Array.from(queries[i]!), topK: 10 });
+        hits += res.ids.filter((id) => truth[i]!.has(id)).length;
+      }
+      const recall = hits / (queries.length * 10);
+      console.log(`  m ${m}, ef_construction ${efConstruction}: buildIndex() ${seconds.toFixed(1)}s, recall@10 ${recall.toFixed(3)}`);
+      out.push([`${m} / ${efConstruction}${m === 16 && efConstruction === 64 ? " (default)" : ""}`, seconds.toFixed(1), recall.toFixed(3)]);
+    } finally {
+      await store.close();
+    }
+  }
+  console.log();
+  printTable(["HNSW m / ef_construction", "dropIndex + buildIndex (s)", "recall@10 (ef_search 100)"], out);
+  console.log(`\nfor <= 2× the building step would have to take <= ${budget.toFixed(1)} s (2 × local median − the postgres median's other steps)`);
+}
+
 export async function runIngestBench(): Promise<void> {
   if (!Number.isInteger(CHUNKS) || CHUNKS < 1) throw new Error(`INGEST_BENCH_CHUNKS must be a whole number >= 1, got ${process.env["INGEST_BENCH_CHUNKS"]}`);
   if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`INGEST_BENCH_RUNS must be a whole number >= 1, got ${process.env["INGEST_BENCH_RUNS"]}`);
@@ -236,7 +302,7 @@ export async function runIngestBench(): Promise<void> {
         const steps = run.steps.map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(", ");
         console.log(`run ${i + 1} ${target}: ${run.seconds.toFixed(1)}s (${steps}${cpu.length ? `; ${cpu.join(", ")}` : ""})`);
         if (target === "local") await rm(to, { recursive: true, force: true });
-        else await dropNamespace(pool, namespaces[namespaces.length - 1]!);
+        else if (i < RUNS - 1) await dropNamespace(pool, namespaces[namespaces.length - 1]!);
       }
     }
     const med = { local: median(runs.local.map((r) => r.seconds)), postgres: median(runs.postgres.map((r) => r.seconds)) };
@@ -282,6 +348,8 @@ export async function runIngestBench(): Promise<void> {
           `${(floor / med.local).toFixed(2)}× the local median wall time`,
       );
     }
+    const building = median(runs.postgres.map((r) => r.steps.filter(([k]) => k === "building").reduce((a, [, s]) => a + s, 0)));
+    await indexTradeoffs(namespaces[namespaces.length - 1]!, 2 * med.local - (med.postgres - building));
   } finally {
     for (const ns of namespaces) await dropNamespace(pool, ns).catch(() => {});
     await pool.end();

@@ -66,7 +66,7 @@ function uuid(i: number): string {
 }
 
 /** Exact top-k ids by cosine (vectors are unit length, so dot product), float64 accumulation. */
-function exactTopK(data: Float32Array[], ids: string[], q: Float32Array, k: number, allow?: (i: number) => boolean): string[] {
+export function exactTopK(data: Float32Array[], ids: string[], q: Float32Array, k: number, allow?: (i: number) => boolean): string[] {
   const best: { s: number; i: number }[] = [];
   for (let i = 0; i < data.length; i++) {
     if (allow && !allow(i)) continue;
