@@ -97,7 +97,7 @@ export async function demo(o: DemoOptions, out: Out): Promise<Record<string, unk
   }
   const log = o.json ? () => {} : out;
   const shown = displayPath(dir, corpus ? process.cwd() : root);
-  log(`Larder demo: ${docs.length} Markdown files of this repository -> ${shown} (offline embedder ${new HashEmbedder().model})`);
+  log(`Larder demo: ${docs.length} of Larder's Markdown files -> ${shown} (offline embedder ${new HashEmbedder().model})`);
 
   // 1. Ingest into the embedded default (in-memory stores persisted to a local folder).
   const t1 = performance.now();

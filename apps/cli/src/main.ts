@@ -57,8 +57,8 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
 
   program
     .command("demo")
-    .description("ingest this repository's Markdown with the offline embedder, persist, reload, query")
-    .option("--dir <dir>", "where to persist (default: <repo>/.larder-demo)")
+    .description("ingest Larder's own Markdown (shipped with the CLI) with the offline embedder, persist, reload, query")
+    .option("--dir <dir>", "where to persist (default: ./.larder-demo; in the Larder repository, .larder-demo at its root)")
     .action(async (opts: { dir?: string }) => emit(await demo({ ...globals(), ...opts }, io.out)));
 
   embedOptions(
