@@ -218,16 +218,9 @@ const TRADEOFF_QUERIES = 200;
  * vectors. Queries: the normalized sum of two stored vectors (seeded). `budget`: the building step
  * that would bring the postgres median to 2× the local one, the other steps unchanged.
  */
-async function indexTradeoffs(ns: string, budget: number): Promise<void> {
+async function indexTradeoffs(pool: pg.Pool, ns: string, budget: number): Promise<void> {
   const table = `${ns}_vectors`;
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  let rows: { id: string; e: string }[];
-  try {
-    rows = (await client.query<{ id: string; e: string }>(`SELECT id, embedding::text AS e FROM "${table}" ORDER BY id`)).rows;
-  } finally {
-    await client.end();
-  }
+  const { rows } = await pool.query<{ id: string; e: string }>(`SELECT id, embedding::text AS e FROM "${table}" ORDER BY id`);
   const unit = (v: Float32Array) => {
     const n = Math.hypot(...v);
     return v.map((x) => x / n);
@@ -326,8 +319,9 @@ export async function runIngestBench(): Promise<void> {
     // Where the time goes: median seconds of each step (first word of its progress lines).
     const keys: string[] = [];
     for (const t of ["local", "postgres"] as const) for (const r of runs[t]) for (const [k] of r.steps) if (!keys.includes(k)) keys.push(k);
+    const stepSeconds = (t: Target, k: string) => runs[t].map((r) => r.steps.filter(([kk]) => kk === k).reduce((a, [, s]) => a + s, 0));
     const stepMedian = (t: Target, k: string) => {
-      const xs = runs[t].map((r) => r.steps.filter(([kk]) => kk === k).reduce((a, [, s]) => a + s, 0));
+      const xs = stepSeconds(t, k);
       return xs.some((x) => x > 0) ? median(xs).toFixed(1) : "–";
     };
     const serverStepMedian = (k: string) => {
@@ -348,8 +342,8 @@ export async function runIngestBench(): Promise<void> {
           `${(floor / med.local).toFixed(2)}× the local median wall time`,
       );
     }
-    const building = median(runs.postgres.map((r) => r.steps.filter(([k]) => k === "building").reduce((a, [, s]) => a + s, 0)));
-    await indexTradeoffs(namespaces[namespaces.length - 1]!, 2 * med.local - (med.postgres - building));
+    const building = median(stepSeconds("postgres", "building"));
+    await indexTradeoffs(pool, namespaces[namespaces.length - 1]!, 2 * med.local - (med.postgres - building));
   } finally {
     for (const ns of namespaces) await dropNamespace(pool, ns).catch(() => {});
     await pool.end();
