@@ -36,7 +36,7 @@ import { seededRandom } from "@larder/conformance";
 import { PostgresVectorStore } from "@larder/storage-postgres";
 import { servicesEnv } from "../../../tooling/services/env.mjs";
 import { printTable } from "./markdown.js";
-import { exactTopK } from "./postgres.js";
+import { exactTopK, normalize } from "./postgres.js";
 
 const CHUNKS = Number(process.env["INGEST_BENCH_CHUNKS"] ?? 20_000);
 const RUNS = Number(process.env["INGEST_BENCH_RUNS"] ?? 3);
@@ -221,17 +221,13 @@ const TRADEOFF_QUERIES = 200;
 async function indexTradeoffs(pool: pg.Pool, ns: string, budget: number): Promise<void> {
   const table = `${ns}_vectors`;
   const { rows } = await pool.query<{ id: string; e: string }>(`SELECT id, embedding::text AS e FROM "${table}" ORDER BY id`);
-  const unit = (v: Float32Array) => {
-    const n = Math.hypot(...v);
-    return v.map((x) => x / n);
-  };
   const ids = rows.map((r) => r.id);
-  const data = rows.map((r) => unit(Float32Array.from(JSON.parse(r.e) as number[])));
+  const data = rows.map((r) => normalize(Float32Array.from(JSON.parse(r.e) as number[])));
   const r = seededRandom(7);
   const queries = Array.from({ length: TRADEOFF_QUERIES }, () => {
     const a = data[Math.floor(r() * data.length)]!;
     const b = data[Math.floor(r() * data.length)]!;
-    return unit(a.map((x, j) => x + b[j]!));
+    return normalize(a.map((x, j) => x + b[j]!));
   });
   const truth = queries.map((q) => new Set(exactTopK(data, ids, q, 10)));
   console.log(`\nindex parameters on the last postgres run's table (${data.length} vectors, ${TRADEOFF_QUERIES} queries):`);

@@ -39,7 +39,8 @@ const URL = servicesEnv().LARDER_POSTGRES_URL;
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 }
-function normalize(v: Float32Array): Float32Array {
+/** Scales `v` to unit length, in place. */
+export function normalize(v: Float32Array): Float32Array {
   let n = 0;
   for (const x of v) n += x * x;
   n = Math.sqrt(n);
